@@ -1,0 +1,336 @@
+//! Where a stage's frames come from and go to, chosen with one syntax shared
+//! by every stage's `--input` and `--output`:
+//!
+//! | spelling | meaning |
+//! |---|---|
+//! | `-` | stdin / stdout (the default) |
+//! | `unix:PATH` | connect to a listening Unix stream socket |
+//! | `listen:PATH` | bind a Unix stream socket (mode 0600), accept one peer |
+//! | `listen:PATH:mode=0660` | the same, with another socket mode |
+//! | `fd:N` | an inherited descriptor (pipe, socket, file) |
+//! | `systemd` | socket activation: the first fd of `LISTEN_FDS`; a listening socket is accepted on, a connected one used as is |
+//!
+//! Files are not a transport of their own: shells redirect (`> trace.kst`).
+//! This module opens byte streams; framing is [`crate::reader`]'s and
+//! [`crate::writer`]'s.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Mode of sockets made by `listen:` unless the spelling says otherwise.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o600;
+
+/// First descriptor passed by systemd socket activation (`SD_LISTEN_FDS_START`).
+pub const SD_LISTEN_FDS_START: RawFd = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Stdio,
+    Unix(PathBuf),
+    Listen { path: PathBuf, mode: u32 },
+    Fd(RawFd),
+    Systemd,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("bad endpoint {spec:?}: {why} (expected -, unix:PATH, listen:PATH[:mode=0600], fd:N or systemd)")]
+    Syntax { spec: String, why: String },
+    #[error("cannot connect to {path}: {source}")]
+    Connect { path: PathBuf, source: io::Error },
+    #[error("cannot listen on {path}: {source}")]
+    Listen { path: PathBuf, source: io::Error },
+    #[error("fd:{fd} is not an open descriptor")]
+    BadFd { fd: RawFd },
+    #[error("systemd socket activation: {0}")]
+    Systemd(String),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+impl FromStr for Endpoint {
+    type Err = TransportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| TransportError::Syntax {
+            spec: s.to_string(),
+            why: why.to_string(),
+        };
+        if s == "-" || s == "stdio" {
+            return Ok(Endpoint::Stdio);
+        }
+        if s == "systemd" {
+            return Ok(Endpoint::Systemd);
+        }
+        if let Some(p) = s.strip_prefix("unix:") {
+            if p.is_empty() {
+                return Err(bad("empty path"));
+            }
+            return Ok(Endpoint::Unix(PathBuf::from(p)));
+        }
+        if let Some(rest) = s.strip_prefix("listen:") {
+            let (path, mode) = match rest.rsplit_once(":mode=") {
+                Some((path, mode)) => {
+                    let m = u32::from_str_radix(mode, 8).map_err(|_| bad("mode must be octal"))?;
+                    if m > 0o777 {
+                        return Err(bad("mode must be at most 0777"));
+                    }
+                    (path, m)
+                }
+                None => (rest, DEFAULT_SOCKET_MODE),
+            };
+            if path.is_empty() {
+                return Err(bad("empty path"));
+            }
+            return Ok(Endpoint::Listen {
+                path: PathBuf::from(path),
+                mode,
+            });
+        }
+        if let Some(n) = s.strip_prefix("fd:") {
+            let fd: RawFd = n.parse().map_err(|_| bad("fd must be a number"))?;
+            if fd < 0 {
+                return Err(bad("fd must not be negative"));
+            }
+            return Ok(Endpoint::Fd(fd));
+        }
+        Err(bad("unknown transport"))
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Stdio => write!(f, "-"),
+            Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+            Endpoint::Listen { path, mode } => write!(f, "listen:{}:mode={:o}", path.display(), mode),
+            Endpoint::Fd(n) => write!(f, "fd:{n}"),
+            Endpoint::Systemd => write!(f, "systemd"),
+        }
+    }
+}
+
+/// A byte stream that does not close the descriptor it borrows (stdin,
+/// stdout): the process owns those.
+pub struct BorrowedFd(ManuallyDrop<File>);
+
+impl BorrowedFd {
+    /// # Safety
+    /// `fd` must stay open for the life of the value.
+    unsafe fn new(fd: RawFd) -> Self {
+        BorrowedFd(ManuallyDrop::new(File::from_raw_fd(fd)))
+    }
+}
+
+impl Read for BorrowedFd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for BorrowedFd {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A connected stream of any transport.
+pub enum Stream {
+    Fd(BorrowedFd),
+    File(File),
+    Unix(UnixStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Fd(f) => f.read(buf),
+            Stream::File(f) => f.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Fd(f) => f.write(buf),
+            Stream::File(f) => f.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Fd(f) => f.flush(),
+            Stream::File(f) => f.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// Opens `ep` for reading frames.
+pub fn open_input(ep: &Endpoint) -> Result<Stream, TransportError> {
+    open(ep, 0)
+}
+
+/// Opens `ep` for writing frames.
+pub fn open_output(ep: &Endpoint) -> Result<Stream, TransportError> {
+    open(ep, 1)
+}
+
+fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
+    match ep {
+        // SAFETY: stdin/stdout stay open for the life of the process.
+        Endpoint::Stdio => Ok(Stream::Fd(unsafe { BorrowedFd::new(stdio_fd) })),
+        Endpoint::Unix(path) => UnixStream::connect(path)
+            .map(Stream::Unix)
+            .map_err(|source| TransportError::Connect {
+                path: path.clone(),
+                source,
+            }),
+        Endpoint::Listen { path, mode } => {
+            let listener = listen(path, *mode)?;
+            let (s, _) = listener.accept().map_err(|source| TransportError::Listen {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(Stream::Unix(s))
+        }
+        Endpoint::Fd(fd) => {
+            check_fd(*fd)?;
+            // SAFETY: the descriptor is open (checked) and was handed to us
+            // to own by whoever spawned us.
+            Ok(Stream::File(unsafe { File::from_raw_fd(*fd) }))
+        }
+        Endpoint::Systemd => {
+            let fd = systemd_fd()?;
+            if is_listening(fd) {
+                // SAFETY: systemd passed us this descriptor to own.
+                let listener = unsafe { UnixListener::from_raw_fd(fd) };
+                let (s, _) = listener.accept()?;
+                Ok(Stream::Unix(s))
+            } else {
+                // SAFETY: as above; Accept=yes hands over a connected socket.
+                Ok(Stream::File(unsafe { File::from_raw_fd(fd) }))
+            }
+        }
+    }
+}
+
+/// Binds a Unix stream socket at `path` with `mode`, replacing a stale socket
+/// file but never any other kind of file.
+pub fn listen(path: &Path, mode: u32) -> Result<UnixListener, TransportError> {
+    let err = |source| TransportError::Listen {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path).map_err(err)?;
+        } else {
+            return Err(err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a file that is not a socket is in the way",
+            )));
+        }
+    }
+    // Bind under a restrictive umask so that the socket is never reachable
+    // with looser permissions than asked for, even for an instant.
+    // SAFETY: umask only changes this process's file creation mask.
+    let old = unsafe { libc::umask(0o177) };
+    let bound = UnixListener::bind(path);
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    let listener = bound.map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    Ok(listener)
+}
+
+fn check_fd(fd: RawFd) -> Result<(), TransportError> {
+    // SAFETY: F_GETFD only queries the descriptor table.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(TransportError::BadFd { fd });
+    }
+    Ok(())
+}
+
+/// The first socket-activation descriptor, after checking that it was meant
+/// for this process. The variables are removed so that children do not
+/// inherit them.
+fn systemd_fd() -> Result<RawFd, TransportError> {
+    let pid = std::env::var("LISTEN_PID")
+        .map_err(|_| TransportError::Systemd("LISTEN_PID is not set: not started by socket activation".into()))?;
+    let fds = std::env::var("LISTEN_FDS")
+        .map_err(|_| TransportError::Systemd("LISTEN_FDS is not set".into()))?;
+    let pid: u32 = pid
+        .parse()
+        .map_err(|_| TransportError::Systemd(format!("LISTEN_PID={pid:?} is not a number")))?;
+    if pid != std::process::id() {
+        return Err(TransportError::Systemd(format!(
+            "LISTEN_PID={pid} is not this process ({})",
+            std::process::id()
+        )));
+    }
+    let n: i32 = fds
+        .parse()
+        .map_err(|_| TransportError::Systemd(format!("LISTEN_FDS={fds:?} is not a number")))?;
+    if n < 1 {
+        return Err(TransportError::Systemd("LISTEN_FDS is 0: no socket was passed".into()));
+    }
+    std::env::remove_var("LISTEN_PID");
+    std::env::remove_var("LISTEN_FDS");
+    std::env::remove_var("LISTEN_FDNAMES");
+    check_fd(SD_LISTEN_FDS_START)?;
+    // SAFETY: set close-on-exec on a descriptor we now own.
+    unsafe { libc::fcntl(SD_LISTEN_FDS_START, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Ok(SD_LISTEN_FDS_START)
+}
+
+fn is_listening(fd: RawFd) -> bool {
+    let mut val: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `val`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            &mut val as *mut _ as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    rc == 0 && val != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_spelling() {
+        assert_eq!("-".parse::<Endpoint>().unwrap(), Endpoint::Stdio);
+        assert_eq!("systemd".parse::<Endpoint>().unwrap(), Endpoint::Systemd);
+        assert_eq!("unix:/run/k.sock".parse::<Endpoint>().unwrap(), Endpoint::Unix("/run/k.sock".into()));
+        assert_eq!(
+            "listen:/run/k.sock".parse::<Endpoint>().unwrap(),
+            Endpoint::Listen { path: "/run/k.sock".into(), mode: 0o600 }
+        );
+        assert_eq!(
+            "listen:/run/k.sock:mode=0660".parse::<Endpoint>().unwrap(),
+            Endpoint::Listen { path: "/run/k.sock".into(), mode: 0o660 }
+        );
+        assert_eq!("fd:7".parse::<Endpoint>().unwrap(), Endpoint::Fd(7));
+        for bad in ["", "unix:", "fd:x", "fd:-1", "tcp:1.2.3.4:5", "listen:/x:mode=999", "listen:"] {
+            assert!(bad.parse::<Endpoint>().is_err(), "{bad:?} should be refused");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for kestrel integration tests and benchmarks.
