@@ -19,7 +19,7 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-log "cargo build --release (binaries used by the end-to-end tests)"
-cargo build --release --workspace --bins
+log "cargo build (binaries used by the end-to-end tests)"
+cargo build --workspace --bins
 log "cargo test"
 cargo test --workspace -- --test-threads=2
