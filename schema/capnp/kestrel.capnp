@@ -329,6 +329,9 @@ struct Fd {
   ino @11 :UInt64;
   # Socket type (SOCK_STREAM...) for sockets.
   sockType @12 :UInt32;
+  # The path as the process passed it, before resolution (fd.nameraw,
+  # e.g. "../../etc/passwd"); empty when it equals `name`.
+  nameRaw @13 :Data;
 }
 
 struct User {
