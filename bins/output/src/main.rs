@@ -1,1 +1,55 @@
-fn main() {}
+//! `output`: kestrel's last stage. It reads alert frames (and the stats
+//! frames of every upstream stage that travel with them) and delivers the
+//! alerts to sinks, rate-limited per rule, spooled to disk while a
+//! destination is down; it serves `/healthz` and Prometheus `/metrics`.
+//! With `--raw` it instead prints every frame as JSON, for inspecting any
+//! point of a pipeline.
+//!
+//! It is not a rule engine (evaluate decides what is an alert) and keeps no
+//! event state: everything it needs arrives in-band.
+
+mod exit;
+mod raw;
+
+use clap::Parser;
+use schema::Endpoint;
+
+/// Command line of `output`.
+#[derive(Debug, Parser)]
+#[command(name = "output", version, about = "Deliver kestrel alerts to sinks")]
+struct Cli {
+    /// Where frames come from: -, unix:PATH, listen:PATH, fd:N or systemd.
+    #[arg(long, default_value = "-")]
+    input: Endpoint,
+
+    /// Print every frame (header, events, alerts, stats) as one JSON object
+    /// per line instead of delivering alerts.
+    #[arg(long)]
+    raw: bool,
+}
+
+fn main() {
+    init_logging();
+    let cli = Cli::parse();
+    let result = if cli.raw {
+        raw::run(&cli.input)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = result {
+        let (code, line) = e.report();
+        eprintln!("{line}");
+        std::process::exit(code);
+    }
+}
+
+/// Logs go to stderr (stdout carries alerts), at the level of `RUST_LOG`,
+/// warn by default.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+}
