@@ -1,0 +1,191 @@
+//! The snapshot of this test process itself, after it opened one descriptor
+//! of each common kind: every one must come back with its type, name,
+//! addresses and flags, on the thread group leader's event only.
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+
+use schema::kestrel_capnp::{event, frame, FdType, Kind, L4Proto};
+use schema::{FrameReader, FrameWriter};
+
+use super::*;
+
+/// Snapshots every process (ours included unless `exclude` names it) into
+/// memory and returns the frames.
+fn snapshot_bytes(exclude: i32) -> (Vec<u8>, SnapshotStats) {
+    let mut w = FrameWriter::new(Vec::new());
+    let stats = write_snapshot(&mut w, exclude).expect("snapshot");
+    w.flush().expect("flush");
+    (w.get_ref().clone(), stats)
+}
+
+/// Calls `f` on every snapshot event of process `pid`.
+fn for_events_of(bytes: &[u8], pid: i32, mut f: impl FnMut(event::Reader<'_>)) {
+    let mut r = FrameReader::new(bytes);
+    while let Some(fr) = r.next().expect("frame") {
+        let root = fr.root().expect("root");
+        let Ok(frame::Event(Ok(ev))) = root.which() else {
+            panic!("snapshot wrote a frame that is not an event");
+        };
+        assert_eq!(ev.get_kind(), Ok(Kind::ProcSnapshot));
+        if ev.get_pid() == pid {
+            f(ev);
+        }
+    }
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+#[test]
+fn our_own_process_and_its_descriptors() {
+    let me = std::process::id() as i32;
+    let dir = std::env::temp_dir();
+    let file_path = dir.join(format!("kestrel-snapshot-{me}.txt"));
+    let mut file = std::fs::File::create(&file_path).expect("create temp file");
+    file.write_all(b"x").expect("write");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("tcp listener");
+    let port = listener.local_addr().expect("addr").port();
+    let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    let sock_path = dir.join(format!("kestrel-snapshot-{me}.sock"));
+    let _ = std::fs::remove_file(&sock_path);
+    let unix = UnixListener::bind(&sock_path).expect("unix listener");
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two new fds, owned below.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both fds are new and owned here.
+    let (pipe_r, _pipe_w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+
+    // A second thread of ours, alive while the snapshot runs.
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let helper = std::thread::spawn(move || {
+        let _ = tid_tx.send(gettid());
+        let _ = done_rx.recv();
+    });
+    let helper_tid = tid_rx.recv().expect("helper tid");
+
+    let (bytes, stats) = snapshot_bytes(0);
+    let _ = done_tx.send(());
+    let _ = helper.join();
+    assert!(
+        stats.processes >= 1 && stats.threads >= 2 && stats.fds >= 7,
+        "{stats:?}"
+    );
+
+    let mut leader_seen = false;
+    let mut helper_seen = false;
+    for_events_of(&bytes, me, |ev| {
+        let th = ev.get_thread().expect("thread");
+        assert_eq!(th.get_pid(), me);
+        assert_eq!(th.get_tid(), ev.get_tid());
+        let exe = std::env::current_exe().expect("exe");
+        assert_eq!(
+            th.get_exepath().expect("exepath"),
+            exe.as_os_str().as_encoded_bytes()
+        );
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(
+            th.get_cwd().expect("cwd"),
+            cwd.as_os_str().as_encoded_bytes()
+        );
+        let want_args: Vec<String> = std::env::args().skip(1).collect();
+        let got_args: Vec<String> = th
+            .get_args()
+            .expect("args")
+            .iter()
+            .map(|a| String::from_utf8_lossy(a.expect("arg")).into_owned())
+            .collect();
+        if !th.get_args_truncated() {
+            assert_eq!(got_args, want_args);
+        }
+        // SAFETY: getuid/getgid have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        assert_eq!((th.get_uid(), th.get_gid()), (uid, gid));
+        let start = th.get_start_ts_ns();
+        assert!(start >= schema::header::boot_time_ns() && start <= schema::now_ns());
+        assert!(th.get_pidns_ino() > 0 && th.get_exe_ino() > 0 && th.get_vtid() > 0);
+        assert!(!th.get_cgroups().expect("cgroups").is_empty());
+        let fds = ev.get_snapshot_fds().expect("fds");
+        if ev.get_tid() == helper_tid {
+            helper_seen = true;
+            assert_eq!(fds.len(), 0, "fds belong on the leader's event only");
+        }
+        if ev.get_tid() != me {
+            return;
+        }
+        leader_seen = true;
+        let by_num = |n: i32| {
+            fds.iter()
+                .find(|f| f.get_num() == n as i64)
+                .unwrap_or_else(|| panic!("fd {n} missing from the snapshot"))
+        };
+        let f = by_num(file.as_raw_fd());
+        assert_eq!(f.get_type(), Ok(FdType::File));
+        assert_eq!(
+            f.get_name().expect("name"),
+            file_path.as_os_str().as_encoded_bytes()
+        );
+        assert_eq!(
+            f.get_open_flags() & libc::O_ACCMODE as u32,
+            libc::O_WRONLY as u32
+        );
+        assert!(f.get_ino() > 0);
+
+        let l = by_num(listener.as_raw_fd());
+        assert_eq!(
+            (l.get_type(), l.get_l4proto()),
+            (Ok(FdType::Ipv4), Ok(L4Proto::Tcp))
+        );
+        let local = l.get_local().expect("local");
+        assert_eq!(
+            (local.get_addr().expect("addr"), local.get_port()),
+            (&[127, 0, 0, 1][..], port)
+        );
+        assert!(!l.get_connected());
+
+        let c = by_num(client.as_raw_fd());
+        assert!(c.get_connected() && !c.get_is_server());
+        assert_eq!(c.get_remote().expect("remote").get_port(), port);
+        let s = by_num(server.as_raw_fd());
+        assert!(s.get_connected() && s.get_is_server());
+        assert_eq!(s.get_local().expect("local").get_port(), port);
+        assert_eq!(
+            s.get_remote().expect("remote").get_port(),
+            client.local_addr().expect("client addr").port()
+        );
+
+        let u = by_num(unix.as_raw_fd());
+        assert_eq!(u.get_type(), Ok(FdType::Unix));
+        assert_eq!(
+            u.get_name().expect("name"),
+            sock_path.as_os_str().as_encoded_bytes()
+        );
+
+        let p = by_num(pipe_r.as_raw_fd());
+        assert_eq!(p.get_type(), Ok(FdType::Pipe));
+        assert!(p.get_name().expect("name").starts_with(b"pipe:["));
+    });
+    let _ = std::fs::remove_file(&file_path);
+    let _ = std::fs::remove_file(&sock_path);
+    assert!(leader_seen, "no event for our thread group leader");
+    assert!(helper_seen, "no event for our second thread");
+}
+
+#[test]
+fn capture_leaves_itself_out() {
+    let me = std::process::id() as i32;
+    let (bytes, stats) = snapshot_bytes(me);
+    let mut ours = 0;
+    for_events_of(&bytes, me, |_| ours += 1);
+    assert_eq!(ours, 0);
+    // pid 1 always exists and is not us.
+    let mut init = 0;
+    for_events_of(&bytes, 1, |_| init += 1);
+    assert!(init >= 1 && stats.threads >= 1);
+}
