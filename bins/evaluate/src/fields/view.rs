@@ -1,0 +1,135 @@
+//! [`EventView`]: one enriched event as the field extractors see it, with the
+//! per-stream facts a frame does not carry (event number, hostname).
+//!
+//! It does not copy the event: every accessor reads the Cap'n Proto message
+//! in place, and a missing or malformed part reads as absent, never as an
+//! error, because a field that cannot be read is `<NA>` in Falco's language.
+
+use schema::kestrel_capnp::{container, fd, group, k8s, param, thread, user};
+use schema::table::{self, KindInfo, ParamInfo};
+use schema::{event, Kind};
+
+/// An enriched event, ready for field extraction.
+#[derive(Clone, Copy)]
+pub struct EventView<'a> {
+    ev: event::Reader<'a>,
+    kind: Kind,
+    info: &'static KindInfo,
+    num: u64,
+    hostname: &'a str,
+}
+
+impl<'a> EventView<'a> {
+    /// Wraps `ev`; `num` is its position in the stream (`evt.num`) and
+    /// `hostname` the producing host's name (`evt.hostname`).
+    pub fn new(ev: event::Reader<'a>, num: u64, hostname: &'a str) -> Self {
+        // An enumerant this build does not know reads as `unknown`, which no
+        // rule names.
+        let kind = ev.get_kind().unwrap_or(Kind::Unknown);
+        EventView {
+            ev,
+            kind,
+            info: table::info(kind),
+            num,
+            hostname,
+        }
+    }
+
+    pub fn raw(&self) -> event::Reader<'a> {
+        self.ev
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The event table row of this event's kind.
+    pub fn info(&self) -> &'static KindInfo {
+        self.info
+    }
+
+    pub fn num(&self) -> u64 {
+        self.num
+    }
+
+    pub fn hostname(&self) -> &'a str {
+        self.hostname
+    }
+
+    pub fn ts(&self) -> u64 {
+        self.ev.get_ts_ns()
+    }
+
+    pub fn ret(&self) -> i64 {
+        self.ev.get_ret()
+    }
+
+    pub fn thread(&self) -> Option<thread::Reader<'a>> {
+        self.ev
+            .has_thread()
+            .then(|| self.ev.get_thread().ok())
+            .flatten()
+    }
+
+    pub fn fd(&self) -> Option<fd::Reader<'a>> {
+        self.ev.has_fd().then(|| self.ev.get_fd().ok()).flatten()
+    }
+
+    pub fn user(&self) -> Option<user::Reader<'a>> {
+        self.ev
+            .has_user()
+            .then(|| self.ev.get_user().ok())
+            .flatten()
+    }
+
+    pub fn login_user(&self) -> Option<user::Reader<'a>> {
+        self.ev
+            .has_login_user()
+            .then(|| self.ev.get_login_user().ok())
+            .flatten()
+    }
+
+    pub fn group(&self) -> Option<group::Reader<'a>> {
+        self.ev
+            .has_group()
+            .then(|| self.ev.get_group().ok())
+            .flatten()
+    }
+
+    pub fn container(&self) -> Option<container::Reader<'a>> {
+        self.ev
+            .has_container()
+            .then(|| self.ev.get_container().ok())
+            .flatten()
+    }
+
+    pub fn k8s(&self) -> Option<k8s::Reader<'a>> {
+        self.ev.has_k8s().then(|| self.ev.get_k8s().ok()).flatten()
+    }
+
+    /// The `i`-th parameter with its table description.
+    pub fn param_at(&self, i: usize) -> Option<(ParamInfo, param::Reader<'a>)> {
+        let info = *self.info.params.get(i)?;
+        let params = self.ev.get_params().ok()?;
+        if i >= params.len() as usize {
+            return None;
+        }
+        Some((info, params.get(i as u32)))
+    }
+
+    /// The parameter named `name` (`evt.arg.NAME`).
+    pub fn param(&self, name: &str) -> Option<(ParamInfo, param::Reader<'a>)> {
+        let i = self.info.params.iter().position(|p| p.name == name)?;
+        self.param_at(i)
+    }
+}
+
+/// Reads a Text field as bytes; absent or malformed text is `None`.
+pub fn text<'a>(t: capnp::Result<capnp::text::Reader<'a>>) -> Option<&'a [u8]> {
+    t.ok().map(|t| t.as_bytes())
+}
+
+/// Reads a Data field; absent or malformed data is `None`.
+pub fn data(d: capnp::Result<&[u8]>) -> Option<&[u8]> {
+    d.ok()
+}
