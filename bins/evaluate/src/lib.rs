@@ -9,3 +9,4 @@
 //! recorded enriched stream always gives the same alerts.
 
 pub mod lang;
+pub mod fields;
