@@ -1,1 +1,89 @@
-fn main() {}
+//! The `enrich` binary: command line, logging and exit codes around
+//! [`enrich::run::run`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use schema::transport::{open_input, open_output};
+use schema::Endpoint;
+
+use enrich::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
+use enrich::Options;
+
+/// Attaches process, fd, user, group and container state to every event of
+/// a kestrel stream.
+#[derive(Parser, Debug)]
+#[command(name = "enrich", version)]
+struct Cli {
+    /// Where frames come from: -, unix:PATH, listen:PATH, fd:N or systemd.
+    #[arg(long, default_value = "-")]
+    input: Endpoint,
+    /// Where enriched frames go: -, unix:PATH, listen:PATH, fd:N or systemd.
+    #[arg(long, default_value = "-")]
+    output: Endpoint,
+    /// Docker API socket to ask for container metadata (repeatable).
+    #[arg(long = "docker-socket", value_name = "PATH")]
+    docker_sockets: Vec<PathBuf>,
+    /// Podman's Docker-compatible API socket (repeatable).
+    #[arg(long = "podman-socket", value_name = "PATH")]
+    podman_sockets: Vec<PathBuf>,
+    /// Longest wait, in ms, for a new container's metadata before its
+    /// events go on without it.
+    #[arg(long, default_value_t = DEFAULT_METADATA_WAIT.as_millis() as u64)]
+    metadata_wait_ms: u64,
+    /// Most threads kept; the oldest are evicted beyond it.
+    #[arg(long, default_value_t = DEFAULT_MAX_THREADS)]
+    max_threads: usize,
+    /// passwd file for user names.
+    #[arg(long, default_value = "/etc/passwd")]
+    passwd: PathBuf,
+    /// group file for group names.
+    #[arg(long, default_value = "/etc/group")]
+    group: PathBuf,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("enrich: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let opts = Options {
+        max_threads: cli.max_threads,
+        metadata_wait: Duration::from_millis(cli.metadata_wait_ms),
+        passwd: cli.passwd,
+        group: cli.group,
+    };
+    let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
+    let output =
+        open_output(&cli.output).with_context(|| format!("opening output {}", cli.output))?;
+    let sockets = enrich::runtime::Sockets {
+        docker: cli.docker_sockets,
+        podman: cli.podman_sockets,
+    };
+    let mut start = |tx| enrich::runtime::start(&sockets, tx);
+    match enrich::run::run(input, output, &opts, &mut start) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.is_broken_pipe() => {
+            eprintln!("enrich: output closed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

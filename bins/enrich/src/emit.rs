@@ -1,0 +1,102 @@
+//! Writes the thread table's view of one thread as an event's `thread`:
+//! its process's state, the ancestors nearest first (up to
+//! [`MAX_ANCESTORS`]), the session and process-group leaders' names, and
+//! the types of its stdio descriptors.
+//!
+//! It reads the tables only; changing them is [`crate::apply`]'s.
+
+use capnp::data_list;
+use schema::kestrel_capnp::{thread, FdType};
+
+use crate::limits::MAX_ANCESTORS;
+use crate::threads::{Proc, Thread, ThreadTable};
+
+fn set_list(mut l: data_list::Builder<'_>, items: &[Vec<u8>]) {
+    for (i, item) in items.iter().enumerate() {
+        l.set(i as u32, item);
+    }
+}
+
+/// Writes thread `t` of process `p`.
+pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Builder<'_>) {
+    b.set_tid(t.tid);
+    b.set_pid(p.pid);
+    b.set_ppid(p.ppid);
+    b.set_vtid(t.vtid);
+    b.set_vpid(p.vpid);
+    b.set_sid(p.sid);
+    b.set_pgid(p.pgid);
+    b.set_name(&t.comm);
+    b.set_exe(&p.exe);
+    b.set_exepath(&p.exepath);
+    set_list(b.reborrow().init_args(p.args.len() as u32), &p.args);
+    b.set_cwd(&p.cwd);
+    b.set_tty(p.tty);
+    b.set_uid(p.uid);
+    b.set_gid(p.gid);
+    b.set_euid(p.euid);
+    b.set_egid(p.egid);
+    b.set_loginuid(p.loginuid);
+    b.set_cap_effective(p.cap_effective);
+    b.set_cap_permitted(p.cap_permitted);
+    b.set_cap_inheritable(p.cap_inheritable);
+    b.set_start_ts_ns(p.start_ts_ns);
+    b.set_exe_upper_layer(p.exe_upper_layer);
+    b.set_exe_from_memfd(p.exe_from_memfd);
+    b.set_args_truncated(p.args_truncated);
+    if !p.cgroups.is_empty() {
+        let mut l = b.reborrow().init_cgroups(p.cgroups.len() as u32);
+        for (i, c) in p.cgroups.iter().enumerate() {
+            l.set(i as u32, c.as_str());
+        }
+    }
+    b.set_partial(t.partial || p.partial);
+    if !p.env.is_empty() {
+        set_list(b.reborrow().init_env(p.env.len() as u32), &p.env);
+    }
+    b.set_pidns_ino(p.pidns_ino);
+    b.set_exe_ino(p.exe_ino);
+    b.set_exe_ctime_ns(p.exe_ctime_ns);
+    b.set_exe_mtime_ns(p.exe_mtime_ns);
+    b.set_vpgid(p.vpgid);
+    if let Some(s) = table.proc(p.sid).filter(|_| p.sid > 0) {
+        b.set_sname(&s.comm);
+    }
+    if let Some(g) = table.proc(p.pgid).filter(|_| p.pgid > 0) {
+        b.set_vpgid_name(&g.comm);
+        b.set_vpgid_exe(&g.exe);
+    }
+    let mut stdio = b.reborrow().init_stdio_types(3);
+    for n in 0..3 {
+        let ty = p.fds.get(&(n as i64)).map_or(FdType::Unknown, |e| e.ty);
+        stdio.set(n, ty);
+    }
+
+    let mut chain: [Option<&Proc>; MAX_ANCESTORS] = [None; MAX_ANCESTORS];
+    let mut depth = 0;
+    let mut cur = p;
+    while depth < MAX_ANCESTORS {
+        // A process cannot be its own ancestor; stop at loops and at pid 0.
+        let Some(parent) = table
+            .proc(cur.ppid)
+            .filter(|q| cur.ppid > 0 && q.pid != cur.pid && q.pid != p.pid)
+        else {
+            break;
+        };
+        chain[depth] = Some(parent);
+        depth += 1;
+        cur = parent;
+    }
+    if let Some(parent) = chain[0] {
+        b.set_parent_start_ts_ns(parent.start_ts_ns);
+    }
+    let mut anc = b.init_ancestors(depth as u32);
+    for (i, a) in chain.iter().take(depth).flatten().enumerate() {
+        let mut ab = anc.reborrow().get(i as u32);
+        ab.set_pid(a.pid);
+        ab.set_name(&a.comm);
+        ab.set_exe(&a.exe);
+        ab.set_exepath(&a.exepath);
+        set_list(ab.init_args(a.args.len() as u32), &a.args);
+    }
+}

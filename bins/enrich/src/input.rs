@@ -1,0 +1,149 @@
+//! The input side of the enrich loop: a thread reads the input stream in
+//! chunks and sends them, together with the runtime clients' metadata
+//! updates, down one bounded channel. The loop reads frames from it through
+//! [`ChannelRead`] and, when it has nothing to read, can wait with a timeout
+//! ([`InputHandle::wait`]) so that held-back events are released on time and
+//! stats frames go out even when the input is quiet.
+//!
+//! It does not parse frames: [`schema::FrameReader`] does, on top of it.
+
+use std::cell::RefCell;
+use std::io::{self, Read};
+use std::rc::Rc;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::time::Duration;
+
+use crate::engine::MetaUpdate;
+use crate::limits::{INPUT_CHUNK_BYTES, INPUT_QUEUE_CHUNKS};
+
+/// What travels to the enrich loop.
+pub enum Msg {
+    Data(Vec<u8>),
+    Eof,
+    Err(io::Error),
+    Update(MetaUpdate),
+}
+
+struct Shared {
+    rx: Receiver<Msg>,
+    cur: Vec<u8>,
+    pos: usize,
+    eof: bool,
+    err: Option<io::Error>,
+    updates: Vec<MetaUpdate>,
+}
+
+impl Shared {
+    fn accept(&mut self, m: Msg) {
+        match m {
+            Msg::Data(d) => {
+                self.cur = d;
+                self.pos = 0;
+            }
+            Msg::Eof => self.eof = true,
+            Msg::Err(e) => self.err = Some(e),
+            Msg::Update(u) => self.updates.push(u),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.pos < self.cur.len() || self.eof || self.err.is_some()
+    }
+}
+
+/// The byte stream the frame reader reads.
+pub struct ChannelRead(Rc<RefCell<Shared>>);
+
+/// The loop's handle on the same channel: waiting, and metadata updates.
+pub struct InputHandle(Rc<RefCell<Shared>>);
+
+/// Starts the input thread on `src`. Returns the reader, the handle, and a
+/// sender the runtime clients use for their updates.
+pub fn spawn<R: Read + Send + 'static>(
+    mut src: R,
+) -> io::Result<(ChannelRead, InputHandle, SyncSender<Msg>)> {
+    let (tx, rx) = sync_channel(INPUT_QUEUE_CHUNKS);
+    let data_tx = tx.clone();
+    std::thread::Builder::new()
+        .name("enrich-input".into())
+        .spawn(move || loop {
+            let mut buf = vec![0u8; INPUT_CHUNK_BYTES];
+            let msg = match src.read(&mut buf) {
+                Ok(0) => Msg::Eof,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Msg::Data(buf)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Msg::Err(e),
+            };
+            let last = !matches!(msg, Msg::Data(_));
+            if data_tx.send(msg).is_err() || last {
+                break;
+            }
+        })?;
+    let shared = Rc::new(RefCell::new(Shared {
+        rx,
+        cur: Vec::new(),
+        pos: 0,
+        eof: false,
+        err: None,
+        updates: Vec::new(),
+    }));
+    Ok((ChannelRead(shared.clone()), InputHandle(shared), tx))
+}
+
+impl Read for ChannelRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut s = self.0.borrow_mut();
+        loop {
+            if s.pos < s.cur.len() {
+                let n = buf.len().min(s.cur.len() - s.pos);
+                buf[..n].copy_from_slice(&s.cur[s.pos..s.pos + n]);
+                s.pos += n;
+                return Ok(n);
+            }
+            if let Some(e) = s.err.take() {
+                return Err(e);
+            }
+            if s.eof {
+                return Ok(0);
+            }
+            match s.rx.recv() {
+                Ok(m) => s.accept(m),
+                Err(_) => s.eof = true,
+            }
+        }
+    }
+}
+
+impl InputHandle {
+    /// True when input bytes (or its end) can be read without waiting.
+    pub fn has_data(&self) -> bool {
+        self.0.borrow().ready()
+    }
+
+    /// Waits up to `timeout` for input or an update; true if something came.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let mut s = self.0.borrow_mut();
+        if s.ready() || !s.updates.is_empty() {
+            return true;
+        }
+        match s.rx.recv_timeout(timeout) {
+            Ok(m) => {
+                s.accept(m);
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                s.eof = true;
+                true
+            }
+        }
+    }
+
+    /// Updates received so far.
+    pub fn take_updates(&self) -> Vec<MetaUpdate> {
+        std::mem::take(&mut self.0.borrow_mut().updates)
+    }
+}

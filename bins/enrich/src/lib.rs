@@ -1,0 +1,31 @@
+//! enrich: kestrel's state stage. It reads capture's event stream (live or
+//! recorded) and writes each event with its state attached: the thread and
+//! its ancestors, the descriptor it concerns, user, group, login user,
+//! container and Kubernetes pod. What leaves it is self-contained, so
+//! evaluate keeps no state of its own.
+//!
+//! enrich runs unprivileged and never reads /proc: everything comes from the
+//! stream (capture's snapshot events and syscalls), so a recorded stream
+//! replays to the same output. The only outside inputs are the passwd and
+//! group files and, optionally, container runtimes' APIs for metadata.
+//!
+//! It does not evaluate rules or deliver alerts (evaluate and output do).
+
+pub mod apply;
+pub mod cgroup;
+pub mod containers;
+pub mod emit;
+pub mod engine;
+pub mod fd;
+pub mod holdback;
+pub mod input;
+pub mod limits;
+pub mod params;
+pub mod path;
+pub mod run;
+pub mod runtime;
+pub mod stats;
+pub mod threads;
+pub mod users;
+
+pub use engine::{Enricher, FetchRequest, MetaUpdate, Options};

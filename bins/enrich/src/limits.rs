@@ -1,0 +1,66 @@
+//! Named limits that bound enrich's memory and waiting, whatever the input.
+//!
+//! Every table enrich keeps is bounded here; what is pushed out is counted in
+//! the stats frames, so a limit that is too low shows up as a counter, never
+//! as unbounded growth. Command-line flags may lower or raise the ones marked
+//! "default".
+
+use std::time::Duration;
+
+/// Default most threads kept in the thread table (`--max-threads`). When full,
+/// the oldest entry (by creation) is evicted. A thread costs about 0.5 KiB
+/// plus its process's share (see BENCHMARKS.md, enrich), so the default
+/// bounds the table near 150 MiB even on the busiest host.
+pub const DEFAULT_MAX_THREADS: usize = 262_144;
+
+/// Most descriptors tracked per process. Beyond it, new descriptors are not
+/// tracked (counted as `fd_evictions`) and events on them carry a partial fd.
+pub const MAX_FDS_PER_PROCESS: usize = 16_384;
+
+/// How many ancestors each event's thread carries, nearest first
+/// (`proc.aname[1..=N]`). Falco's rules look up to 7 levels up.
+pub const MAX_ANCESTORS: usize = 8;
+
+/// Most containers whose metadata is cached. Removed containers leave the
+/// cache when the runtime's event stream reports them destroyed; beyond this,
+/// the oldest entries go first.
+pub const MAX_CONTAINERS: usize = 4_096;
+
+/// Default bounded wait for a new container's metadata (`--metadata-wait-ms`).
+pub const DEFAULT_METADATA_WAIT: Duration = Duration::from_millis(250);
+
+/// Most events held back while metadata is awaited, over all containers.
+/// Past it, the oldest held events are released without metadata (counted as
+/// timeouts), so a runtime that never answers cannot make enrich grow.
+pub const MAX_HELD_EVENTS: usize = 65_536;
+
+/// How often enrich writes its own stats frame.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often /etc/passwd and /etc/group are checked for changes (by mtime).
+pub const USERDB_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Largest passwd or group file read. Bigger ones are read up to this size.
+pub const MAX_USERDB_BYTES: u64 = 64 << 20;
+
+/// Timeout of one request to a container runtime's API.
+pub const RUNTIME_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Largest HTTP response body accepted from a container runtime.
+pub const MAX_HTTP_BODY_BYTES: usize = 8 << 20;
+
+/// Largest HTTP header block accepted from a container runtime.
+pub const MAX_HTTP_HEADER_BYTES: usize = 64 << 10;
+
+/// Wait before reconnecting to a runtime's event stream after it failed.
+pub const RUNTIME_RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// Bytes per chunk handed from the input thread to the enrich loop.
+pub const INPUT_CHUNK_BYTES: usize = 128 << 10;
+
+/// Chunks that may wait between the input thread and the enrich loop; the
+/// input thread blocks beyond it (back-pressure instead of growth).
+pub const INPUT_QUEUE_CHUNKS: usize = 16;
+
+/// Longest path enrich builds when resolving a relative one (PATH_MAX).
+pub const MAX_PATH_BYTES: usize = 4096;

@@ -1,0 +1,276 @@
+//! Container runtime clients: container metadata from Docker-compatible APIs
+//! over Unix sockets (dockerd's, podman's), fetched in the background.
+//!
+//! One thread answers the engine's [`FetchRequest`]s by asking each socket
+//! in turn (the one matching the cgroup's runtime first). One thread per
+//! socket follows the runtime's `/events` stream: a started container's
+//! metadata is fetched before its first events ask for it, and a destroyed
+//! container leaves the cache. A socket that is missing or answers garbage
+//! gives a warning; events keep flowing without metadata.
+
+pub mod http;
+pub mod inspect;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender, SyncSender};
+
+use serde_json::Value;
+
+use crate::cgroup::Runtime;
+use crate::engine::{FetchRequest, MetaUpdate};
+use crate::input::Msg;
+use crate::limits::{RUNTIME_RECONNECT_DELAY, RUNTIME_REQUEST_TIMEOUT};
+
+/// The sockets given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Sockets {
+    pub docker: Vec<PathBuf>,
+    pub podman: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+struct Api {
+    path: PathBuf,
+    /// "docker" or "podman": what `container.type` says for its answers.
+    name: &'static str,
+}
+
+/// Starts the clients; updates go to `tx`. Returns where fetch requests go,
+/// or None when no socket was given.
+pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchRequest>> {
+    let apis: Vec<Api> = sockets
+        .docker
+        .iter()
+        .map(|p| Api {
+            path: p.clone(),
+            name: "docker",
+        })
+        .chain(sockets.podman.iter().map(|p| Api {
+            path: p.clone(),
+            name: "podman",
+        }))
+        .collect();
+    if apis.is_empty() {
+        return None;
+    }
+    for api in &apis {
+        if !api.path.exists() {
+            tracing::warn!("{} socket {} does not exist; its containers will have no metadata until it appears", api.name, api.path.display());
+        }
+    }
+    let (req_tx, req_rx) = channel::<FetchRequest>();
+    {
+        let apis = apis.clone();
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("enrich-fetch".into())
+            .spawn(move || fetch_loop(&apis, req_rx, tx));
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the metadata thread: {e}");
+            return None;
+        }
+    }
+    for api in apis {
+        let tx = tx.clone();
+        let req_tx = req_tx.clone();
+        let name = format!("enrich-events-{}", api.name);
+        if let Err(e) = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || events_loop(&api, req_tx, tx))
+        {
+            tracing::warn!("cannot start an event stream thread: {e}");
+        }
+    }
+    Some(req_tx)
+}
+
+fn fetch_loop(apis: &[Api], rx: Receiver<FetchRequest>, tx: SyncSender<Msg>) {
+    while let Ok(req) = rx.recv() {
+        let result = fetch(apis, &req);
+        let update = MetaUpdate::Fetched {
+            full_id: req.full_id,
+            result,
+        };
+        if tx.send(Msg::Update(update)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Asks each API for container `req.full_id`, the runtime's own first.
+pub fn fetch_one(
+    sockets: &Sockets,
+    full_id: &str,
+    runtime: Runtime,
+) -> Result<crate::containers::ContainerMeta, String> {
+    let apis: Vec<Api> = sockets
+        .docker
+        .iter()
+        .map(|p| Api {
+            path: p.clone(),
+            name: "docker",
+        })
+        .chain(sockets.podman.iter().map(|p| Api {
+            path: p.clone(),
+            name: "podman",
+        }))
+        .collect();
+    fetch(
+        &apis,
+        &FetchRequest {
+            full_id: full_id.to_string(),
+            runtime,
+        },
+    )
+}
+
+fn fetch(apis: &[Api], req: &FetchRequest) -> Result<crate::containers::ContainerMeta, String> {
+    let preferred = if req.runtime == Runtime::Podman {
+        "podman"
+    } else {
+        "docker"
+    };
+    let mut order: Vec<&Api> = apis.iter().filter(|a| a.name == preferred).collect();
+    order.extend(apis.iter().filter(|a| a.name != preferred));
+    let mut why = Vec::new();
+    for api in order {
+        let path = format!("/containers/{}/json", req.full_id);
+        let answer = http::get(&api.path, &path, Some(RUNTIME_REQUEST_TIMEOUT)).and_then(|r| {
+            let status = r.status;
+            r.body().map(|b| (status, b))
+        });
+        match answer {
+            Ok((200, body)) => match inspect::parse(&body, api.name) {
+                Ok(m) => return Ok(m),
+                Err(e) => {
+                    tracing::warn!("{} socket {}: {e}", api.name, api.path.display());
+                    why.push(format!("{}: {e}", api.path.display()));
+                }
+            },
+            Ok((404, _)) => why.push(format!("{}: not found", api.path.display())),
+            Ok((status, _)) => why.push(format!("{}: HTTP {status}", api.path.display())),
+            Err(e) => {
+                tracing::warn!("{} socket {}: {e}", api.name, api.path.display());
+                why.push(format!("{}: {e}", api.path.display()));
+            }
+        }
+    }
+    Err(why.join("; "))
+}
+
+/// `/events` filtered to containers, URL-encoded `{"type":["container"]}`.
+const EVENTS_PATH: &str = "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D";
+
+fn events_loop(api: &Api, req_tx: Sender<FetchRequest>, tx: SyncSender<Msg>) {
+    let runtime = if api.name == "podman" {
+        Runtime::Podman
+    } else {
+        Runtime::Docker
+    };
+    let mut warned = false;
+    loop {
+        let result = follow(api, runtime, &req_tx, &tx);
+        match result {
+            Ok(true) => return,
+            Ok(false) => warned = false,
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(
+                        "{} event stream on {}: {e}; retrying every {:?}",
+                        api.name,
+                        api.path.display(),
+                        RUNTIME_RECONNECT_DELAY
+                    );
+                    warned = true;
+                }
+            }
+        }
+        std::thread::sleep(RUNTIME_RECONNECT_DELAY);
+    }
+}
+
+/// Follows one event stream until it ends. Ok(true): enrich is stopping.
+fn follow(
+    api: &Api,
+    runtime: Runtime,
+    req_tx: &Sender<FetchRequest>,
+    tx: &SyncSender<Msg>,
+) -> Result<bool, String> {
+    let mut resp = http::get(&api.path, EVENTS_PATH, None).map_err(|e| e.to_string())?;
+    if resp.status != 200 {
+        return Err(format!("HTTP {}", resp.status));
+    }
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        let n = resp.read_some(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(false);
+        }
+        pending.extend_from_slice(&buf[..n]);
+        let mut consumed = 0;
+        let mut it = serde_json::Deserializer::from_slice(&pending).into_iter::<Value>();
+        while let Some(Ok(v)) = it.next() {
+            consumed = it.byte_offset();
+            if let Some(stop) = on_event(&v, runtime, req_tx, tx) {
+                return Ok(stop);
+            }
+        }
+        if consumed == 0 && pending.len() > crate::limits::MAX_HTTP_BODY_BYTES {
+            return Err("event stream sent an oversized or unparseable object".into());
+        }
+        pending.drain(..consumed);
+    }
+}
+
+/// Acts on one runtime event; Some(true) when enrich is stopping.
+fn on_event(
+    v: &Value,
+    runtime: Runtime,
+    req_tx: &Sender<FetchRequest>,
+    tx: &SyncSender<Msg>,
+) -> Option<bool> {
+    let ty = v
+        .get("Type")
+        .or_else(|| v.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if ty != "container" {
+        return None;
+    }
+    let action = v
+        .get("Action")
+        .or_else(|| v.get("status"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let id = v
+        .get("Actor")
+        .and_then(|a| a.get("ID"))
+        .or_else(|| v.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if id.len() != crate::cgroup::FULL_ID_LEN {
+        return None;
+    }
+    match action {
+        "start" => {
+            let req = FetchRequest {
+                full_id: id.to_string(),
+                runtime,
+            };
+            if req_tx.send(req).is_err() {
+                return Some(true);
+            }
+        }
+        "destroy" | "remove" => {
+            if tx
+                .send(Msg::Update(MetaUpdate::Removed(id.to_string())))
+                .is_err()
+            {
+                return Some(true);
+            }
+        }
+        _ => {}
+    }
+    None
+}

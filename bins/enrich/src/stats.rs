@@ -1,0 +1,93 @@
+//! enrich's own counters, written in-band as a `stats` frame about once per
+//! [`crate::limits::STATS_INTERVAL`] and at the end. All are cumulative
+//! since start, except the table sizes, which are current.
+
+use std::io::Write;
+
+use schema::{FrameWriter, Stage};
+
+/// Counters of events and lookups.
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub events_in: u64,
+    pub events_out: u64,
+    /// Events of kind containerStart that enrich synthesised.
+    pub containers_started: u64,
+    pub thread_lookups: u64,
+    /// Events of threads never seen (partial entries built).
+    pub thread_misses: u64,
+    pub fd_lookups: u64,
+    /// Events on descriptors never seen (partial entries built).
+    pub fd_misses: u64,
+    /// Runtime answers with metadata.
+    pub meta_hits: u64,
+    /// Runtime answers without it (unknown container, runtime error).
+    pub meta_misses: u64,
+    /// Events released without metadata because the wait ran out.
+    pub meta_timeouts: u64,
+    /// Events held back while metadata was awaited.
+    pub held_events: u64,
+    pub stats_forwarded: u64,
+    /// Frames that were neither header, event nor stats, forwarded as is.
+    pub other_forwarded: u64,
+}
+
+/// Current table sizes and eviction counts, gathered at write time.
+#[derive(Debug, Default, Clone)]
+pub struct Tables {
+    pub threads: u64,
+    pub procs: u64,
+    pub fds: u64,
+    pub containers: u64,
+    pub held_now: u64,
+    pub thread_evictions: u64,
+    pub fd_evictions: u64,
+    pub container_evictions: u64,
+    pub user_reloads: u64,
+}
+
+/// Writes one stats frame.
+pub fn write<W: Write>(
+    w: &mut FrameWriter<W>,
+    hostname: &str,
+    c: &Counters,
+    t: &Tables,
+) -> std::io::Result<()> {
+    let counters: [(&str, u64); 22] = [
+        ("events_in", c.events_in),
+        ("events_out", c.events_out),
+        ("containers_started", c.containers_started),
+        ("thread_lookups", c.thread_lookups),
+        ("thread_misses", c.thread_misses),
+        ("fd_lookups", c.fd_lookups),
+        ("fd_misses", c.fd_misses),
+        ("meta_hits", c.meta_hits),
+        ("meta_misses", c.meta_misses),
+        ("meta_timeouts", c.meta_timeouts),
+        ("held_events", c.held_events),
+        ("stats_forwarded", c.stats_forwarded),
+        ("other_forwarded", c.other_forwarded),
+        ("threads", t.threads),
+        ("procs", t.procs),
+        ("fds", t.fds),
+        ("containers", t.containers),
+        ("held_now", t.held_now),
+        ("thread_evictions", t.thread_evictions),
+        ("fd_evictions", t.fd_evictions),
+        ("container_evictions", t.container_evictions),
+        ("user_reloads", t.user_reloads),
+    ];
+    w.build(|f| -> std::io::Result<()> {
+        let mut s = f.init_stats();
+        s.set_stage(Stage::Enrich);
+        s.set_time_ns(schema::now_ns());
+        s.set_hostname(hostname);
+        let mut l = s.init_counters(counters.len() as u32);
+        for (i, (name, value)) in counters.iter().enumerate() {
+            let mut b = l.reborrow().get(i as u32);
+            b.set_name(*name);
+            b.set_value(*value);
+        }
+        Ok(())
+    })
+}
