@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Captures only what the rules need: evaluate computes the syscall set of its
+# ruleset (plus what enrich needs for state), capture filters in the kernel.
+#   sudo pipelines/selective.sh [-r rules.yaml ...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/deps.sh"
+bin=${KESTREL_BIN:-$(dirname "$here")/target/release}
+[ -n "${KESTREL_BIN:-}" ] || (cd "$here/.." && cargo build --release -q -p capture -p enrich -p evaluate -p output)
+syscalls=$("$bin/evaluate" syscalls "$@")
+echo "capturing: $syscalls" >&2
+"$bin/capture" --syscalls "$syscalls" | "$bin/enrich" | "$bin/evaluate" --format frames "$@" | "$bin/output"
