@@ -8,5 +8,8 @@
 //! It is not a place for state across events: evaluate is stateless, so a
 //! recorded enriched stream always gives the same alerts.
 
-pub mod lang;
+pub mod alert;
+pub mod check;
 pub mod fields;
+pub mod lang;
+pub mod loader;

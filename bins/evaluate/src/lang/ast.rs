@@ -24,7 +24,10 @@ pub enum Expr {
     /// `field exists`.
     Exists(FieldRef),
     /// A bare identifier: a macro reference, inlined by the checker.
-    Macro { name: String, span: Span },
+    Macro {
+        name: String,
+        span: Span,
+    },
     /// A constant, left by the checker after inlining (e.g. an empty `in ()`
     /// list folds to false).
     Const(bool),
@@ -105,8 +108,14 @@ pub enum Operand {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListItem {
-    Value { text: String, span: Span },
+    Value {
+        text: String,
+        span: Span,
+    },
     /// A bare word that names a list (decided by the checker: a bare word that
     /// is not a list name is a value).
-    Name { name: String, span: Span },
+    Name {
+        name: String,
+        span: Span,
+    },
 }

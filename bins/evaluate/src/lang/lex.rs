@@ -69,7 +69,10 @@ const WORD_OPS: &[(&str, CmpOp)] = &[
 /// Characters that end a bare string outside a list: blanks, parentheses,
 /// commas, `=` and quotes (as in Falco's grammar).
 fn ends_bare(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b',' | b'=' | b'"' | b'\'')
+    matches!(
+        c,
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b',' | b'=' | b'"' | b'\''
+    )
 }
 
 fn is_blank(c: u8) -> bool {
@@ -232,7 +235,11 @@ impl<'a> Lexer<'a> {
             let t = self.quoted()?;
             if self.eat(b']').is_none() {
                 let s = self.next_token_span();
-                return self.err(s.start as usize, s.end as usize, "expected `]` after the field argument");
+                return self.err(
+                    s.start as usize,
+                    s.end as usize,
+                    "expected `]` after the field argument",
+                );
             }
             return Ok(t);
         }
@@ -240,7 +247,11 @@ impl<'a> Lexer<'a> {
         while self.pos < b.len() && b[self.pos] != b']' {
             let c = b[self.pos];
             if is_blank(c) || c == b'[' || c == b'"' || c == b'\'' {
-                return self.err(open, self.pos + 1, "unterminated field argument: expected `]`");
+                return self.err(
+                    open,
+                    self.pos + 1,
+                    "unterminated field argument: expected `]`",
+                );
             }
             self.pos += 1;
         }
@@ -314,14 +325,22 @@ impl<'a> Lexer<'a> {
                     b'f' => out.push(0x0c),
                     b'\\' | b'"' | b'\'' | b'/' => out.push(e),
                     b'x' => {
-                        let hex = b.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok());
+                        let hex = b
+                            .get(i + 2..i + 4)
+                            .and_then(|h| std::str::from_utf8(h).ok());
                         match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                             Some(v) => {
                                 out.push(v);
                                 i += 4;
                                 continue;
                             }
-                            None => return self.err(i, (i + 4).min(b.len()), "`\\x` must be followed by two hexadecimal digits"),
+                            None => {
+                                return self.err(
+                                    i,
+                                    (i + 4).min(b.len()),
+                                    "`\\x` must be followed by two hexadecimal digits",
+                                )
+                            }
                         }
                     }
                     _ => {
@@ -404,7 +423,12 @@ mod tests {
 
     #[test]
     fn field_args_may_hold_paths_and_pointers() {
-        for (src, want) in [("/etc]", "/etc"), ("/spec/tls]", "/spec/tls"), ("1..5]", "1..5"), ("\"a b\"]", "a b")] {
+        for (src, want) in [
+            ("/etc]", "/etc"),
+            ("/spec/tls]", "/spec/tls"),
+            ("1..5]", "1..5"),
+            ("\"a b\"]", "a b"),
+        ] {
             let mut l = Lexer::new(src);
             assert_eq!(l.field_arg(0).unwrap().text, want, "{src}");
             assert!(l.at_end());
@@ -418,7 +442,14 @@ mod tests {
 
     #[test]
     fn symbol_operators_prefer_the_longest() {
-        for (src, op) in [("<=", CmpOp::Le), ("<", CmpOp::Lt), (">=", CmpOp::Ge), ("==", CmpOp::Eq), ("=", CmpOp::Eq), ("!=", CmpOp::Ne)] {
+        for (src, op) in [
+            ("<=", CmpOp::Le),
+            ("<", CmpOp::Lt),
+            (">=", CmpOp::Ge),
+            ("==", CmpOp::Eq),
+            ("=", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+        ] {
             let mut l = Lexer::new(src);
             assert_eq!(l.operator().map(|o| o.0), Some(OpToken::Cmp(op)), "{src}");
             assert!(l.at_end());
@@ -428,7 +459,10 @@ mod tests {
     #[test]
     fn word_operators_need_a_boundary() {
         let mut l = Lexer::new("intersects (a)");
-        assert_eq!(l.operator().map(|o| o.0), Some(OpToken::Cmp(CmpOp::Intersects)));
+        assert_eq!(
+            l.operator().map(|o| o.0),
+            Some(OpToken::Cmp(CmpOp::Intersects))
+        );
         let mut l = Lexer::new("inside");
         assert_eq!(l.operator(), None);
         assert_eq!(l.pos(), 0);

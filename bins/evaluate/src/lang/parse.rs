@@ -187,7 +187,10 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, at: Span) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_NESTING_DEPTH {
-            return self.err(at, format!("condition nests deeper than {MAX_NESTING_DEPTH} levels"));
+            return self.err(
+                at,
+                format!("condition nests deeper than {MAX_NESTING_DEPTH} levels"),
+            );
         }
         Ok(())
     }
@@ -209,7 +212,11 @@ impl<'a> Parser<'a> {
             self.lex.skip_blank();
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Expr::Const(false)) } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Expr::Const(false))
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
@@ -225,7 +232,11 @@ impl<'a> Parser<'a> {
             self.lex.skip_blank();
             items.push(self.not()?);
         }
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Expr::Const(true)) } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Expr::Const(true))
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn not(&mut self) -> Result<Expr, ParseError> {
@@ -251,7 +262,10 @@ impl<'a> Parser<'a> {
                 let (s, found) = self.found();
                 return self.err(
                     join(open, s),
-                    format!("expected `)` to close the `(` at offset {}, found {found}", open.start),
+                    format!(
+                        "expected `)` to close the `(` at offset {}, found {found}",
+                        open.start
+                    ),
                 );
             }
             self.leave();
@@ -259,15 +273,25 @@ impl<'a> Parser<'a> {
         }
         let Some(w) = self.lex.peek_word() else {
             let (s, found) = self.found();
-            return self.err(s, format!("expected a field, a macro name, `not` or `(`, found {found}"));
+            return self.err(
+                s,
+                format!("expected a field, a macro name, `not` or `(`, found {found}"),
+            );
         };
         let name = self.lex.slice(w);
         for kw in ["and", "or"] {
             if name == kw {
-                return self.err(w, format!("expected a field, a macro name, `not` or `(` before `{kw}`"));
+                return self.err(
+                    w,
+                    format!("expected a field, a macro name, `not` or `(` before `{kw}`"),
+                );
             }
         }
-        let is_call = transformer(name).is_some() && self.lex.slice(Span { start: w.end, end: w.end + 1 }) == "(";
+        let is_call = transformer(name).is_some()
+            && self.lex.slice(Span {
+                start: w.end,
+                end: w.end + 1,
+            }) == "(";
         if !name.contains('.') && !is_call {
             // A bare identifier: a macro reference.
             self.lex.word();
@@ -288,7 +312,10 @@ impl<'a> Parser<'a> {
         };
         let name = self.lex.slice(w);
         if let Some(t) = transformer(name) {
-            let after = Span { start: w.end, end: w.end + 1 };
+            let after = Span {
+                start: w.end,
+                end: w.end + 1,
+            };
             if self.lex.slice(after) == "(" {
                 self.lex.word();
                 self.lex.eat(b'(');
@@ -317,7 +344,10 @@ impl<'a> Parser<'a> {
         };
         let full = self.lex.slice(w);
         if !full.contains('.') {
-            return self.err(w, format!("`{full}` is not a field name: fields have the form `class.name`"));
+            return self.err(
+                w,
+                format!("`{full}` is not a field name: fields have the form `class.name`"),
+            );
         }
         for prefix in DOTTED_ARG_FIELDS {
             if let Some(arg) = full.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) {
@@ -363,7 +393,14 @@ impl<'a> Parser<'a> {
         if let Some(w) = self.lex.peek_word() {
             if let Some(m) = modifier(self.lex.slice(w)) {
                 if takes_list(op) {
-                    return self.err(w, format!("`{}` already takes a list: it cannot take `{}`", op_name(op), self.lex.slice(w)));
+                    return self.err(
+                        w,
+                        format!(
+                            "`{}` already takes a list: it cannot take `{}`",
+                            op_name(op),
+                            self.lex.slice(w)
+                        ),
+                    );
                 }
                 self.lex.word();
                 self.lex.skip_blank();
@@ -441,7 +478,10 @@ impl<'a> Parser<'a> {
             Some(m) => format!("`{}`", self.lex.slice(m)),
             None => format!("`{}`", op_name(op)),
         };
-        self.err(s, format!("expected a list `(a, b, ...)` after {what}, found {found}"))
+        self.err(
+            s,
+            format!("expected a list `(a, b, ...)` after {what}, found {found}"),
+        )
     }
 
     /// The operand of a scalar operator: a value, `val(field)` or a
@@ -449,7 +489,10 @@ impl<'a> Parser<'a> {
     fn scalar_operand(&mut self, op: CmpOp, op_span: Span) -> Result<Operand, ParseError> {
         if let Some(w) = self.lex.peek_word() {
             let name = self.lex.slice(w);
-            let call = self.lex.slice(Span { start: w.end, end: w.end + 1 }) == "(";
+            let call = self.lex.slice(Span {
+                start: w.end,
+                end: w.end + 1,
+            }) == "(";
             if call && name == "val" {
                 self.lex.word();
                 self.lex.eat(b'(');
@@ -475,10 +518,16 @@ impl<'a> Parser<'a> {
             );
         }
         match self.lex.value()? {
-            Some(v) => Ok(Operand::Value { text: v.text, span: v.span }),
+            Some(v) => Ok(Operand::Value {
+                text: v.text,
+                span: v.span,
+            }),
             None => {
                 let (s, found) = self.found();
-                self.err(join(op_span, s), format!("expected a value after `{}`, found {found}", op_name(op)))
+                self.err(
+                    join(op_span, s),
+                    format!("expected a value after `{}`, found {found}", op_name(op)),
+                )
             }
         }
     }
@@ -486,9 +535,15 @@ impl<'a> Parser<'a> {
 
 fn list_item(v: Text) -> ListItem {
     if !v.quoted && is_identifier(&v.text) {
-        ListItem::Name { name: v.text, span: v.span }
+        ListItem::Name {
+            name: v.text,
+            span: v.span,
+        }
     } else {
-        ListItem::Value { text: v.text, span: v.span }
+        ListItem::Value {
+            text: v.text,
+            span: v.span,
+        }
     }
 }
 
@@ -579,9 +634,19 @@ mod tests {
             let c = cmp(&e);
             assert_eq!(c.op, op, "{src}");
             assert_eq!(value(&c.rhs), "x1");
-            assert_eq!(c.span, Span { start: 0, end: src.len() as u32 });
+            assert_eq!(
+                c.span,
+                Span {
+                    start: 0,
+                    end: src.len() as u32
+                }
+            );
         }
-        for (spelling, op) in [("in", CmpOp::In), ("intersects", CmpOp::Intersects), ("pmatch", CmpOp::Pmatch)] {
+        for (spelling, op) in [
+            ("in", CmpOp::In),
+            ("intersects", CmpOp::Intersects),
+            ("pmatch", CmpOp::Pmatch),
+        ] {
             let e = parse(&format!("fd.name {spelling} (/a, \"b c\", lst)")).unwrap();
             let c = cmp(&e);
             assert_eq!(c.op, op);
@@ -604,7 +669,11 @@ mod tests {
 
     #[test]
     fn modifiers() {
-        for (m, want) in [("oneof", Modifier::OneOf), ("anyof", Modifier::AnyOf), ("allof", Modifier::AllOf)] {
+        for (m, want) in [
+            ("oneof", Modifier::OneOf),
+            ("anyof", Modifier::AnyOf),
+            ("allof", Modifier::AllOf),
+        ] {
             let e = parse(&format!("proc.name startswith {m} (kube-, etcd-)")).unwrap();
             let c = cmp(&e);
             assert_eq!(c.op, CmpOp::StartsWith);
@@ -631,12 +700,19 @@ mod tests {
         let e = parse("tolower(basename(proc.exepath)) = bash").unwrap();
         let c = cmp(&e);
         assert_eq!(c.lhs.name, "proc.exepath");
-        assert_eq!(c.lhs.transformers, vec![Transformer::Basename, Transformer::ToLower]);
+        assert_eq!(
+            c.lhs.transformers,
+            vec![Transformer::Basename, Transformer::ToLower]
+        );
         assert_eq!(c.lhs.span, Span { start: 0, end: 31 });
         let e = parse("proc.name = val(proc.pname)").unwrap();
-        assert!(matches!(&cmp(&e).rhs, Operand::Field(f) if f.name == "proc.pname" && f.transformers.is_empty()));
+        assert!(
+            matches!(&cmp(&e).rhs, Operand::Field(f) if f.name == "proc.pname" && f.transformers.is_empty())
+        );
         let e = parse("tolower(proc.name) = toupper(proc.pname)").unwrap();
-        assert!(matches!(&cmp(&e).rhs, Operand::Field(f) if f.transformers == vec![Transformer::ToUpper]));
+        assert!(
+            matches!(&cmp(&e).rhs, Operand::Field(f) if f.transformers == vec![Transformer::ToUpper])
+        );
         let e = parse("len(proc.args) > 3 and b64(proc.env) contains x").unwrap();
         let Expr::And(v) = e else { panic!() };
         assert_eq!(cmp(&v[0]).lhs.transformers, vec![Transformer::Len]);
@@ -653,15 +729,25 @@ mod tests {
         let e = parse("proc.aname[2] = bash").unwrap();
         assert_eq!(cmp(&e).lhs.arg.as_deref(), Some("2"));
         let e = parse("evt.arg.path startswith /etc").unwrap();
-        assert_eq!((cmp(&e).lhs.name.as_str(), cmp(&e).lhs.arg.as_deref()), ("evt.arg", Some("path")));
+        assert_eq!(
+            (cmp(&e).lhs.name.as_str(), cmp(&e).lhs.arg.as_deref()),
+            ("evt.arg", Some("path"))
+        );
         let e = parse("evt.arg[0] = 3").unwrap();
-        assert_eq!((cmp(&e).lhs.name.as_str(), cmp(&e).lhs.arg.as_deref()), ("evt.arg", Some("0")));
+        assert_eq!(
+            (cmp(&e).lhs.name.as_str(), cmp(&e).lhs.arg.as_deref()),
+            ("evt.arg", Some("0"))
+        );
         let e = parse("evt.rawarg.flags > 0").unwrap();
         assert_eq!(cmp(&e).lhs.arg.as_deref(), Some("flags"));
         let e = parse("container.mount.dest[/etc] exists").unwrap();
-        assert!(matches!(e, Expr::Exists(ref f) if f.arg.as_deref() == Some("/etc") && f.span.end == 26));
+        assert!(
+            matches!(e, Expr::Exists(ref f) if f.arg.as_deref() == Some("/etc") && f.span.end == 26)
+        );
         let e = parse("jevt.value[/requestObject/spec/tls] exists").unwrap();
-        assert!(matches!(e, Expr::Exists(ref f) if f.arg.as_deref() == Some("/requestObject/spec/tls")));
+        assert!(
+            matches!(e, Expr::Exists(ref f) if f.arg.as_deref() == Some("/requestObject/spec/tls"))
+        );
         let e = parse("k8s.pod.label[app.kubernetes.io/name:x] = y").unwrap();
         assert_eq!(cmp(&e).lhs.arg.as_deref(), Some("app.kubernetes.io/name:x"));
     }
@@ -700,26 +786,47 @@ mod tests {
             ("and a", "before `and`", (0, 3)),
             ("proc.name = \"abc", "unterminated string", (12, 16)),
             ("proc.aname[2 = x", "unterminated field argument", (10, 13)),
-            ("tolower(proc.name = x", "expected `)` to close `tolower(`", (18, 19)),
+            (
+                "tolower(proc.name = x",
+                "expected `)` to close `tolower(`",
+                (18, 19),
+            ),
             ("", "empty condition", (0, 0)),
         ];
         for (src, msg, (s, e)) in cases {
             let err = parse(src).unwrap_err();
             assert!(err.message.contains(msg), "{src}: {}", err.message);
-            assert_eq!(err.span, Span { start: *s, end: *e }, "{src}: {}", err.message);
+            assert_eq!(
+                err.span,
+                Span { start: *s, end: *e },
+                "{src}: {}",
+                err.message
+            );
         }
     }
 
     #[test]
     fn nesting_is_bounded() {
-        let ok = format!("{}a{}", "(".repeat(MAX_NESTING_DEPTH), ")".repeat(MAX_NESTING_DEPTH));
+        let ok = format!(
+            "{}a{}",
+            "(".repeat(MAX_NESTING_DEPTH),
+            ")".repeat(MAX_NESTING_DEPTH)
+        );
         assert!(parse(&ok).is_ok());
-        let deep = format!("{}a{}", "(".repeat(MAX_NESTING_DEPTH + 1), ")".repeat(MAX_NESTING_DEPTH + 1));
+        let deep = format!(
+            "{}a{}",
+            "(".repeat(MAX_NESTING_DEPTH + 1),
+            ")".repeat(MAX_NESTING_DEPTH + 1)
+        );
         let e = parse(&deep).unwrap_err();
         assert!(e.message.contains("deeper than"), "{}", e.message);
         let nots = format!("{}a", "not ".repeat(100_000));
         assert!(parse(&nots).unwrap_err().message.contains("deeper than"));
-        let calls = format!("{}proc.name{} = x", "tolower(".repeat(1000), ")".repeat(1000));
+        let calls = format!(
+            "{}proc.name{} = x",
+            "tolower(".repeat(1000),
+            ")".repeat(1000)
+        );
         assert!(parse(&calls).unwrap_err().message.contains("deeper than"));
     }
 
