@@ -1,0 +1,385 @@
+//! End-to-end proof that kestrel's default rules detect on the real kernel:
+//! the live pipeline `capture | enrich | evaluate --format json` with the
+//! rules of `rules/`, the trigger programs of `tests/triggers/` run on the
+//! host and in real docker containers, and a benign workload that must stay
+//! quiet.
+//!
+//! These tests need root (capture loads the eBPF probe), the built stage
+//! binaries, a C compiler for the triggers and, for the container test, the
+//! runtimes of `tests/ctr-test-env.sh`. Without them they fail when CI=true
+//! and are skipped with a notice otherwise. The rules' unit-level fixtures
+//! are `rules/tests/`, run by `rules_fixtures.rs`.
+
+#[path = "e2e_rules/containers.rs"]
+mod containers;
+#[path = "e2e_rules/expect.rs"]
+mod expect;
+#[path = "e2e_rules/pipeline.rs"]
+mod pipeline;
+#[path = "e2e_rules/triggers.rs"]
+mod triggers;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kestrel_tests::run::prerequisite;
+
+use expect::Expect;
+use pipeline::{Alert, Config, Pipeline};
+
+/// One pipeline at a time: they would see each other's triggers, and the
+/// machine has two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// How long the pipeline may take from start to its first alert (probe
+/// load, /proc snapshot).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an event may take to come out as an alert once the pipeline runs
+/// (enrich holds a new container's events back while it fetches metadata).
+const ALERT_TIMEOUT: Duration = Duration::from_secs(20);
+
+const STAGES: [&str; 3] = ["capture", "enrich", "evaluate"];
+
+/// What every test needs; `None` when something is missing and the test is
+/// skipped.
+struct Env {
+    bin: PathBuf,
+    triggers: PathBuf,
+    work: tempfile::TempDir,
+}
+
+fn env() -> Option<Env> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !prerequisite("root (capture loads the eBPF probe)", root) {
+        return None;
+    }
+    let bin = pipeline::bin_dir(&STAGES);
+    if !prerequisite(
+        "the capture, enrich and evaluate binaries (cargo build -p capture -p enrich -p evaluate)",
+        bin.is_some(),
+    ) {
+        return None;
+    }
+    let triggers = triggers::build();
+    if let Err(e) = &triggers {
+        if !prerequisite(
+            &format!("a C compiler with static libc for tests/triggers ({e})"),
+            false,
+        ) {
+            return None;
+        }
+    }
+    let work = tempfile::Builder::new()
+        .prefix("kt-e2e-")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"));
+    Some(Env {
+        bin: bin?,
+        triggers: triggers.ok()?,
+        work,
+    })
+}
+
+fn rules_dir() -> PathBuf {
+    pipeline::workspace().join("rules")
+}
+
+/// Starts the pipeline and waits until it is live: the marker trigger is run
+/// until its alert comes out.
+fn start(
+    env: &Env,
+    rules: Vec<PathBuf>,
+    enrich_args: Vec<String>,
+    marker: &dyn Fn(&str),
+) -> Pipeline {
+    let logs = env.work.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("mkdir logs: {e}"));
+    let mut p = Pipeline::start(Config {
+        bin: &env.bin,
+        rules,
+        enrich_args,
+        logs: &logs,
+    });
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    loop {
+        n += 1;
+        let tag = format!("kt-start-{n}");
+        marker(&tag);
+        if p.wait_for(Duration::from_secs(2), |a| is_marker(a, &tag)) {
+            return p;
+        }
+        assert!(
+            start.elapsed() < START_TIMEOUT,
+            "the pipeline produced no alert for the marker trigger within {START_TIMEOUT:?}\n{}",
+            p.logs_text()
+        );
+    }
+}
+
+/// The alert of the marker trigger run with `tag`: kt-readshadow's read of
+/// /etc/shadow.
+fn is_marker(a: &Alert, tag: &str) -> bool {
+    a.rule() == "Credential file read by an unexpected program"
+        && a.field("proc.cmdline").is_some_and(|c| c.ends_with(tag))
+}
+
+/// Runs the marker once more and waits for it, so that every event before it
+/// has been through the pipeline; then stops the pipeline.
+fn finish(mut p: Pipeline, marker: &dyn Fn(&str)) -> Vec<Alert> {
+    marker("kt-end");
+    let seen = p.wait_for(ALERT_TIMEOUT, |a| is_marker(a, "kt-end"));
+    assert!(seen, "the end marker's alert never came\n{}", p.logs_text());
+    p.stop()
+}
+
+/// Checks every expectation against `alerts`, reporting all misses at once.
+fn check(alerts: &[Alert], expected: &[Expect], logs: &Path) {
+    let misses: Vec<String> = expected
+        .iter()
+        .filter(|e| !alerts.iter().any(|a| e.matches(a)))
+        .map(|e| format!("  {e}"))
+        .collect();
+    if misses.is_empty() {
+        return;
+    }
+    let seen: Vec<String> = alerts
+        .iter()
+        .map(|a| {
+            format!(
+                "  {}: {}",
+                a.rule(),
+                a.0.get("output").and_then(|o| o.as_str()).unwrap_or("")
+            )
+        })
+        .collect();
+    panic!(
+        "{} expected alert(s) missing:\n{}\nalerts seen ({}):\n{}\n(all logs in {})",
+        misses.len(),
+        misses.join("\n"),
+        seen.len(),
+        seen.join("\n"),
+        logs.display()
+    );
+}
+
+#[test]
+fn host_triggers_fire_their_rules() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(env) = env() else { return };
+    let t = |name: &str| env.triggers.join(format!("kt-{name}"));
+    let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
+    let p = start(&env, vec![rules_dir()], Vec::new(), &marker);
+
+    let scratch = env.work.path().join("home");
+    std::fs::create_dir_all(&scratch).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    let dir = scratch.to_str().unwrap_or_default().to_string();
+    for name in [
+        "binwrite",
+        "etcwrite",
+        "hardlink",
+        "permchange",
+        "logtamper",
+        "unshare",
+        "relagent",
+    ] {
+        triggers::run(&t(name), &[]);
+    }
+    for name in ["sshkey", "cloudcreds", "symlink", "setuidbit", "history"] {
+        triggers::run(&t(name), &[&dir]);
+    }
+    for name in ["revshell", "memfd", "modload", "ptrace", "bpfload"] {
+        triggers::run(&t(name), &[]);
+    }
+    // The same do-nothing program, run from each scratch directory.
+    let shm = tempfile::Builder::new()
+        .prefix("kt-e2e-")
+        .tempdir_in("/dev/shm")
+        .unwrap_or_else(|e| panic!("cannot make a directory in /dev/shm: {e}"));
+    let mut scratch_exes = Vec::new();
+    for d in [Path::new("/tmp"), shm.path()] {
+        let exe = tempfile::Builder::new()
+            .prefix("kt-")
+            .tempdir_in(d)
+            .unwrap_or_else(|e| panic!("mkdir in {}: {e}", d.display()));
+        let path = exe.path().join("kt-tmpexec");
+        std::fs::copy(t("tmpexec"), &path).unwrap_or_else(|e| panic!("copy kt-tmpexec: {e}"));
+        triggers::run(&path, &[]);
+        scratch_exes.push((exe, path));
+    }
+
+    let alerts = finish(p, &marker);
+    let mut expected = expect::host(&dir);
+    for (_, path) in &scratch_exes {
+        expected.push(
+            Expect::new("Program run from a temporary directory")
+                .field("proc.exepath", &path.display().to_string()),
+        );
+    }
+    check(&alerts, &expected, &env.work.path().join("logs"));
+}
+
+#[test]
+fn container_triggers_fire_their_rules() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(env) = env() else { return };
+    let docker = containers::Docker::up();
+    if let Err(e) = &docker {
+        if !prerequisite(
+            &format!("container runtimes from tests/ctr-test-env.sh ({e})"),
+            false,
+        ) {
+            return;
+        }
+    }
+    let Ok(docker) = docker else { return };
+    let t = |name: &str| env.triggers.join(format!("kt-{name}"));
+    let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
+    let enrich_args = vec![
+        "--docker-socket".to_string(),
+        docker.socket.display().to_string(),
+    ];
+    let p = start(&env, vec![rules_dir()], enrich_args, &marker);
+
+    // The setuid trigger must be root-owned with the set-user-ID bit; the
+    // container runs it as an unprivileged user.
+    let suid = env.work.path().join("suid");
+    std::fs::create_dir_all(&suid).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    triggers::set_mode(&suid, 0o755).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(t("suidroot"), suid.join("kt-suidroot")).unwrap_or_else(|e| panic!("copy: {e}"));
+    triggers::set_mode(&suid.join("kt-suidroot"), 0o4755).unwrap_or_else(|e| panic!("{e}"));
+
+    let trig_mount = format!("{}:/trig:ro", env.triggers.display());
+    let suid_mount = format!("{}:/trig:ro", suid.display());
+    let script = "/trig/kt-capset; /trig/kt-unshare; /trig/kt-mount; /trig/kt-listen; \
+                  /trig/kt-revshell; exec sleep 60";
+    let busy = docker.start(
+        &["--network", "none", "-v", &trig_mount],
+        &["sh", "-c", script],
+    );
+    let privileged = docker.start(
+        &["--privileged", "--network", "none", "-v", &trig_mount],
+        &["/trig/kt-sysctl"],
+    );
+    let host_mount = docker.start(&["--network", "none", "-v", "/etc:/host-etc:ro"], &["true"]);
+    let setuid = docker.start(
+        &[
+            "--network",
+            "none",
+            "--user",
+            "1000:1000",
+            "-v",
+            &suid_mount,
+        ],
+        &["/trig/kt-suidroot"],
+    );
+    let outbound = docker.start(
+        &["--network", "host", "-v", &trig_mount],
+        &["/trig/kt-connect"],
+    );
+    for c in [&privileged, &host_mount, &setuid, &outbound] {
+        c.wait();
+    }
+    // The script's triggers have run once its shell sleeps; the exec'd shell
+    // is then a second process in the container.
+    let mut p = p;
+    let in_busy = |a: &Alert| a.field("container.id").as_deref() == Some(busy.id.as_str());
+    let ready = p.wait_for(ALERT_TIMEOUT, |a| in_busy(a) && a.rule() == "Reverse shell");
+    assert!(
+        ready,
+        "the reverse shell in container {} gave no alert\n{}",
+        busy.id,
+        p.logs_text()
+    );
+    busy.exec(&["sh", "-c", "exit 0"]);
+
+    let alerts = finish(p, &marker);
+    let expected = expect::containers(&expect::ContainerIds {
+        busy: &busy.id,
+        privileged: &privileged.id,
+        host_mount: &host_mount.id,
+        setuid: &setuid.id,
+        outbound: &outbound.id,
+    });
+    check(&alerts, &expected, &env.work.path().join("logs"));
+}
+
+/// Name of the shell that runs the benign workload: every process of the
+/// workload has it as an ancestor, which is how its alerts are told apart
+/// from the rest of the machine's.
+const BENIGN_ROOT: &str = "kt-benign";
+
+#[test]
+fn benign_workload_raises_nothing_at_warning_or_above() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(env) = env() else { return };
+    let have_cargo = kestrel_tests::run::have_program("cargo");
+    if !prerequisite("cargo, for the benign workload's Rust build", have_cargo) {
+        return;
+    }
+    let root = env.work.path().join(BENIGN_ROOT);
+    let bash = ["/bin/bash", "/usr/bin/bash"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file());
+    if !prerequisite("bash, for the benign workload", bash.is_some()) {
+        return;
+    }
+    std::fs::copy(bash.unwrap_or(Path::new("/bin/bash")), &root)
+        .unwrap_or_else(|e| panic!("copy bash: {e}"));
+    // Limit every rule to the workload's process tree.
+    let scope = env.work.path().join("benign-scope.yaml");
+    std::fs::write(&scope, expect::scope_to_ancestor(&rules_dir(), BENIGN_ROOT))
+        .unwrap_or_else(|e| panic!("write {}: {e}", scope.display()));
+    let readshadow = env.triggers.join("kt-readshadow");
+    let marker = |tag: &str| {
+        // Not the last command, so that bash forks for it instead of
+        // replacing itself: the marker must have the workload's root as an
+        // ancestor.
+        let cmd = format!("{} {tag}; true", readshadow.display());
+        triggers::run(&root, &["-c", &cmd]);
+    };
+    let p = start(&env, vec![rules_dir(), scope], Vec::new(), &marker);
+
+    let script = pipeline::workspace().join("tests/triggers/benign-workload.sh");
+    let out = std::process::Command::new(&root)
+        .arg(&script)
+        .arg(env.work.path().join("benign"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the benign workload failed ({})",
+        out.status
+    );
+
+    let alerts = finish(p, &marker);
+    let loud: Vec<String> = alerts
+        .iter()
+        .filter(|a| a.field("proc.name").as_deref() != Some("kt-readshadow"))
+        .filter(|a| {
+            matches!(
+                a.priority(),
+                "Emergency" | "Alert" | "Critical" | "Error" | "Warning"
+            )
+        })
+        .map(|a| {
+            format!(
+                "  {} [{}]: {}",
+                a.rule(),
+                a.priority(),
+                a.0.get("output").and_then(|o| o.as_str()).unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        loud.is_empty(),
+        "the benign workload raised {} alert(s) at Warning or above:\n{}",
+        loud.len(),
+        loud.join("\n")
+    );
+}
