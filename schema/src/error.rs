@@ -4,7 +4,8 @@
 
 use std::io;
 
-/// What went wrong with a frame stream.
+/// What went wrong with a frame stream. Every variant names the byte offset
+/// of the frame it concerns (`NoHeader` and `NewerVersion` concern byte 0).
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     #[error("I/O error at byte {offset}: {source}")]
@@ -13,12 +14,24 @@ pub enum FrameError {
         #[source]
         source: io::Error,
     },
-    #[error("truncated frame at byte {offset}: expected {expected} more bytes, the stream ended after {got}")]
-    Truncated { offset: u64, expected: u64, got: u64 },
+    #[error("truncated frame at byte {offset}: the stream ended {got} bytes into a frame that needs at least {expected}")]
+    Truncated {
+        offset: u64,
+        expected: u64,
+        got: u64,
+    },
     #[error("frame at byte {offset} is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge { offset: u64, size: u64, limit: usize },
+    TooLarge {
+        offset: u64,
+        size: u64,
+        limit: usize,
+    },
     #[error("frame at byte {offset} claims {count} segments, over the limit of {limit}")]
-    TooManySegments { offset: u64, count: u64, limit: usize },
+    TooManySegments {
+        offset: u64,
+        count: u64,
+        limit: usize,
+    },
     #[error("corrupt frame at byte {offset}: {reason}")]
     Corrupt { offset: u64, reason: String },
     #[error("not a kestrel stream: the first frame (byte 0) is not a header ({reason})")]

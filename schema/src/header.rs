@@ -2,7 +2,7 @@
 //! one a reader receives.
 
 use crate::error::FrameError;
-use crate::kestrel_capnp::{header, Stage, FORMAT_MAJOR, FORMAT_MINOR};
+use crate::kestrel_capnp::{frame, header, Stage, FORMAT_MAJOR, FORMAT_MINOR};
 
 /// What a reader learnt from a stream's header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,35 @@ pub fn fill(mut h: header::Builder<'_>, stage: Stage) {
     h.set_boot_time_ns(boot_time_ns());
     h.set_start_time_ns(crate::now_ns());
     h.set_producer(concat!("kestrel ", env!("CARGO_PKG_VERSION")));
+}
+
+/// Checks a stream's first frame: it must be a header (see [`check`]).
+pub fn check_frame(root: Result<frame::Reader<'_>, FrameError>) -> Result<HeaderInfo, FrameError> {
+    let no = |reason: String| FrameError::NoHeader { reason };
+    let root = root.map_err(|e| no(e.to_string()))?;
+    match root.which() {
+        Ok(frame::Header(Ok(h))) => check(h),
+        Ok(frame::Header(Err(e))) => Err(no(format!("unreadable header: {e}"))),
+        Ok(frame::Event(_)) => Err(no("it is an event frame".into())),
+        Ok(frame::Alert(_)) => Err(no("it is an alert frame".into())),
+        Ok(frame::Stats(_)) => Err(no("it is a stats frame".into())),
+        Ok(frame::Audit(_)) => Err(no("it is an audit frame".into())),
+        Err(e) => Err(no(format!("unknown frame kind {}", e.0))),
+    }
+}
+
+/// Turns an error met while reading the first frame into the "not a kestrel
+/// stream" error users should see, keeping I/O errors as they are (those are
+/// not the stream's fault).
+pub fn not_a_header(e: FrameError) -> FrameError {
+    match e {
+        e @ (FrameError::Io { .. }
+        | FrameError::NoHeader { .. }
+        | FrameError::NewerVersion { .. }) => e,
+        e => FrameError::NoHeader {
+            reason: e.to_string(),
+        },
+    }
 }
 
 /// Checks a received header: a newer major version is refused.

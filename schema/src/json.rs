@@ -31,7 +31,9 @@ pub fn frame_to_json(f: frame::Reader<'_>) -> capnp::Result<Value> {
                         .unwrap_or_else(|| format!("arg{i}"));
                     // A param is a one-member union object: unwrap it.
                     let val = match p {
-                        Value::Object(m) if m.len() == 1 => m.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null),
+                        Value::Object(m) if m.len() == 1 => {
+                            m.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null)
+                        }
                         other => other,
                     };
                     named.insert(name, val);
@@ -56,8 +58,12 @@ fn walk(v: dynamic_value::Reader<'_>) -> capnp::Result<Value> {
         R::UInt16(n) => n.into(),
         R::UInt32(n) => n.into(),
         R::UInt64(n) => n.into(),
-        R::Float32(n) => serde_json::Number::from_f64(n as f64).map(Value::Number).unwrap_or(Value::Null),
-        R::Float64(n) => serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null),
+        R::Float32(n) => serde_json::Number::from_f64(n as f64)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        R::Float64(n) => serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         R::Enum(e) => match e.get_enumerant()? {
             Some(en) => Value::String(en.get_proto().get_name()?.to_str()?.to_string()),
             None => e.get_value().into(),
@@ -77,7 +83,8 @@ fn walk(v: dynamic_value::Reader<'_>) -> capnp::Result<Value> {
             let active = s.which()?;
             for field in schema.get_fields()? {
                 let proto = field.get_proto();
-                let in_union = proto.get_discriminant_value() != capnp::schema_capnp::field::NO_DISCRIMINANT;
+                let in_union =
+                    proto.get_discriminant_value() != capnp::schema_capnp::field::NO_DISCRIMINANT;
                 if in_union {
                     match &active {
                         Some(a) if a.get_index() == field.get_index() => {}
@@ -99,7 +106,12 @@ fn is_pointer(field: &capnp::schema::Field) -> capnp::Result<bool> {
     use capnp::introspect::TypeVariant;
     Ok(matches!(
         field.get_type().which(),
-        TypeVariant::Text | TypeVariant::Data | TypeVariant::List(_) | TypeVariant::Struct(_) | TypeVariant::AnyPointer | TypeVariant::Capability
+        TypeVariant::Text
+            | TypeVariant::Data
+            | TypeVariant::List(_)
+            | TypeVariant::Struct(_)
+            | TypeVariant::AnyPointer
+            | TypeVariant::Capability
     ))
 }
 

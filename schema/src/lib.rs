@@ -16,7 +16,9 @@ pub mod kestrel_capnp {
 }
 
 pub mod aio;
+pub mod arena;
 pub mod error;
+mod framing;
 pub mod header;
 pub mod json;
 pub mod limits;

@@ -9,8 +9,10 @@
 /// of thousands of them.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
 
-/// Most segments one frame may have. Writers here produce one or two.
-pub const MAX_SEGMENTS: usize = 512;
+/// Most segments one frame may have. Writers here produce one for typical
+/// frames and about a dozen for the largest (the heap allocator doubles each
+/// new segment); 511 is the most the `capnp` crate itself accepts.
+pub const MAX_SEGMENTS: usize = 511;
 
 /// Cap'n Proto traversal limit in 8-byte words per frame: how much data a
 /// reader may visit, counting revisits. Eight times the largest frame leaves

@@ -1,19 +1,20 @@
 //! Blocking frame reader: standard Cap'n Proto stream framing, checked against
 //! the limits of [`crate::limits`] before anything is allocated, read into one
-//! reused, word-aligned buffer so that the message is decoded in place (strings
-//! and data are borrowed from that buffer, never copied).
+//! reused, word-aligned read-ahead buffer ([`crate::framing::ReadBuf`]) where
+//! each message is decoded in place: strings and data are borrowed from that
+//! buffer, never copied.
 //!
 //! It does not interpret frames beyond the header check; stages do.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
 use capnp::message::Reader;
 use capnp::serialize::NoAllocBufferSegments;
 
 use crate::error::FrameError;
+use crate::framing::{self, Measure, ReadBuf};
 use crate::header::{self, HeaderInfo};
 use crate::kestrel_capnp::frame;
-use crate::limits::{self, MAX_FRAME_BYTES, MAX_SEGMENTS, READ_BUFFER_BYTES};
 
 /// One frame read from a stream, borrowed from the reader's buffer until the
 /// next call to [`FrameReader::next`].
@@ -51,18 +52,16 @@ impl<'a> InFrame<'a> {
 
 /// Reads frames from a byte stream.
 pub struct FrameReader<R> {
-    inner: BufReader<R>,
-    buf: Vec<capnp::Word>,
-    offset: u64,
+    inner: R,
+    buf: ReadBuf,
     frames: u64,
 }
 
 impl<R: Read> FrameReader<R> {
     pub fn new(r: R) -> Self {
         FrameReader {
-            inner: BufReader::with_capacity(READ_BUFFER_BYTES, r),
-            buf: Vec::new(),
-            offset: 0,
+            inner: r,
+            buf: ReadBuf::new(),
             frames: 0,
         }
     }
@@ -70,38 +69,16 @@ impl<R: Read> FrameReader<R> {
     /// Reads and checks the stream's first frame, which must be a header.
     /// `Ok(None)` means the input was empty: a clean stop.
     pub fn read_header(&mut self) -> Result<Option<HeaderInfo>, FrameError> {
-        let frame = match self.next() {
-            Ok(Some(f)) => f,
-            Ok(None) => return Ok(None),
-            Err(FrameError::Io { offset, source }) => return Err(FrameError::Io { offset, source }),
-            Err(e) => {
-                return Err(FrameError::NoHeader {
-                    reason: e.to_string(),
-                })
-            }
-        };
-        let root = frame.root().map_err(|e| FrameError::NoHeader {
-            reason: e.to_string(),
-        })?;
-        match root.which() {
-            Ok(frame::Header(h)) => {
-                let h = h.map_err(|e| FrameError::NoHeader {
-                    reason: e.to_string(),
-                })?;
-                header::check(h).map(Some)
-            }
-            Ok(_) => Err(FrameError::NoHeader {
-                reason: "it is some other kind of frame".into(),
-            }),
-            Err(e) => Err(FrameError::NoHeader {
-                reason: format!("unknown frame kind {}", e.0),
-            }),
+        match self.next() {
+            Ok(Some(f)) => header::check_frame(f.root()).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(header::not_a_header(e)),
         }
     }
 
     /// Byte offset of the next frame.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.buf.offset()
     }
 
     /// Frames read so far.
@@ -113,117 +90,48 @@ impl<R: Read> FrameReader<R> {
     /// without a system call. Stages flush their writer when this is false,
     /// which batches under load and keeps latency low when idle.
     pub fn has_buffered(&self) -> bool {
-        !self.inner.buffer().is_empty()
+        self.buf.buffered() > 0
+    }
+
+    /// The underlying reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
     }
 
     /// Reads the next frame. `Ok(None)` is a clean end of stream (EOF exactly
-    /// between frames).
+    /// between frames); EOF inside a frame is [`FrameError::Truncated`].
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<InFrame<'_>>, FrameError> {
-        let start = self.offset;
-        let mut first = [0u8; 8];
-        let got = read_full(&mut self.inner, &mut first[..4]).map_err(|source| FrameError::Io {
-            offset: start,
-            source,
-        })?;
-        if got == 0 {
-            return Ok(None);
-        }
-        if got < 4 {
-            return Err(FrameError::Truncated {
-                offset: start,
-                expected: 4,
-                got: got as u64,
-            });
-        }
-        let seg_count = u32::from_le_bytes([first[0], first[1], first[2], first[3]]) as u64 + 1;
-        if seg_count > MAX_SEGMENTS as u64 {
-            return Err(FrameError::TooManySegments {
-                offset: start,
-                count: seg_count,
-                limit: MAX_SEGMENTS,
-            });
-        }
-        // Segment table: count word, one u32 per segment, padded to 8 bytes.
-        let table_words = (seg_count as usize / 2) + 1;
-        let table_bytes = table_words * 8;
-        self.buf.clear();
-        self.buf.resize(table_words, capnp::word(0, 0, 0, 0, 0, 0, 0, 0));
-        {
-            let bytes = capnp::Word::words_to_bytes_mut(&mut self.buf);
-            bytes[..4].copy_from_slice(&first[..4]);
-            let need = table_bytes - 4;
-            let got = read_full(&mut self.inner, &mut bytes[4..]).map_err(|source| FrameError::Io {
-                offset: start,
-                source,
-            })?;
-            if got < need {
-                return Err(FrameError::Truncated {
-                    offset: start,
-                    expected: (table_bytes) as u64,
-                    got: (4 + got) as u64,
-                });
+        let len = loop {
+            match self.buf.measure()? {
+                Measure::Complete(len) => break len,
+                Measure::Need(need) => {
+                    let offset = self.buf.offset();
+                    let n = read_some(&mut self.inner, self.buf.spare(need))
+                        .map_err(|source| FrameError::Io { offset, source })?;
+                    if n == 0 {
+                        if self.buf.buffered() == 0 {
+                            return Ok(None);
+                        }
+                        return Err(self.buf.truncated(need));
+                    }
+                    self.buf.filled(n);
+                }
             }
-        }
-        let body_words: u64 = {
-            let bytes = capnp::Word::words_to_bytes(&self.buf);
-            (0..seg_count as usize)
-                .map(|i| {
-                    let o = 4 + 4 * i;
-                    u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as u64
-                })
-                .sum()
         };
-        let total = table_bytes as u64 + body_words * 8;
-        if total > MAX_FRAME_BYTES as u64 {
-            return Err(FrameError::TooLarge {
-                offset: start,
-                size: total,
-                limit: MAX_FRAME_BYTES,
-            });
-        }
-        let total_words = total as usize / 8;
-        self.buf
-            .resize(total_words, capnp::word(0, 0, 0, 0, 0, 0, 0, 0));
-        let bytes = capnp::Word::words_to_bytes_mut(&mut self.buf);
-        let got = read_full(&mut self.inner, &mut bytes[table_bytes..]).map_err(|source| FrameError::Io {
-            offset: start,
-            source,
-        })?;
-        if got < (total as usize - table_bytes) {
-            return Err(FrameError::Truncated {
-                offset: start,
-                expected: total,
-                got: (table_bytes + got) as u64,
-            });
-        }
-        self.offset += total;
+        let (bytes, offset) = self.buf.take(len);
+        let msg = framing::decode(bytes, offset)?;
         self.frames += 1;
-        let bytes: &[u8] = capnp::Word::words_to_bytes(&self.buf);
-        let mut slice = bytes;
-        let msg = capnp::serialize::read_message_from_flat_slice_no_alloc(
-            &mut slice,
-            limits::reader_options(),
-        )
-        .map_err(|e| FrameError::corrupt(start, e))?;
-        Ok(Some(InFrame {
-            msg,
-            bytes,
-            offset: start,
-        }))
+        Ok(Some(InFrame { msg, bytes, offset }))
     }
 }
 
-/// Reads until `buf` is full or EOF; returns how many bytes were read.
-fn read_full<R: BufRead>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
+/// One `read`, retried on EINTR.
+fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            other => return other,
         }
     }
-    Ok(n)
 }

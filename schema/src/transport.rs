@@ -17,14 +17,24 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 /// Mode of sockets made by `listen:` unless the spelling says otherwise.
 pub const DEFAULT_SOCKET_MODE: u32 = 0o600;
+
+/// How long `unix:PATH` waits for the socket to appear and listen. Stages
+/// of one pipeline start together (a pod's containers, a shell pipeline's
+/// processes), so the writer may try to connect a moment before the reader
+/// has bound its socket.
+pub const CONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// Pause between connection attempts while waiting.
+pub const CONNECT_RETRY: Duration = Duration::from_millis(20);
 
 /// First descriptor passed by systemd socket activation (`SD_LISTEN_FDS_START`).
 pub const SD_LISTEN_FDS_START: RawFd = 3;
@@ -109,7 +119,9 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Stdio => write!(f, "-"),
             Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
-            Endpoint::Listen { path, mode } => write!(f, "listen:{}:mode={:o}", path.display(), mode),
+            Endpoint::Listen { path, mode } => {
+                write!(f, "listen:{}:mode={:o}", path.display(), mode)
+            }
             Endpoint::Fd(n) => write!(f, "fd:{n}"),
             Endpoint::Systemd => write!(f, "systemd"),
         }
@@ -191,12 +203,7 @@ fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
     match ep {
         // SAFETY: stdin/stdout stay open for the life of the process.
         Endpoint::Stdio => Ok(Stream::Fd(unsafe { BorrowedFd::new(stdio_fd) })),
-        Endpoint::Unix(path) => UnixStream::connect(path)
-            .map(Stream::Unix)
-            .map_err(|source| TransportError::Connect {
-                path: path.clone(),
-                source,
-            }),
+        Endpoint::Unix(path) => connect(path).map(Stream::Unix),
         Endpoint::Listen { path, mode } => {
             let listener = listen(path, *mode)?;
             let (s, _) = listener.accept().map_err(|source| TransportError::Listen {
@@ -213,14 +220,69 @@ fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
         }
         Endpoint::Systemd => {
             let fd = systemd_fd()?;
+            // SAFETY: systemd passed us this descriptor to own.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
             if is_listening(fd) {
-                // SAFETY: systemd passed us this descriptor to own.
-                let listener = unsafe { UnixListener::from_raw_fd(fd) };
-                let (s, _) = listener.accept()?;
-                Ok(Stream::Unix(s))
+                // Accept=no: we got the listening socket; serve one peer.
+                // Accepted at the syscall level so that any stream socket
+                // family works (a unit may listen on TCP as well as Unix).
+                let conn = accept(&owned).map_err(|e| {
+                    TransportError::Systemd(format!("accept on the inherited socket: {e}"))
+                })?;
+                Ok(Stream::File(File::from(conn)))
             } else {
-                // SAFETY: as above; Accept=yes hands over a connected socket.
-                Ok(Stream::File(unsafe { File::from_raw_fd(fd) }))
+                // Accept=yes: we got one connection.
+                Ok(Stream::File(File::from(owned)))
+            }
+        }
+    }
+}
+
+/// Accepts one connection on a listening socket, retrying on EINTR. The new
+/// descriptor is close-on-exec.
+fn accept(listener: &OwnedFd) -> io::Result<OwnedFd> {
+    loop {
+        // SAFETY: accept4 with null address pointers writes nothing but
+        // returns a new descriptor, which we take ownership of at once.
+        let fd = unsafe {
+            libc::accept4(
+                listener.as_raw_fd(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: a fresh descriptor nobody else owns.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Connects to the Unix socket at `path`, waiting up to [`CONNECT_WAIT`] for
+/// it to appear or start listening.
+fn connect(path: &Path) -> Result<UnixStream, TransportError> {
+    let deadline = Instant::now() + CONNECT_WAIT;
+    loop {
+        match UnixStream::connect(path) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(CONNECT_RETRY);
+            }
+            Err(source) => {
+                return Err(TransportError::Connect {
+                    path: path.to_path_buf(),
+                    source,
+                })
             }
         }
     }
@@ -267,8 +329,9 @@ fn check_fd(fd: RawFd) -> Result<(), TransportError> {
 /// for this process. The variables are removed so that children do not
 /// inherit them.
 fn systemd_fd() -> Result<RawFd, TransportError> {
-    let pid = std::env::var("LISTEN_PID")
-        .map_err(|_| TransportError::Systemd("LISTEN_PID is not set: not started by socket activation".into()))?;
+    let pid = std::env::var("LISTEN_PID").map_err(|_| {
+        TransportError::Systemd("LISTEN_PID is not set: not started by socket activation".into())
+    })?;
     let fds = std::env::var("LISTEN_FDS")
         .map_err(|_| TransportError::Systemd("LISTEN_FDS is not set".into()))?;
     let pid: u32 = pid
@@ -284,7 +347,9 @@ fn systemd_fd() -> Result<RawFd, TransportError> {
         .parse()
         .map_err(|_| TransportError::Systemd(format!("LISTEN_FDS={fds:?} is not a number")))?;
     if n < 1 {
-        return Err(TransportError::Systemd("LISTEN_FDS is 0: no socket was passed".into()));
+        return Err(TransportError::Systemd(
+            "LISTEN_FDS is 0: no socket was passed".into(),
+        ));
     }
     std::env::remove_var("LISTEN_PID");
     std::env::remove_var("LISTEN_FDS");
@@ -319,18 +384,38 @@ mod tests {
     fn parses_every_spelling() {
         assert_eq!("-".parse::<Endpoint>().unwrap(), Endpoint::Stdio);
         assert_eq!("systemd".parse::<Endpoint>().unwrap(), Endpoint::Systemd);
-        assert_eq!("unix:/run/k.sock".parse::<Endpoint>().unwrap(), Endpoint::Unix("/run/k.sock".into()));
+        assert_eq!(
+            "unix:/run/k.sock".parse::<Endpoint>().unwrap(),
+            Endpoint::Unix("/run/k.sock".into())
+        );
         assert_eq!(
             "listen:/run/k.sock".parse::<Endpoint>().unwrap(),
-            Endpoint::Listen { path: "/run/k.sock".into(), mode: 0o600 }
+            Endpoint::Listen {
+                path: "/run/k.sock".into(),
+                mode: 0o600
+            }
         );
         assert_eq!(
             "listen:/run/k.sock:mode=0660".parse::<Endpoint>().unwrap(),
-            Endpoint::Listen { path: "/run/k.sock".into(), mode: 0o660 }
+            Endpoint::Listen {
+                path: "/run/k.sock".into(),
+                mode: 0o660
+            }
         );
         assert_eq!("fd:7".parse::<Endpoint>().unwrap(), Endpoint::Fd(7));
-        for bad in ["", "unix:", "fd:x", "fd:-1", "tcp:1.2.3.4:5", "listen:/x:mode=999", "listen:"] {
-            assert!(bad.parse::<Endpoint>().is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "unix:",
+            "fd:x",
+            "fd:-1",
+            "tcp:1.2.3.4:5",
+            "listen:/x:mode=999",
+            "listen:",
+        ] {
+            assert!(
+                bad.parse::<Endpoint>().is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

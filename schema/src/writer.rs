@@ -11,11 +11,13 @@
 
 use std::io::{self, BufWriter, Write};
 
-use capnp::message::{Builder, HeapAllocator, ScratchSpaceHeapAllocator};
+use capnp::message::{Builder, HeapAllocator};
+
+use crate::arena::ReusedArena;
 
 use crate::header;
 use crate::kestrel_capnp::{frame, Stage};
-use crate::limits::WRITE_BATCH_BYTES;
+use crate::limits::{MAX_FRAME_BYTES, WRITE_BATCH_BYTES};
 
 /// Size of the reused scratch arena for [`FrameWriter::build`], in words.
 /// A typical enriched event needs well under 1 KiB; larger frames spill to the
@@ -26,7 +28,7 @@ const SCRATCH_WORDS: usize = 8 << 10;
 pub struct FrameWriter<W: Write> {
     inner: BufWriter<W>,
     batched: bool,
-    scratch: Vec<capnp::Word>,
+    arena: ReusedArena,
     frames: u64,
     bytes: u64,
 }
@@ -47,7 +49,7 @@ impl<W: Write> FrameWriter<W> {
         FrameWriter {
             inner: BufWriter::with_capacity(WRITE_BATCH_BYTES, w),
             batched,
-            scratch: vec![capnp::word(0, 0, 0, 0, 0, 0, 0, 0); SCRATCH_WORDS],
+            arena: ReusedArena::new(SCRATCH_WORDS),
             frames: 0,
             bytes: 0,
         }
@@ -60,17 +62,19 @@ impl<W: Write> FrameWriter<W> {
         self.write(&msg)
     }
 
-    /// Writes one message whose root is a `Frame`.
+    /// Writes one message whose root is a `Frame`. A frame over
+    /// [`MAX_FRAME_BYTES`] is refused with [`io::ErrorKind::InvalidInput`]
+    /// and nothing is written: every reader would refuse it, so the producer
+    /// is the place to report it.
     pub fn write<A: capnp::message::Allocator>(&mut self, msg: &Builder<A>) -> io::Result<()> {
-        let before = self.inner.buffer().len();
-        let size = capnp::serialize::compute_serialized_size_in_words(msg) * 8;
+        let size = check_size(msg)?;
         capnp::serialize::write_message(&mut self.inner, msg).map_err(to_io)?;
-        let _ = before;
         self.after_frame(size)
     }
 
     /// Builds a frame in a reused arena and writes it. `fill` receives the
-    /// frame's root.
+    /// frame's root. Frames over [`MAX_FRAME_BYTES`] are refused as by
+    /// [`Self::write`].
     pub fn build<E, F>(&mut self, fill: F) -> Result<(), E>
     where
         F: FnOnce(frame::Builder<'_>) -> Result<(), E>,
@@ -78,10 +82,9 @@ impl<W: Write> FrameWriter<W> {
     {
         let size;
         {
-            let bytes = capnp::Word::words_to_bytes_mut(&mut self.scratch);
-            let mut msg = Builder::new(ScratchSpaceHeapAllocator::new(bytes));
+            let mut msg = Builder::new(&mut self.arena);
             fill(msg.init_root::<frame::Builder>())?;
-            size = capnp::serialize::compute_serialized_size_in_words(&msg) * 8;
+            size = check_size(&msg)?;
             capnp::serialize::write_message(&mut self.inner, &msg).map_err(to_io)?;
         }
         self.after_frame(size)?;
@@ -128,6 +131,19 @@ impl<W: Write> FrameWriter<W> {
     pub fn get_ref(&self) -> &W {
         self.inner.get_ref()
     }
+}
+
+/// The serialized size of `msg` in bytes, or an error if no reader would
+/// accept a frame that large.
+pub(crate) fn check_size<A: capnp::message::Allocator>(msg: &Builder<A>) -> io::Result<usize> {
+    let size = capnp::serialize::compute_serialized_size_in_words(msg) * 8;
+    if size > MAX_FRAME_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("frame of {size} bytes is over the limit of {MAX_FRAME_BYTES} bytes"),
+        ));
+    }
+    Ok(size)
 }
 
 fn to_io(e: capnp::Error) -> io::Error {

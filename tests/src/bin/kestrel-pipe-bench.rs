@@ -1,0 +1,238 @@
+//! kestrel-pipe-bench: the two ends of the pipe-hop benchmark
+//! (`tests/bench/pipe.sh`). `write` sends N typical enriched events to stdout;
+//! `read` reads them from stdin, touching several strings of each in place as
+//! a stage would, and prints one JSON line of results.
+//!
+//! The packed encoding is measured for comparison only; kestrel streams are
+//! unpacked (see schema/README.md).
+
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use capnp::message::Builder;
+use clap::{Parser, Subcommand};
+use kestrel_tests::frames::typical_event;
+use schema::arena::ReusedArena;
+use schema::kestrel_capnp::{event, frame, Stage};
+use schema::limits::{reader_options, READ_BUFFER_BYTES, WRITE_BATCH_BYTES};
+use schema::{FrameReader, FrameWriter};
+
+#[derive(Parser)]
+#[command(
+    name = "kestrel-pipe-bench",
+    about = "One end of the pipe-hop benchmark"
+)]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Write a header and FRAMES typical events to stdout.
+    Write {
+        #[arg(long, default_value_t = 5_000_000)]
+        frames: u64,
+        /// One write(2) per frame instead of batches.
+        #[arg(long)]
+        unbatched: bool,
+        /// Cap'n Proto packed encoding instead of kestrel's unpacked frames.
+        #[arg(long)]
+        packed: bool,
+    },
+    /// Read a stream from stdin and report frames/s and MB/s as JSON.
+    Read {
+        #[arg(long)]
+        packed: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.mode {
+        Mode::Write {
+            frames,
+            unbatched,
+            packed: false,
+        } => write_unpacked(frames, unbatched),
+        Mode::Write {
+            frames,
+            unbatched,
+            packed: true,
+        } => write_packed(frames, unbatched),
+        Mode::Read { packed: false } => read_unpacked(),
+        Mode::Read { packed: true } => read_packed(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kestrel-pipe-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Standard output as the stages open it: the raw descriptor, not Rust's
+/// line-buffered `Stdout`, whose newline scan would be measured too.
+fn stdout() -> anyhow::Result<schema::transport::Stream> {
+    Ok(schema::transport::open_output(&schema::Endpoint::Stdio)?)
+}
+
+fn write_unpacked(frames: u64, unbatched: bool) -> anyhow::Result<()> {
+    let out = stdout()?;
+    let mut w = if unbatched {
+        FrameWriter::unbatched(out)
+    } else {
+        FrameWriter::new(out)
+    };
+    w.write_header(Stage::Enrich)?;
+    for i in 0..frames {
+        w.build(|f: frame::Builder<'_>| {
+            typical_event(f.init_event(), i);
+            Ok::<_, io::Error>(())
+        })?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_packed(frames: u64, unbatched: bool) -> anyhow::Result<()> {
+    let mut out = BufWriter::with_capacity(WRITE_BATCH_BYTES, stdout()?);
+    let mut arena = ReusedArena::new(1024);
+    {
+        let mut msg = Builder::new_default();
+        schema::header::fill(
+            msg.init_root::<frame::Builder>().init_header(),
+            Stage::Enrich,
+        );
+        capnp::serialize_packed::write_message(&mut out, &msg)?;
+    }
+    for i in 0..frames {
+        let mut msg = Builder::new(&mut arena);
+        typical_event(msg.init_root::<frame::Builder>().init_event(), i);
+        capnp::serialize_packed::write_message(&mut out, &msg)?;
+        if unbatched {
+            out.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// What the reader touches in each event: the strings a rule on a file open
+/// typically reads, borrowed from the frame, plus a checksum over them so
+/// the work cannot be optimised away.
+fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
+    let t = e.get_thread()?;
+    let mut sum = 0u64;
+    let mut add = |b: &[u8]| {
+        sum = sum.wrapping_add(b.len() as u64 + u64::from(b.first().copied().unwrap_or(0)))
+    };
+    add(t.get_exepath()?);
+    add(t.get_ancestors()?.get(0).get_exepath()?);
+    add(e.get_fd()?.get_name()?);
+    add(e.get_user()?.get_name()?.as_bytes());
+    add(e.get_container()?.get_id()?.as_bytes());
+    if let schema::param::Bytes(b) = e.get_params()?.get(1).which()? {
+        add(b?);
+    }
+    Ok(sum)
+}
+
+struct Tally {
+    start: Instant,
+    frames: u64,
+    bytes: u64,
+    sum: u64,
+}
+
+impl Tally {
+    fn report(&self) {
+        let secs = self.start.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            serde_json::json!({
+                "frames": self.frames,
+                "bytes": self.bytes,
+                "secs": secs,
+                "frames_per_s": self.frames as f64 / secs,
+                "mb_per_s": self.bytes as f64 / secs / 1e6,
+                "frame_bytes": self.bytes / self.frames.max(1),
+                "checksum": self.sum,
+            })
+        );
+    }
+}
+
+fn read_unpacked() -> anyhow::Result<()> {
+    let mut r = FrameReader::new(schema::transport::open_input(&schema::Endpoint::Stdio)?);
+    if r.read_header()?.is_none() {
+        bail!("empty input");
+    }
+    let mut t = Tally {
+        start: Instant::now(),
+        frames: 0,
+        bytes: 0,
+        sum: 0,
+    };
+    while let Some(f) = r.next()? {
+        let offset = f.offset();
+        if let frame::Event(e) = f.root()?.which().context("frame kind")? {
+            t.sum = t
+                .sum
+                .wrapping_add(touch(e?).with_context(|| format!("event at byte {offset}"))?);
+        }
+        t.frames += 1;
+        t.bytes += f.raw().len() as u64;
+    }
+    t.report();
+    Ok(())
+}
+
+/// Counts bytes passing through, for the packed reader's MB/s.
+struct Counting<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+fn read_packed() -> anyhow::Result<()> {
+    let mut r = BufReader::with_capacity(
+        READ_BUFFER_BYTES,
+        Counting {
+            inner: schema::transport::open_input(&schema::Endpoint::Stdio)?,
+            bytes: 0,
+        },
+    );
+    let Some(_header) = capnp::serialize_packed::try_read_message(&mut r, reader_options())? else {
+        bail!("empty input");
+    };
+    let mut t = Tally {
+        start: Instant::now(),
+        frames: 0,
+        bytes: 0,
+        sum: 0,
+    };
+    while let Some(msg) = capnp::serialize_packed::try_read_message(&mut r, reader_options())? {
+        if let frame::Event(e) = msg
+            .get_root::<frame::Reader>()?
+            .which()
+            .context("frame kind")?
+        {
+            t.sum = t.sum.wrapping_add(touch(e?)?);
+        }
+        t.frames += 1;
+    }
+    t.bytes = r.get_ref().bytes;
+    t.report();
+    Ok(())
+}
