@@ -13,3 +13,5 @@ pub mod check;
 pub mod fields;
 pub mod lang;
 pub mod loader;
+pub mod compile;
+pub mod eval;

@@ -1,0 +1,818 @@
+//! Checking and building: macro and list inlining, field resolution, type
+//! checks of operators and values, and construction of the [`Node`] tree.
+
+use std::net::IpAddr;
+
+use memchr::memmem;
+
+use crate::fields::{self, Field, FieldType, Shape};
+use crate::lang::ast::{
+    CmpOp, Compare, Expr, FieldRef, ListItem, Modifier, Operand, Span, Transformer,
+};
+use crate::lang::parse::{op_name, takes_list};
+
+use super::kinds::{candidates, KindSet};
+use super::matcher::{self, AffixSet, FastSet, Glob, PathPrefixes, StrMatcher};
+use super::node::{Net, Node, NumOp, Pred, Test};
+use super::{CompileError, CompileWarning, Condition, Names};
+
+/// Deepest chain of macros using macros. Real rule sets nest fewer than
+/// ten; the bound turns a runaway expansion into an error.
+pub const MAX_MACRO_DEPTH: usize = 64;
+
+/// Most values one list operand may expand to, after nested lists are
+/// inlined. Falco's default lists have at most a few hundred items.
+pub const MAX_LIST_ITEMS: usize = 100_000;
+
+/// Deepest chain of lists naming lists.
+const MAX_LIST_DEPTH: usize = 32;
+
+pub struct Checker<'n> {
+    names: &'n dyn Names,
+    /// Macros being expanded, outermost first.
+    stack: Vec<String>,
+    warnings: Vec<CompileWarning>,
+    used_macros: Vec<String>,
+    used_lists: Vec<String>,
+}
+
+/// One value of a right-hand side, with where it was written.
+struct Item {
+    text: String,
+    span: Span,
+}
+
+impl<'n> Checker<'n> {
+    pub fn new(names: &'n dyn Names) -> Self {
+        Checker {
+            names,
+            stack: Vec::new(),
+            warnings: Vec::new(),
+            used_macros: Vec::new(),
+            used_lists: Vec::new(),
+        }
+    }
+
+    pub fn condition(mut self, e: &Expr) -> Result<Condition, CompileError> {
+        let node = self.expr(e)?;
+        let kinds = candidates(&node);
+        self.used_macros.sort();
+        self.used_macros.dedup();
+        self.used_lists.sort();
+        self.used_lists.dedup();
+        Ok(Condition {
+            node,
+            kinds,
+            warnings: self.warnings,
+            used_macros: self.used_macros,
+            used_lists: self.used_lists,
+        })
+    }
+
+    fn err<T>(&self, span: Span, message: impl Into<String>) -> Result<T, CompileError> {
+        Err(CompileError {
+            message: message.into(),
+            span,
+            macros: self.stack.clone(),
+        })
+    }
+
+    fn warn(&mut self, span: Span, message: impl Into<String>) {
+        self.warnings.push(CompileWarning {
+            message: message.into(),
+            span,
+            macros: self.stack.clone(),
+        });
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Node, CompileError> {
+        Ok(match e {
+            Expr::Const(b) => Node::Const(*b),
+            Expr::And(items) => and(items
+                .iter()
+                .map(|i| self.expr(i))
+                .collect::<Result<_, _>>()?),
+            Expr::Or(items) => or(items
+                .iter()
+                .map(|i| self.expr(i))
+                .collect::<Result<_, _>>()?),
+            Expr::Not(inner) => not(self.expr(inner)?),
+            Expr::Exists(f) => {
+                let field = self.field(f)?;
+                Node::Exists(field)
+            }
+            Expr::Compare(c) => self.compare(c)?,
+            Expr::Macro { name, span } => self.macro_ref(name, *span)?,
+        })
+    }
+
+    fn macro_ref(&mut self, name: &str, span: Span) -> Result<Node, CompileError> {
+        let Some(body) = self.names.macro_condition(name) else {
+            return self.err(span, format!("unknown macro `{name}`"));
+        };
+        if self.stack.iter().any(|m| m == name) {
+            let chain = [self.stack.as_slice(), &[name.to_string()]]
+                .concat()
+                .join(" → ");
+            return self.err(span, format!("macro `{name}` uses itself: {chain}"));
+        }
+        if self.stack.len() >= MAX_MACRO_DEPTH {
+            return self.err(
+                span,
+                format!("macros nest deeper than {MAX_MACRO_DEPTH} levels"),
+            );
+        }
+        self.used_macros.push(name.to_string());
+        self.stack.push(name.to_string());
+        let node = self.expr(body);
+        self.stack.pop();
+        node
+    }
+
+    fn field(&self, f: &FieldRef) -> Result<Field, CompileError> {
+        let field = match fields::lookup(&f.name, f.arg.as_deref()) {
+            Ok(field) => field,
+            Err(e) => return self.err(f.span, e.to_string()),
+        };
+        if field.ty() != FieldType::Str && !f.transformers.is_empty() {
+            return self.err(
+                f.span,
+                format!(
+                    "transformers apply to string fields; `{}` is {}",
+                    f.name,
+                    field.ty().name()
+                ),
+            );
+        }
+        if f.transformers
+            .iter()
+            .rev()
+            .skip(1)
+            .any(|t| *t == Transformer::Len)
+        {
+            return self.err(f.span, "len() gives a number; no transformer can follow it");
+        }
+        Ok(field)
+    }
+
+    /// The type a field has after its transformers.
+    fn effective_type(field: &Field, trs: &[Transformer]) -> FieldType {
+        if trs.contains(&Transformer::Len) {
+            FieldType::Uint64
+        } else {
+            field.ty()
+        }
+    }
+
+    /// Expands list names in `items`, and unquotes quoted list items.
+    fn items(&mut self, items: &[ListItem]) -> Result<Vec<Item>, CompileError> {
+        let mut out = Vec::new();
+        for it in items {
+            match it {
+                ListItem::Value { text, span } => out.push(Item {
+                    text: text.clone(),
+                    span: *span,
+                }),
+                ListItem::Name { name, span } => {
+                    if self.names.list_items(name).is_some() {
+                        self.list(name, *span, 0, &mut out)?;
+                    } else {
+                        out.push(Item {
+                            text: name.clone(),
+                            span: *span,
+                        });
+                    }
+                }
+            }
+            if out.len() > MAX_LIST_ITEMS {
+                return self.err(
+                    it_span(it),
+                    format!("list has more than {MAX_LIST_ITEMS} items"),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn list(
+        &mut self,
+        name: &str,
+        span: Span,
+        depth: usize,
+        out: &mut Vec<Item>,
+    ) -> Result<(), CompileError> {
+        if depth >= MAX_LIST_DEPTH {
+            return self.err(
+                span,
+                format!("lists nest deeper than {MAX_LIST_DEPTH} levels (a list naming itself?)"),
+            );
+        }
+        self.used_lists.push(name.to_string());
+        let Some(items) = self.names.list_items(name) else {
+            return Ok(());
+        };
+        for raw in items {
+            let raw = raw.trim();
+            if let Some(v) = unquote(raw) {
+                out.push(Item {
+                    text: v.to_string(),
+                    span,
+                });
+            } else if self.names.list_items(raw).is_some() {
+                self.list(raw, span, depth + 1, out)?;
+            } else {
+                out.push(Item {
+                    text: raw.to_string(),
+                    span,
+                });
+            }
+            if out.len() > MAX_LIST_ITEMS {
+                return self.err(
+                    span,
+                    format!("list `{name}` has more than {MAX_LIST_ITEMS} items"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn compare(&mut self, c: &Compare) -> Result<Node, CompileError> {
+        let field = self.field(&c.lhs)?;
+        let trs = c.lhs.transformers.clone();
+        let ty = Self::effective_type(&field, &trs);
+        let op = c.op;
+        let opname = op_name(op);
+
+        // Operands: a list, one value, or another field.
+        let (items, single) = match &c.rhs {
+            Operand::Field(other) => return self.field_compare(c, field, trs, ty, other),
+            Operand::List { items, span } => {
+                if !takes_list(op) && c.modifier.is_none() {
+                    return self.err(*span, format!("`{opname}` compares with one value; use `in` for a list, or a modifier (anyof, allof, oneof)"));
+                }
+                (self.items(items)?, false)
+            }
+            Operand::Value { text, span } => (
+                vec![Item {
+                    text: text.clone(),
+                    span: *span,
+                }],
+                true,
+            ),
+        };
+        // A list name written alone after `in` arrives as a value.
+        let items = if single && takes_list(op) {
+            self.items(&[ListItem::Name {
+                name: items[0].text.clone(),
+                span: items[0].span,
+            }])?
+        } else {
+            items
+        };
+
+        if c.lhs.name == "evt.type" && trs.is_empty() && c.modifier.is_none() {
+            if let Some(node) = self.kind_test(op, &items) {
+                return Ok(node);
+            }
+        }
+        if matches!(op, CmpOp::In | CmpOp::Intersects | CmpOp::Pmatch) && items.is_empty() {
+            // `x in ()` holds for no value.
+            return Ok(Node::Const(false));
+        }
+
+        let shape = if trs.is_empty() || field.shape() != Shape::List {
+            field.shape()
+        } else {
+            Shape::One
+        };
+        let negate = op == CmpOp::Ne;
+        let pred = self.pred(c, ty, op, c.modifier, &items)?;
+        let cost = field_cost(&field) + pred_cost(&pred) + trs.len() as u32 * 2;
+        Ok(Node::Test(Box::new(Test {
+            all_items: op == CmpOp::In && shape == Shape::List,
+            field,
+            shape,
+            transformers: trs,
+            negate,
+            pred,
+            cost,
+        })))
+    }
+
+    /// `evt.type = x`, `evt.type != x`, `evt.type in (…)` as kind sets.
+    fn kind_test(&mut self, op: CmpOp, items: &[Item]) -> Option<Node> {
+        if !matches!(op, CmpOp::Eq | CmpOp::Ne | CmpOp::In) {
+            return None;
+        }
+        let mut set = KindSet::EMPTY;
+        for it in items {
+            match schema::table::by_name(&it.text) {
+                Some(row) => set = set.with(row.kind),
+                None => self.warn(
+                    it.span,
+                    format!(
+                        "`{}` is not an event type kestrel captures; it matches nothing",
+                        it.text
+                    ),
+                ),
+            }
+        }
+        Some(if op == CmpOp::Ne {
+            not(Node::Kind(set))
+        } else {
+            Node::Kind(set)
+        })
+    }
+
+    fn pred(
+        &self,
+        c: &Compare,
+        ty: FieldType,
+        op: CmpOp,
+        m: Option<Modifier>,
+        items: &[Item],
+    ) -> Result<Pred, CompileError> {
+        let opname = op_name(op);
+        let bad_op = |me: &Self| {
+            me.err(
+                c.span,
+                format!(
+                    "operator `{opname}` does not apply to `{}` ({})",
+                    c.lhs.name,
+                    ty.name()
+                ),
+            )
+        };
+        match ty {
+            FieldType::Str => self.str_pred(op, m, items).map(Pred::Str),
+            FieldType::Dynamic => {
+                if !matches!(
+                    op,
+                    CmpOp::Eq
+                        | CmpOp::Ne
+                        | CmpOp::In
+                        | CmpOp::Lt
+                        | CmpOp::Le
+                        | CmpOp::Gt
+                        | CmpOp::Ge
+                ) {
+                    return Ok(Pred::Dyn {
+                        num: None,
+                        text: self.str_pred(op, m, items)?,
+                    });
+                }
+                let num = items
+                    .iter()
+                    .map(|i| parse_num(&i.text))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|nums| Box::new(num_pred(op, &nums)));
+                let text = if matches!(op, CmpOp::Eq | CmpOp::Ne | CmpOp::In) {
+                    self.str_pred(op, m, items)?
+                } else if num.is_none() {
+                    return self.err(
+                        items.first().map_or(c.span, |i| i.span),
+                        format!("`{opname}` needs a number"),
+                    );
+                } else {
+                    // Ordering applies to numbers only; a string value never matches.
+                    StrMatcher::Any(Vec::new())
+                };
+                Ok(Pred::Dyn { num, text })
+            }
+            t if t.is_numeric() => {
+                if !matches!(
+                    op,
+                    CmpOp::Eq
+                        | CmpOp::Ne
+                        | CmpOp::Lt
+                        | CmpOp::Le
+                        | CmpOp::Gt
+                        | CmpOp::Ge
+                        | CmpOp::In
+                        | CmpOp::Intersects
+                ) {
+                    return bad_op(self);
+                }
+                if m.is_some() && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    return self.err(c.span, "modifiers on numbers apply to `=` and `!=` only");
+                }
+                let mut nums = Vec::with_capacity(items.len());
+                for it in items {
+                    match parse_num(&it.text) {
+                        Some(n) => nums.push(n),
+                        None => {
+                            return self.err(
+                                it.span,
+                                format!(
+                                    "`{}` is {}: expected a number, found `{}`",
+                                    c.lhs.name,
+                                    ty.name(),
+                                    it.text
+                                ),
+                            )
+                        }
+                    }
+                }
+                if m == Some(Modifier::AllOf) && nums.len() > 1 {
+                    // A value cannot equal two different numbers.
+                    let first = nums[0];
+                    nums.dedup();
+                    if nums.iter().any(|n| *n != first) {
+                        return Ok(Pred::NumIn(FastSet::default()));
+                    }
+                }
+                Ok(num_pred(op, &nums))
+            }
+            FieldType::Bool => {
+                if !matches!(op, CmpOp::Eq | CmpOp::Ne) || items.len() != 1 {
+                    return bad_op(self);
+                }
+                match items[0].text.to_ascii_lowercase().as_str() {
+                    "true" | "1" => Ok(Pred::Bool(true)),
+                    "false" | "0" => Ok(Pred::Bool(false)),
+                    t => self.err(
+                        items[0].span,
+                        format!(
+                            "`{}` is BOOL: expected true or false, found `{t}`",
+                            c.lhs.name
+                        ),
+                    ),
+                }
+            }
+            FieldType::IpAddr | FieldType::IpNet => {
+                if !matches!(op, CmpOp::Eq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects) {
+                    return bad_op(self);
+                }
+                let mut addrs = FastSet::default();
+                let mut nets = Vec::new();
+                for it in items {
+                    match parse_ip_or_net(&it.text) {
+                        Some(IpOrNet::Ip(ip)) => {
+                            addrs.insert(ip);
+                        }
+                        Some(IpOrNet::Net(n)) => nets.push(n),
+                        None => {
+                            return self.err(
+                                it.span,
+                                format!(
+                                    "`{}` is {}: expected an IP address or network, found `{}`",
+                                    c.lhs.name,
+                                    ty.name(),
+                                    it.text
+                                ),
+                            )
+                        }
+                    }
+                }
+                Ok(Pred::Ip { addrs, nets })
+            }
+            _ => bad_op(self),
+        }
+    }
+
+    fn str_pred(
+        &self,
+        op: CmpOp,
+        m: Option<Modifier>,
+        items: &[Item],
+    ) -> Result<StrMatcher, CompileError> {
+        let bytes: Vec<Vec<u8>> = items.iter().map(|i| i.text.as_bytes().to_vec()).collect();
+        let first_span = items.first().map_or(Span::default(), |i| i.span);
+        let hexed = |me: &Self| -> Result<Vec<Vec<u8>>, CompileError> {
+            items
+                .iter()
+                .map(|i| match matcher::hex(&i.text) {
+                    Some(b) => Ok(b),
+                    None => me.err(
+                        i.span,
+                        format!(
+                            "`{}` needs hexadecimal bytes (e.g. 7f454c46), found `{}`",
+                            op_name(op),
+                            i.text
+                        ),
+                    ),
+                })
+                .collect()
+        };
+        // One matcher per value, for modifiers without a set form.
+        let each = |me: &Self, vals: &[Vec<u8>]| -> Result<Vec<StrMatcher>, CompileError> {
+            items
+                .iter()
+                .zip(vals)
+                .map(|(it, v)| me.single(op, v, it))
+                .collect()
+        };
+        let vals = if matches!(op, CmpOp::BContains | CmpOp::BStartsWith) {
+            hexed(self)?
+        } else {
+            bytes
+        };
+        match m {
+            Some(Modifier::AllOf) => return Ok(StrMatcher::All(each(self, &vals)?)),
+            Some(Modifier::OneOf) => return Ok(StrMatcher::One(each(self, &vals)?)),
+            _ => {}
+        }
+        if vals.len() == 1 && !matches!(op, CmpOp::In | CmpOp::Intersects | CmpOp::Pmatch) {
+            return self.single(op, &vals[0], &items[0]);
+        }
+        Ok(match op {
+            CmpOp::Eq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects => {
+                StrMatcher::In(vals.into_iter().map(Vec::into_boxed_slice).collect())
+            }
+            CmpOp::Pmatch => StrMatcher::Pmatch(PathPrefixes::new(&vals)),
+            CmpOp::StartsWith | CmpOp::BStartsWith => {
+                StrMatcher::Affix(AffixSet::new(&vals, false))
+            }
+            CmpOp::EndsWith => StrMatcher::Affix(AffixSet::new(&vals, true)),
+            CmpOp::Contains | CmpOp::BContains | CmpOp::IContains => {
+                match matcher::contains_any(&vals, op == CmpOp::IContains) {
+                    Ok(ac) => StrMatcher::ContainsAny(ac),
+                    Err(e) => return self.err(first_span, e),
+                }
+            }
+            _ => StrMatcher::Any(each(self, &vals)?),
+        })
+    }
+
+    /// A matcher for one value.
+    fn single(&self, op: CmpOp, v: &[u8], it: &Item) -> Result<StrMatcher, CompileError> {
+        Ok(match op {
+            CmpOp::Eq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects => StrMatcher::Eq(v.into()),
+            CmpOp::Contains | CmpOp::BContains => {
+                StrMatcher::Contains(memmem::Finder::new(v).into_owned())
+            }
+            CmpOp::IContains => match matcher::contains_any(&[v.to_vec()], true) {
+                Ok(ac) => StrMatcher::ContainsAny(ac),
+                Err(e) => return self.err(it.span, e),
+            },
+            CmpOp::StartsWith | CmpOp::BStartsWith => StrMatcher::StartsWith(v.into()),
+            CmpOp::EndsWith => StrMatcher::EndsWith(v.into()),
+            CmpOp::Glob => StrMatcher::Glob(Glob::new(v, false)),
+            CmpOp::IGlob => StrMatcher::Glob(Glob::new(v, true)),
+            CmpOp::Pmatch => StrMatcher::Pmatch(PathPrefixes::new(&[v.to_vec()])),
+            CmpOp::Regex => match matcher::regex(&it.text) {
+                Ok(r) => StrMatcher::Regex(r),
+                Err(e) => return self.err(it.span, format!("invalid regex: {e}")),
+            },
+            CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+                return self.err(
+                    it.span,
+                    format!("`{}` compares numbers; this field is a string", op_name(op)),
+                )
+            }
+        })
+    }
+
+    fn field_compare(
+        &self,
+        c: &Compare,
+        field: Field,
+        trs: Vec<Transformer>,
+        ty: FieldType,
+        other: &FieldRef,
+    ) -> Result<Node, CompileError> {
+        let of = self.field(other)?;
+        let oty = Self::effective_type(&of, &other.transformers);
+        let class = |t: FieldType| if t.is_numeric() { FieldType::Uint64 } else { t };
+        if class(ty) != class(oty) {
+            return self.err(
+                other.span,
+                format!(
+                    "cannot compare `{}` ({}) with `{}` ({})",
+                    c.lhs.name,
+                    ty.name(),
+                    other.name,
+                    oty.name()
+                ),
+            );
+        }
+        let ok = match ty {
+            FieldType::Str => matches!(
+                c.op,
+                CmpOp::Eq
+                    | CmpOp::Ne
+                    | CmpOp::Contains
+                    | CmpOp::IContains
+                    | CmpOp::StartsWith
+                    | CmpOp::EndsWith
+            ),
+            t if t.is_numeric() => matches!(
+                c.op,
+                CmpOp::Eq | CmpOp::Ne | CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge
+            ),
+            _ => matches!(c.op, CmpOp::Eq | CmpOp::Ne),
+        };
+        if !ok || c.modifier.is_some() {
+            return self.err(
+                c.span,
+                format!(
+                    "operator `{}` cannot compare two fields of type {}",
+                    op_name(c.op),
+                    ty.name()
+                ),
+            );
+        }
+        let cost = field_cost(&field) + field_cost(&of) + 4;
+        Ok(Node::Test(Box::new(Test {
+            shape: if trs.is_empty() {
+                field.shape()
+            } else {
+                Shape::One
+            },
+            field,
+            transformers: trs,
+            negate: c.op == CmpOp::Ne,
+            all_items: false,
+            pred: Pred::Field {
+                other: of,
+                transformers: other.transformers.clone(),
+                op: if c.op == CmpOp::Ne { CmpOp::Eq } else { c.op },
+            },
+            cost,
+        })))
+    }
+}
+
+fn it_span(it: &ListItem) -> Span {
+    match it {
+        ListItem::Value { span, .. } | ListItem::Name { span, .. } => *span,
+    }
+}
+
+/// The value of a quoted list item (`'"(systemd)"'` in YAML), or `None`.
+fn unquote(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        Some(&s[1..s.len() - 1])
+    } else {
+        None
+    }
+}
+
+/// Parses a number as Falco does: decimal, optionally signed; `0x` hex.
+pub fn parse_num(s: &str) -> Option<i128> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let n = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(h) => i128::from_str_radix(h, 16).ok()?,
+        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse().ok()?
+        }
+        None => return None,
+    };
+    Some(if neg { -n } else { n })
+}
+
+enum IpOrNet {
+    Ip(IpAddr),
+    Net(Net),
+}
+
+fn parse_ip_or_net(s: &str) -> Option<IpOrNet> {
+    let s = s.trim();
+    match s.split_once('/') {
+        Some((a, p)) => {
+            let addr: IpAddr = a.parse().ok()?;
+            let prefix: u8 = p.parse().ok()?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            (prefix <= max).then_some(IpOrNet::Net(Net { addr, prefix }))
+        }
+        None => s.parse().ok().map(IpOrNet::Ip),
+    }
+}
+
+fn num_pred(op: CmpOp, nums: &[i128]) -> Pred {
+    let op1 = match op {
+        CmpOp::Lt => NumOp::Lt,
+        CmpOp::Le => NumOp::Le,
+        CmpOp::Gt => NumOp::Gt,
+        CmpOp::Ge => NumOp::Ge,
+        _ => NumOp::Eq,
+    };
+    if nums.len() == 1 {
+        Pred::Num(op1, nums[0])
+    } else {
+        Pred::NumIn(nums.iter().copied().collect())
+    }
+}
+
+/// What reading a field costs, roughly: computed strings and ancestor walks
+/// cost more than a number in the frame.
+fn field_cost(f: &Field) -> u32 {
+    let name = f.def.name;
+    let computed = matches!(
+        name,
+        "proc.cmdline"
+            | "proc.args"
+            | "proc.pcmdline"
+            | "proc.exeline"
+            | "proc.env"
+            | "evt.args"
+            | "evt.arg"
+            | "thread.cap_effective"
+            | "thread.cap_permitted"
+            | "thread.cap_inheritable"
+            | "container.mounts"
+            | "fd.containername"
+            | "fd.containerdirectory"
+            | "evt.time"
+            | "evt.datetime"
+            | "proc.acmdline"
+    );
+    match (f.shape(), computed) {
+        (Shape::AnyOf | Shape::List, _) => 6,
+        (_, true) => 5,
+        _ if f.ty() == FieldType::Str => 2,
+        _ => 1,
+    }
+}
+
+fn pred_cost(p: &Pred) -> u32 {
+    match p {
+        Pred::Str(m) => m.cost(),
+        Pred::Dyn { text, .. } => text.cost() + 1,
+        Pred::Field { .. } => 4,
+        _ => 0,
+    }
+}
+
+fn cost(n: &Node) -> u32 {
+    match n {
+        Node::Const(_) | Node::Kind(_) => 0,
+        Node::Exists(f) => field_cost(f),
+        Node::Test(t) => t.cost,
+        Node::Not(inner) => cost(inner),
+        // An upper bound: the cost when no child short-circuits.
+        Node::And(items) | Node::Or(items) => items.iter().map(cost).sum(),
+    }
+}
+
+/// `and` of children: flattened, constants folded, cheapest first.
+fn and(items: Vec<Node>) -> Node {
+    let mut out = Vec::with_capacity(items.len());
+    for n in items {
+        match n {
+            Node::Const(true) => {}
+            Node::Const(false) => return Node::Const(false),
+            Node::And(inner) => out.extend(inner),
+            n => out.push(n),
+        }
+    }
+    // Adjacent kind sets merge into one test.
+    merge_kinds(&mut out, KindSet::intersect);
+    out.sort_by_key(cost);
+    match out.len() {
+        0 => Node::Const(true),
+        1 => out.pop().unwrap_or(Node::Const(true)),
+        _ => Node::And(out),
+    }
+}
+
+/// `or` of children: flattened, constants folded, cheapest first.
+fn or(items: Vec<Node>) -> Node {
+    let mut out = Vec::with_capacity(items.len());
+    for n in items {
+        match n {
+            Node::Const(false) => {}
+            Node::Const(true) => return Node::Const(true),
+            Node::Or(inner) => out.extend(inner),
+            n => out.push(n),
+        }
+    }
+    merge_kinds(&mut out, KindSet::union);
+    out.sort_by_key(cost);
+    match out.len() {
+        0 => Node::Const(false),
+        1 => out.pop().unwrap_or(Node::Const(false)),
+        _ => Node::Or(out),
+    }
+}
+
+fn merge_kinds(out: &mut Vec<Node>, f: fn(KindSet, KindSet) -> KindSet) {
+    let mut merged: Option<KindSet> = None;
+    out.retain(|n| match n {
+        Node::Kind(s) => {
+            merged = Some(merged.map_or(*s, |m| f(m, *s)));
+            false
+        }
+        _ => true,
+    });
+    if let Some(s) = merged {
+        out.push(Node::Kind(s));
+    }
+}
+
+fn not(n: Node) -> Node {
+    match n {
+        Node::Const(b) => Node::Const(!b),
+        Node::Not(inner) => *inner,
+        Node::Kind(s) => Node::Kind(s.complement()),
+        n => Node::Not(Box::new(n)),
+    }
+}

@@ -1,0 +1,89 @@
+//! The compiler: takes a parsed condition, inlines its macros and lists,
+//! checks it against the field registry (every error points at the token it
+//! concerns), and builds the [`Node`] tree [`crate::eval`] runs — with list
+//! tests turned into sets and automata and cheap checks ordered first — and
+//! the set of event kinds the condition can match.
+//!
+//! It is not a place for YAML or rule semantics (the loader's), nor for
+//! running conditions ([`crate::eval`]).
+
+mod check;
+pub mod kinds;
+pub mod matcher;
+pub mod node;
+
+pub use check::{MAX_LIST_ITEMS, MAX_MACRO_DEPTH};
+pub use kinds::KindSet;
+pub use node::Node;
+
+use crate::lang::ast::{Expr, Span};
+
+/// The macros and lists a condition may name. The loader implements it; a
+/// loader that inlines macros and lists itself can pass [`NoNames`].
+pub trait Names {
+    /// The parsed condition of macro `name`.
+    fn macro_condition(&self, name: &str) -> Option<&Expr>;
+    /// The items of list `name`, as written in the YAML (an item may name
+    /// another list; a quoted item is a value).
+    fn list_items(&self, name: &str) -> Option<&[String]>;
+}
+
+/// No macros, no lists.
+pub struct NoNames;
+
+impl Names for NoNames {
+    fn macro_condition(&self, _: &str) -> Option<&Expr> {
+        None
+    }
+
+    fn list_items(&self, _: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+/// Why a condition does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CompileError {
+    pub message: String,
+    /// Where, in the text of the innermost macro of `macros` (or of the
+    /// condition itself when `macros` is empty).
+    pub span: Span,
+    /// The macros being expanded when the error was found, outermost first.
+    pub macros: Vec<String>,
+}
+
+/// Something worth telling the rule's author that does not stop it loading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileWarning {
+    pub message: String,
+    pub span: Span,
+    pub macros: Vec<String>,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub node: Node,
+    /// The event kinds it can match.
+    pub kinds: KindSet,
+    pub warnings: Vec<CompileWarning>,
+    /// Macros and lists it used, for the loader's unused-item warnings.
+    pub used_macros: Vec<String>,
+    pub used_lists: Vec<String>,
+}
+
+impl Condition {
+    /// True when the condition holds for `ev`.
+    pub fn matches(&self, ev: &crate::fields::EventView<'_>) -> bool {
+        self.kinds.contains(ev.kind()) && crate::eval::run(&self.node, ev)
+    }
+}
+
+/// Compiles `expr`, resolving macros and lists through `names`.
+pub fn compile(expr: &Expr, names: &dyn Names) -> Result<Condition, CompileError> {
+    check::Checker::new(names).condition(expr)
+}
+
+#[cfg(test)]
+mod tests;
