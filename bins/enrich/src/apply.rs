@@ -85,7 +85,7 @@ impl Enricher {
             p.comm = comm.clone();
         }
         if let Ok(fds) = ev.get_snapshot_fds() {
-            if fds.len() > 0 {
+            if !fds.is_empty() {
                 p.fds.clear();
                 for f in fds.iter() {
                     if !p.set_fd(f.get_num(), FdEntry::read(f)) {

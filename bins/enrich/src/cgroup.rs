@@ -63,8 +63,7 @@ pub fn from_path(path: &str) -> Option<CgroupContainer> {
         // or CRI-O (the latter is named by a `crio` parent).
         let runtime = match runtime {
             Some(r) => r,
-            None if parts.iter().any(|p| *p == "crio") => Runtime::CriO,
-            None if kube => Runtime::Containerd,
+            None if parts.contains(&"crio") => Runtime::CriO,
             None => Runtime::Containerd,
         };
         return Some(CgroupContainer {

@@ -63,7 +63,7 @@ pub enum MetaUpdate {
     /// A container's metadata, or why there is none.
     Fetched {
         full_id: String,
-        result: Result<ContainerMeta, String>,
+        result: Result<Box<ContainerMeta>, String>,
     },
     /// The runtime destroyed a container.
     Removed(String),
@@ -420,7 +420,7 @@ impl Enricher {
                 let meta = match result {
                     Ok(m) => {
                         self.stats.meta_hits += 1;
-                        Meta::Complete(Arc::new(m))
+                        Meta::Complete(Arc::from(m))
                     }
                     Err(why) => {
                         tracing::warn!(container = %full_id, "no metadata: {why}");
@@ -463,10 +463,10 @@ impl Enricher {
         self.hold
             .containers()
             .iter()
-            .filter_map(|c| match self.containers.get(c).map(|c| &c.meta) {
-                Some(Meta::Pending(t)) => Some(*t + self.wait),
+            .map(|c| match self.containers.get(c).map(|c| &c.meta) {
+                Some(Meta::Pending(t)) => *t + self.wait,
                 // Held behind a container that is no longer pending: due now.
-                _ => Some(Instant::now()),
+                _ => Instant::now(),
             })
             .min()
     }

@@ -27,14 +27,19 @@ pub enum RunError {
     #[error("{0}")]
     Input(#[from] FrameError),
     /// Writing failed (a broken pipe is the usual case).
-    #[error("writing output: {0}")]
+    #[error("writing output")]
     Output(#[source] io::Error),
 }
 
 impl RunError {
     /// True when the downstream reader went away.
     pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, RunError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+        // Frames built in place go through Cap'n Proto's writer, which turns
+        // EPIPE into its own "Disconnected" error, carried as text.
+        matches!(self, RunError::Output(e)
+            if e.kind() == io::ErrorKind::BrokenPipe
+                || e.raw_os_error() == Some(libc::EPIPE)
+                || e.to_string().contains("os error 32"))
     }
 }
 

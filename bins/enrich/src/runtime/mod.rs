@@ -86,7 +86,7 @@ pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchReque
 
 fn fetch_loop(apis: &[Api], rx: Receiver<FetchRequest>, tx: SyncSender<Msg>) {
     while let Ok(req) = rx.recv() {
-        let result = fetch(apis, &req);
+        let result = fetch(apis, &req).map(Box::new);
         let update = MetaUpdate::Fetched {
             full_id: req.full_id,
             result,
@@ -252,25 +252,17 @@ fn on_event(
     if id.len() != crate::cgroup::FULL_ID_LEN {
         return None;
     }
-    match action {
-        "start" => {
-            let req = FetchRequest {
+    let sent = match action {
+        "start" => req_tx
+            .send(FetchRequest {
                 full_id: id.to_string(),
                 runtime,
-            };
-            if req_tx.send(req).is_err() {
-                return Some(true);
-            }
-        }
-        "destroy" | "remove" => {
-            if tx
-                .send(Msg::Update(MetaUpdate::Removed(id.to_string())))
-                .is_err()
-            {
-                return Some(true);
-            }
-        }
-        _ => {}
-    }
-    None
+            })
+            .is_ok(),
+        "destroy" | "remove" => tx
+            .send(Msg::Update(MetaUpdate::Removed(id.to_string())))
+            .is_ok(),
+        _ => true,
+    };
+    (!sent).then_some(true)
 }

@@ -1,0 +1,316 @@
+//! Shared helpers of enrich's integration tests: build synthetic capture
+//! streams frame by frame, run enrich over them (in process or as the real
+//! binary), and read the output back as JSON for assertions.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use capnp::message::Builder;
+use schema::kestrel_capnp::{event, fd, frame, sock_addr, Family, FdType};
+use schema::{FrameReader, FrameWriter, Kind, Stage};
+use serde_json::Value;
+
+/// One parameter value.
+#[derive(Clone, Debug)]
+pub enum P {
+    Int(i64),
+    Uint(u64),
+    Bytes(Vec<u8>),
+    List(Vec<Vec<u8>>),
+    Addr(Addr),
+    Tuple(Addr, Addr),
+    None,
+}
+
+pub fn b(s: &str) -> P {
+    P::Bytes(s.as_bytes().to_vec())
+}
+
+pub fn list(items: &[&str]) -> P {
+    P::List(items.iter().map(|s| s.as_bytes().to_vec()).collect())
+}
+
+/// A socket address for parameters and snapshot fds.
+#[derive(Clone, Debug)]
+pub struct Addr {
+    pub family: Family,
+    pub ip: Vec<u8>,
+    pub port: u16,
+    pub path: Vec<u8>,
+}
+
+pub fn v4(ip: [u8; 4], port: u16) -> Addr {
+    Addr {
+        family: Family::Inet,
+        ip: ip.to_vec(),
+        port,
+        path: Vec::new(),
+    }
+}
+
+pub fn unix(path: &str) -> Addr {
+    Addr {
+        family: Family::Unix,
+        ip: Vec::new(),
+        port: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
+fn set_addr(a: &Addr, mut b: sock_addr::Builder<'_>) {
+    b.set_family(a.family);
+    b.set_addr(&a.ip);
+    b.set_port(a.port);
+    b.set_path(&a.path);
+}
+
+/// A process as capture's snapshot describes it.
+#[derive(Clone, Debug, Default)]
+pub struct Snap {
+    pub tid: i32,
+    pub pid: i32,
+    pub ppid: i32,
+    pub comm: String,
+    pub exe: String,
+    pub exepath: String,
+    pub args: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub loginuid: u32,
+    pub cgroups: Vec<String>,
+    pub start_ts: u64,
+    /// (num, type, name)
+    pub fds: Vec<(i64, FdType, String)>,
+}
+
+impl Snap {
+    pub fn new(pid: i32, ppid: i32, comm: &str) -> Snap {
+        Snap {
+            tid: pid,
+            pid,
+            ppid,
+            comm: comm.into(),
+            exe: comm.into(),
+            exepath: format!("/usr/bin/{comm}"),
+            cwd: "/".into(),
+            loginuid: u32::MAX,
+            cgroups: vec!["::/user.slice".into()],
+            start_ts: 1_000 + pid as u64,
+            ..Snap::default()
+        }
+    }
+}
+
+/// A synthetic capture stream.
+pub struct Stream {
+    w: FrameWriter<Vec<u8>>,
+    pub ts: u64,
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stream {
+    pub fn new() -> Stream {
+        let mut w = FrameWriter::new(Vec::new());
+        w.write_header(Stage::Capture).unwrap();
+        Stream {
+            w,
+            ts: 1_700_000_000_000_000_000,
+        }
+    }
+
+    fn frame(&mut self, f: impl FnOnce(event::Builder<'_>)) {
+        self.ts += 1000;
+        let ts = self.ts;
+        let mut msg = Builder::new_default();
+        let mut e = msg.init_root::<frame::Builder>().init_event();
+        e.set_ts_ns(ts);
+        f(e);
+        self.w.write(&msg).unwrap();
+    }
+
+    /// A syscall exit event.
+    pub fn ev(&mut self, kind: Kind, tid: i32, pid: i32, ret: i64, params: &[P]) -> &mut Self {
+        self.frame(|mut e| {
+            e.set_kind(kind);
+            e.set_tid(tid);
+            e.set_pid(pid);
+            e.set_ret(ret);
+            let mut l = e.init_params(params.len() as u32);
+            for (i, p) in params.iter().enumerate() {
+                let mut b = l.reborrow().get(i as u32);
+                match p {
+                    P::Int(v) => b.set_int(*v),
+                    P::Uint(v) => b.set_uint(*v),
+                    P::Bytes(v) => b.set_bytes(v),
+                    P::List(v) => {
+                        let mut lb = b.init_list(v.len() as u32);
+                        for (j, item) in v.iter().enumerate() {
+                            lb.set(j as u32, item);
+                        }
+                    }
+                    P::Addr(a) => set_addr(a, b.init_sockaddr()),
+                    P::Tuple(l, r) => {
+                        let mut t = b.init_tuple();
+                        set_addr(l, t.reborrow().init_local());
+                        set_addr(r, t.init_remote());
+                    }
+                    P::None => b.set_none(()),
+                }
+            }
+        });
+        self
+    }
+
+    /// A procSnapshot event.
+    pub fn snap(&mut self, s: &Snap) -> &mut Self {
+        self.frame(|mut e| {
+            e.set_kind(Kind::ProcSnapshot);
+            e.set_tid(s.tid);
+            e.set_pid(s.pid);
+            let mut t = e.reborrow().init_thread();
+            t.set_tid(s.tid);
+            t.set_pid(s.pid);
+            t.set_ppid(s.ppid);
+            t.set_vtid(s.tid);
+            t.set_vpid(s.pid);
+            t.set_sid(1);
+            t.set_pgid(s.pid);
+            t.set_name(s.comm.as_bytes());
+            t.set_exe(s.exe.as_bytes());
+            t.set_exepath(s.exepath.as_bytes());
+            let mut a = t.reborrow().init_args(s.args.len() as u32);
+            for (i, x) in s.args.iter().enumerate() {
+                a.set(i as u32, x.as_bytes());
+            }
+            t.set_cwd(s.cwd.as_bytes());
+            t.set_uid(s.uid);
+            t.set_euid(s.uid);
+            t.set_gid(s.uid);
+            t.set_egid(s.uid);
+            t.set_loginuid(s.loginuid);
+            t.set_start_ts_ns(s.start_ts);
+            let mut c = t.init_cgroups(s.cgroups.len() as u32);
+            for (i, x) in s.cgroups.iter().enumerate() {
+                c.set(i as u32, x.as_str());
+            }
+            let mut fl = e.init_snapshot_fds(s.fds.len() as u32);
+            for (i, (num, ty, name)) in s.fds.iter().enumerate() {
+                let mut f: fd::Builder<'_> = fl.reborrow().get(i as u32);
+                f.set_num(*num);
+                f.set_type(*ty);
+                f.set_name(name.as_bytes());
+            }
+        });
+        self
+    }
+
+    /// A stats frame from an upstream stage.
+    pub fn stats(&mut self, stage: Stage, name: &str, value: u64) -> &mut Self {
+        let mut msg = Builder::new_default();
+        let mut s = msg.init_root::<frame::Builder>().init_stats();
+        s.set_stage(stage);
+        let mut c = s.init_counters(1);
+        c.reborrow().get(0).set_name(name);
+        c.reborrow().get(0).set_value(value);
+        self.w.write(&msg).unwrap();
+        self
+    }
+
+    pub fn bytes(&mut self) -> Vec<u8> {
+        self.w.flush().unwrap();
+        self.w.get_ref().clone()
+    }
+}
+
+/// Every frame of a stream as JSON.
+pub fn frames(bytes: &[u8]) -> Vec<Value> {
+    let mut r = FrameReader::new(bytes);
+    let mut out = Vec::new();
+    while let Some(f) = r.next().expect("enrich wrote a corrupt stream") {
+        out.push(schema::json::frame_to_json(f.root().unwrap()).unwrap());
+    }
+    out
+}
+
+/// The events of a stream, as JSON objects.
+pub fn events(bytes: &[u8]) -> Vec<Value> {
+    frames(bytes)
+        .into_iter()
+        .filter_map(|f| f.get("event").cloned())
+        .collect()
+}
+
+/// passwd and group files for tests.
+pub fn userdb() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("passwd");
+    let gr = dir.path().join("group");
+    std::fs::write(
+        &pw,
+        "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/zsh\n",
+    )
+    .unwrap();
+    std::fs::write(&gr, "root:x:0:\nalice:x:1000:\n").unwrap();
+    (dir, pw, gr)
+}
+
+/// Runs the enrich binary over `input` with `args`; returns (exit code,
+/// stdout, stderr).
+pub fn run_bin(input: &[u8], args: &[&str]) -> (i32, Vec<u8>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enrich"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start enrich");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs enrich in process over `input` with the test user database.
+pub fn run(input: Vec<u8>) -> Vec<Value> {
+    let (_d, pw, gr) = userdb();
+    let opts = enrich::Options {
+        passwd: pw,
+        group: gr,
+        ..enrich::Options::default()
+    };
+    let mut out = Vec::new();
+    let mut none = |_tx| None;
+    enrich::run::run(std::io::Cursor::new(input), &mut out, &opts, &mut none)
+        .expect("enrich failed");
+    events(&out)
+}
+
+/// `v[path...]` as a string ("" when absent).
+pub fn s(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        cur = match cur.get(p) {
+            Some(c) => c,
+            None => return String::new(),
+        };
+    }
+    match cur {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
