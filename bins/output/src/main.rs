@@ -8,25 +8,25 @@
 //! It is not a rule engine (evaluate decides what is an alert) and keeps no
 //! event state: everything it needs arrives in-band.
 
+mod alert;
+mod cli;
+mod config;
+mod drops;
 mod exit;
+mod format;
+mod metrics;
+mod pipeline;
+mod queue;
+mod ratelimit;
 mod raw;
+mod run;
+mod sink;
+mod spool;
+mod stats;
+mod time;
 
 use clap::Parser;
-use schema::Endpoint;
-
-/// Command line of `output`.
-#[derive(Debug, Parser)]
-#[command(name = "output", version, about = "Deliver kestrel alerts to sinks")]
-struct Cli {
-    /// Where frames come from: -, unix:PATH, listen:PATH, fd:N or systemd.
-    #[arg(long, default_value = "-")]
-    input: Endpoint,
-
-    /// Print every frame (header, events, alerts, stats) as one JSON object
-    /// per line instead of delivering alerts.
-    #[arg(long)]
-    raw: bool,
-}
+use cli::Cli;
 
 fn main() {
     init_logging();
@@ -34,7 +34,7 @@ fn main() {
     let result = if cli.raw {
         raw::run(&cli.input)
     } else {
-        Ok(())
+        run::run(&cli)
     };
     if let Err(e) = result {
         let (code, line) = e.report();

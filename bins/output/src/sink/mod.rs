@@ -1,0 +1,152 @@
+//! Sinks: where alerts go. Each sink runs on its own thread, fed by its own
+//! [`Queue`], so a slow or hanging destination delays only itself.
+//!
+//! A sink only knows how to deliver one alert; retrying with backoff,
+//! giving up on refused alerts, reopening on SIGHUP and counting live in
+//! [`run`], shared by all sinks.
+
+pub mod file;
+pub mod http;
+pub mod program;
+pub mod stdout;
+pub mod syslog;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::alert::Alert;
+use crate::queue::Queue;
+
+/// Why one delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The destination is unreachable or failing: try again later.
+    #[error("{0}")]
+    Retry(String),
+    /// The destination refused this alert for good (e.g. HTTP 400): retrying
+    /// cannot help, so it is counted and skipped.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// stdout was closed: the stage ends.
+    #[error("output closed")]
+    OutputClosed,
+}
+
+/// One destination.
+pub trait Sink: Send {
+    /// Delivers one alert (possibly into a buffer that [`Sink::flush`]
+    /// empties).
+    fn deliver(&mut self, alert: &Alert) -> Result<(), DeliveryError>;
+
+    /// Sends what [`Sink::deliver`] buffered. Called when the queue is empty.
+    fn flush(&mut self) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    /// Reopens files after SIGHUP (logrotate).
+    fn reopen(&mut self) {}
+}
+
+/// Counters of one sink, read by the metrics endpoint.
+#[derive(Debug, Default)]
+pub struct SinkStats {
+    pub delivered: AtomicU64,
+    pub failures: AtomicU64,
+    pub refused: AtomicU64,
+    /// Whether the last delivery attempt failed.
+    pub failing: AtomicBool,
+}
+
+/// Retry delays: doubling from `min` up to `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// First retry delay unless configured.
+pub const DEFAULT_BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest retry delay unless configured: a destination that comes back is
+/// noticed within this.
+pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Failures between two repeated warnings about the same failing sink, so a
+/// long outage does not flood the log.
+const FAILURE_LOG_EVERY: u64 = 100;
+
+/// Delivers everything `queue` holds to `sink` until the queue is stopped,
+/// or closed and empty.
+pub fn run(
+    name: &str,
+    mut sink: Box<dyn Sink>,
+    queue: &Queue,
+    stats: &SinkStats,
+    backoff: Backoff,
+    reopen: &AtomicBool,
+) {
+    let mut unflushed = false;
+    loop {
+        if reopen.swap(false, Ordering::Relaxed) {
+            sink.reopen();
+        }
+        let item = match queue.next(false) {
+            Some(item) => item,
+            None => {
+                if unflushed {
+                    unflushed = false;
+                    if let Err(e) = sink.flush() {
+                        fail(name, &e, stats);
+                    }
+                }
+                match queue.next(true) {
+                    Some(item) => item,
+                    None => break,
+                }
+            }
+        };
+        let (alert, ticket) = item;
+        let mut delay = backoff.min;
+        loop {
+            match sink.deliver(&alert) {
+                Ok(()) => {
+                    stats.delivered.fetch_add(1, Ordering::Relaxed);
+                    if stats.failing.swap(false, Ordering::Relaxed) {
+                        tracing::warn!("sink {name}: delivering again");
+                    }
+                    queue.ack(ticket);
+                    unflushed = true;
+                    break;
+                }
+                Err(DeliveryError::Refused(why)) => {
+                    stats.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("sink {name}: alert of rule {:?} refused: {why}", alert.rule);
+                    queue.ack(ticket);
+                    break;
+                }
+                Err(e) => {
+                    fail(name, &e, stats);
+                    if queue.sleep(delay) {
+                        return;
+                    }
+                    delay = (delay * 2).min(backoff.max);
+                }
+            }
+        }
+    }
+    if let Err(e) = sink.flush() {
+        fail(name, &e, stats);
+    }
+}
+
+fn fail(name: &str, e: &DeliveryError, stats: &SinkStats) {
+    if matches!(e, DeliveryError::OutputClosed) {
+        // Same ending as every stage whose stdout goes away.
+        eprintln!("output: output closed");
+        std::process::exit(0);
+    }
+    let n = stats.failures.fetch_add(1, Ordering::Relaxed);
+    let was_failing = stats.failing.swap(true, Ordering::Relaxed);
+    if !was_failing || n.is_multiple_of(FAILURE_LOG_EVERY) {
+        tracing::warn!("sink {name}: delivery failed, will retry: {e}");
+    }
+}
