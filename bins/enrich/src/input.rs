@@ -142,6 +142,21 @@ impl InputHandle {
         }
     }
 
+    /// Waits up to `timeout` for a runtime update, whatever the input does
+    /// (used once the input has ended); true if one came.
+    pub fn wait_update(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut s = self.0.borrow_mut();
+        while s.updates.is_empty() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match s.rx.recv_timeout(left) {
+                Ok(m) => s.accept(m),
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
     /// Updates received so far.
     pub fn take_updates(&self) -> Vec<MetaUpdate> {
         std::mem::take(&mut self.0.borrow_mut().updates)

@@ -147,7 +147,7 @@ where
             if now >= deadline {
                 break;
             }
-            if handle.wait(deadline - now) {
+            if handle.wait_update(deadline - now) {
                 for u in handle.take_updates() {
                     engine.on_update(u, &mut w).map_err(out)?;
                 }

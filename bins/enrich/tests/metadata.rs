@@ -1,0 +1,255 @@
+//! Container metadata from a Docker-compatible API over a Unix socket, with a
+//! fake API server: the first events of a new container wait (bounded) for
+//! it and carry it; other threads are not held; a slow, garbage or missing
+//! runtime socket costs a warning and a marked event, never the stream.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use enrich::runtime::Sockets;
+use schema::Kind;
+use serde_json::Value;
+
+const ID: &str = "4f2a9c1b7d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+
+/// How the fake API answers an inspect request.
+#[derive(Clone, Copy)]
+enum Answer {
+    Inspect { delay_ms: u64 },
+    Garbage,
+}
+
+fn inspect_json() -> String {
+    format!(
+        r#"{{"Id":"{ID}","Name":"/web-1","Image":"sha256:aaaabbbbccccdddd","Path":"/bin/sh","Args":["-c","sleep 1"],
+        "Config":{{"Image":"localhost/test:1","Labels":{{"io.kubernetes.pod.name":"pod-a","io.kubernetes.pod.namespace":"ns-a","tier":"web"}}}},
+        "HostConfig":{{"Privileged":true,"NetworkMode":"none"}},"Mounts":[],"State":{{"StartedAt":"2026-01-01T00:00:00Z"}}}}"#
+    )
+}
+
+fn fake_api(answer: Answer) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                if r.read_line(&mut line).is_err() {
+                    return;
+                }
+                if line.starts_with("GET /events") {
+                    // An event stream that stays open and quiet.
+                    let _ =
+                        conn.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    std::thread::sleep(Duration::from_secs(30));
+                    return;
+                }
+                match answer {
+                    Answer::Inspect { delay_ms } => {
+                        std::thread::sleep(Duration::from_millis(delay_ms));
+                        let body = if line.contains(ID) {
+                            inspect_json()
+                        } else {
+                            String::new()
+                        };
+                        let status = if body.is_empty() {
+                            "404 Not Found"
+                        } else {
+                            "200 OK"
+                        };
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
+                    Answer::Garbage => {
+                        let _ = conn
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{garbage!");
+                    }
+                }
+            });
+        }
+    });
+    (dir, path)
+}
+
+/// A host shell, then a container process (thread 300) that opens a file,
+/// interleaved with host events of thread 100.
+fn stream() -> Vec<u8> {
+    let mut st = Stream::new();
+    st.snap(&Snap::new(100, 1, "bash"));
+    st.ev(Kind::Clone, 100, 100, 300, &[P::Uint(0x11)]);
+    let cg = format!("0::/docker/{ID}");
+    let mut exec = vec![
+        b("/bin/sh"),
+        b("/bin/sh"),
+        list(&["sh", "-c", "cat /etc/shadow"]),
+        P::Uint(0),
+        b("/"),
+    ];
+    exec.extend([0u64, 0, 0, 0, u32::MAX as u64, 0].map(P::Uint));
+    exec.extend([1i64, 1, 1, 1, 0].map(P::Int));
+    exec.extend([b("sh"), P::List(vec![cg.into_bytes()])]);
+    st.ev(Kind::Execve, 300, 300, 0, &exec);
+    st.ev(Kind::Close, 100, 100, 0, &[P::Int(5)]);
+    st.ev(
+        Kind::Open,
+        300,
+        300,
+        3,
+        &[
+            b("/etc/shadow"),
+            P::Uint(0),
+            P::Uint(0),
+            P::Uint(0),
+            P::Uint(0),
+        ],
+    );
+    st.ev(Kind::Close, 100, 100, 0, &[P::Int(6)]);
+    st.bytes()
+}
+
+fn run_with(sockets: Sockets, wait: Duration) -> (Vec<Value>, Vec<Value>, Duration) {
+    let (_d, pw, gr) = userdb();
+    let opts = enrich::Options {
+        passwd: pw,
+        group: gr,
+        metadata_wait: wait,
+        ..enrich::Options::default()
+    };
+    let mut out = Vec::new();
+    let mut start = |tx| enrich::runtime::start(&sockets, tx);
+    let t0 = Instant::now();
+    enrich::run::run(std::io::Cursor::new(stream()), &mut out, &opts, &mut start)
+        .expect("enrich failed");
+    (events(&out), frames(&out), t0.elapsed())
+}
+
+fn kinds(ev: &[Value]) -> Vec<String> {
+    ev.iter()
+        .map(|e| format!("{}:{}", s(e, &["kind"]), s(e, &["tid"])))
+        .collect()
+}
+
+fn counter(frames: &[Value], name: &str) -> u64 {
+    let last = frames
+        .iter()
+        .rev()
+        .find(|f| f.get("stats").is_some())
+        .unwrap();
+    last["stats"]["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()["value"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn first_events_of_a_new_container_carry_its_metadata() {
+    let (_d, sock) = fake_api(Answer::Inspect { delay_ms: 50 });
+    let (ev, frames, _) = run_with(
+        Sockets {
+            docker: vec![sock],
+            podman: vec![],
+        },
+        Duration::from_secs(2),
+    );
+    // Host events are not held behind the container's; the container's keep
+    // their order, containerStart first.
+    assert_eq!(
+        kinds(&ev),
+        [
+            "procSnapshot:100",
+            "clone:100",
+            "close:100",
+            "close:100",
+            "containerStart:300",
+            "execve:300",
+            "open:300"
+        ]
+    );
+    for e in &ev[4..] {
+        assert_eq!(s(e, &["container", "metadata"]), "complete", "{e}");
+        assert_eq!(s(e, &["container", "id"]), &ID[..12]);
+        assert_eq!(s(e, &["container", "name"]), "web-1");
+        assert_eq!(s(e, &["container", "image"]), "localhost/test:1");
+        assert_eq!(s(e, &["container", "imageRepository"]), "localhost/test");
+        assert_eq!(s(e, &["container", "imageTag"]), "1");
+        assert_eq!(s(e, &["container", "privileged"]), "true");
+        assert_eq!(s(e, &["container", "runtime"]), "docker");
+        assert_eq!(s(e, &["k8s", "podName"]), "pod-a");
+        assert_eq!(s(e, &["k8s", "namespace"]), "ns-a");
+        let labels = e["container"]["labels"].as_array().unwrap();
+        assert!(labels
+            .iter()
+            .any(|l| l["key"] == "tier" && l["value"] == "web"));
+    }
+    assert_eq!(s(&ev[6], &["fd", "name"]), "/etc/shadow");
+    assert_eq!(s(&ev[6], &["thread", "name"]), "sh");
+    assert_eq!(counter(&frames, "meta_hits"), 1);
+    assert_eq!(counter(&frames, "held_events"), 3);
+    assert_eq!(counter(&frames, "meta_timeouts"), 0);
+}
+
+#[test]
+fn a_slow_runtime_costs_at_most_the_bounded_wait() {
+    let (_d, sock) = fake_api(Answer::Inspect { delay_ms: 1500 });
+    let (ev, frames, took) = run_with(
+        Sockets {
+            docker: vec![sock],
+            podman: vec![],
+        },
+        Duration::from_millis(100),
+    );
+    assert!(took < Duration::from_millis(1200), "took {took:?}");
+    assert_eq!(ev.len(), 7);
+    for e in &ev[4..] {
+        assert_eq!(s(e, &["container", "metadata"]), "timedOut", "{e}");
+        assert_eq!(s(e, &["container", "id"]), &ID[..12]);
+    }
+    assert_eq!(counter(&frames, "meta_timeouts"), 3);
+}
+
+#[test]
+fn a_garbage_answer_marks_events_failed_and_they_flow() {
+    let (_d, sock) = fake_api(Answer::Garbage);
+    let (ev, _, _) = run_with(
+        Sockets {
+            docker: vec![sock],
+            podman: vec![],
+        },
+        Duration::from_secs(2),
+    );
+    assert_eq!(ev.len(), 7);
+    for e in &ev[4..] {
+        assert_eq!(s(e, &["container", "metadata"]), "failed", "{e}");
+    }
+}
+
+#[test]
+fn a_missing_socket_marks_events_failed_and_they_flow() {
+    let sock = PathBuf::from("/nonexistent/enrich-test/docker.sock");
+    let (ev, _, took) = run_with(
+        Sockets {
+            docker: vec![],
+            podman: vec![sock],
+        },
+        Duration::from_secs(2),
+    );
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(ev.len(), 7);
+    assert_eq!(s(&ev[6], &["container", "metadata"]), "failed");
+    assert_eq!(s(&ev[6], &["container", "id"]), &ID[..12]);
+}
