@@ -15,6 +15,7 @@
 //! It is not the type checker or the compiler: operator/type compatibility
 //! and compilation belong to [`crate::compile`]-side code of the engine.
 
+pub mod catalog;
 pub mod evttypes;
 pub mod exceptions;
 
@@ -500,6 +501,7 @@ impl<'a> Resolver<'a> {
 
         let mut excepts = Vec::new();
         let mut ex_ok = true;
+        let mut ex_fields_ok = true;
         for ex in &rule.exceptions {
             match exceptions::exception_expr(self.map, &rule.name, ex) {
                 Ok(Some(e)) => {
@@ -509,7 +511,7 @@ impl<'a> Resolver<'a> {
                         kind: ItemKind::Rule,
                         name: &rule.name,
                     };
-                    ex_ok &= self.check(&e, eowner, &rule.source, &mut field_errors);
+                    ex_fields_ok &= self.check(&e, eowner, &rule.source, &mut field_errors);
                     match self.expand(&e, eowner, &mut budget) {
                         Some(x) => excepts.push(x),
                         None => ex_ok = false,
@@ -542,7 +544,7 @@ impl<'a> Resolver<'a> {
             }
         }
 
-        if !(fields_ok && out_ok) {
+        if !(fields_ok && out_ok && ex_fields_ok) {
             if rule.skip_if_unknown_filter {
                 for mut d in field_errors {
                     d.severity = crate::loader::diag::Severity::Warning;

@@ -1,0 +1,38 @@
+//! The compatibility corpus (`../shared/compat/`) loads: Falco's default
+//! ruleset with zero errors and every rule kept, and the Kubernetes audit
+//! ruleset parses with its `ka.*`/`jevt.*` fields attributed to the
+//! `k8s_audit` source.
+
+use std::path::PathBuf;
+
+use evaluate::check::catalog::Registry;
+use evaluate::loader;
+
+fn compat(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/compat").join(name)
+}
+
+#[test]
+fn falco_rules_load_with_zero_errors() {
+    let path = compat("falco_rules.yaml");
+    assert!(path.exists(), "compat corpus missing at {}", path.display());
+    let loaded = match loader::load_paths(&[path], &Registry) {
+        Ok(l) => l,
+        Err(d) => panic!("falco_rules.yaml failed to load:\n{d}"),
+    };
+    assert_eq!(loaded.rules.len(), 25, "{:#?}", loaded.rules.iter().map(|r| &r.name).collect::<Vec<_>>());
+    assert_eq!(loaded.macros.len(), 87);
+    assert_eq!(loaded.lists.len(), 49);
+    eprintln!("{}", loaded.warnings);
+}
+
+#[test]
+fn k8s_audit_rules_parse() {
+    let path = compat("k8s_audit_rules.yaml");
+    let loaded = match loader::load_paths(&[path], &Registry) {
+        Ok(l) => l,
+        Err(d) => panic!("k8s_audit_rules.yaml failed to load:\n{d}"),
+    };
+    assert_eq!(loaded.rules.len(), 48);
+    assert!(loaded.rules.iter().all(|r| r.source == "k8s_audit"));
+}
