@@ -10,8 +10,9 @@
 
 pub mod alert;
 pub mod check;
+pub mod compile;
+pub mod eval;
 pub mod fields;
 pub mod lang;
 pub mod loader;
-pub mod compile;
-pub mod eval;
+pub mod reference;

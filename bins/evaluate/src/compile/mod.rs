@@ -12,7 +12,7 @@ pub mod kinds;
 pub mod matcher;
 pub mod node;
 
-pub use check::{MAX_LIST_ITEMS, MAX_MACRO_DEPTH};
+pub use check::{parse_num, MAX_LIST_ITEMS, MAX_MACRO_DEPTH};
 pub use kinds::KindSet;
 pub use node::Node;
 

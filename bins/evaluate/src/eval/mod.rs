@@ -11,7 +11,7 @@ use crate::compile::{Condition, KindSet, Node};
 use crate::fields::{EventView, Shape};
 use schema::table::TABLE;
 
-pub use ops::transform;
+pub use ops::{b64_decode, compare_values, transform};
 
 /// Evaluates `node` for `ev`.
 pub fn run(node: &Node, ev: &EventView<'_>) -> bool {

@@ -84,9 +84,13 @@ impl<'a> Values<'a> {
         a.into_iter().chain(b).chain(c.iter())
     }
 
-    /// True when there is no value.
+    /// True when there is no value (an empty list counts as none).
     pub fn is_na(&self) -> bool {
-        matches!(self, Values::Na)
+        match self {
+            Values::Na => true,
+            Values::Many(v) => v.is_empty(),
+            _ => false,
+        }
     }
 
     /// Appends the values as Falco prints them: `<NA>` when absent; several
