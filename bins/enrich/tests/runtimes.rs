@@ -1,0 +1,203 @@
+//! Real container runtimes (dockerd and podman's API service, brought up by
+//! `ctr-test-env.sh`): a container is started with Kubernetes pod labels, its
+//! cgroup paths are read from /proc, and a stream whose container process has
+//! exactly those cgroups goes through the enrich binary with
+//! `--docker-socket`/`--podman-socket`. From the first event on (the
+//! synthesised containerStart), events must carry the container's id, name,
+//! image, labels, pod and namespace.
+//!
+//! Needs root and the runtimes: with CI=true a missing prerequisite fails;
+//! otherwise the test says so and skips.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use schema::Kind;
+use serde_json::Value;
+
+/// The runtime sockets of a running test environment, bringing it up when
+/// it is not.
+fn env() -> Option<(PathBuf, PathBuf)> {
+    let base = std::env::var("CTR_BASE").unwrap_or_else(|_| "/tmp/ctr-test".into());
+    let env_file = Path::new(&base).join("env");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let missing = |why: String| {
+        if ci {
+            panic!("container runtime test prerequisite missing: {why}");
+        }
+        eprintln!("SKIPPED: {why} (set CI=true to make this a failure)");
+        None
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return missing("needs root to run containers".into());
+    }
+    if !env_file.exists() {
+        let script = [
+            std::env::var("CTR_ENV_SCRIPT").unwrap_or_default(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ctr-test-env.sh").to_string(),
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/ctr-test-env.sh"
+            )
+            .to_string(),
+        ]
+        .into_iter()
+        .find(|p| !p.is_empty() && Path::new(p).exists());
+        let Some(script) = script else {
+            return missing("ctr-test-env.sh not found and no environment is up".into());
+        };
+        let ok = Command::new("bash")
+            .arg(&script)
+            .arg("up")
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok || !env_file.exists() {
+            return missing(format!("{script} up failed"));
+        }
+    }
+    let text = std::fs::read_to_string(&env_file).ok()?;
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(PathBuf::from)
+    };
+    match (get("DOCKER_SOCK"), get("PODMAN_SOCK")) {
+        (Some(d), Some(p)) if d.exists() && p.exists() => Some((d, p)),
+        _ => missing(format!(
+            "runtime sockets listed in {} are not there",
+            env_file.display()
+        )),
+    }
+}
+
+fn sh(cmd: &str, envs: &[(&str, &str)]) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A stream in which the container's process (host pid `pid`, cgroups as
+/// read from /proc) executes and opens a file, after a host shell.
+fn stream_for(pid: i32, cgroups: &[String]) -> Vec<u8> {
+    let mut st = Stream::new();
+    st.snap(&Snap::new(100, 1, "bash"));
+    let mut exec = vec![
+        b("/bin/sleep"),
+        b("/bin/sleep"),
+        list(&["sleep", "30"]),
+        P::Uint(0),
+        b("/"),
+    ];
+    exec.extend([0u64, 0, 0, 0, u32::MAX as u64, 0].map(P::Uint));
+    exec.extend([1i64, 1, 1, 1, 100].map(P::Int));
+    exec.extend([
+        b("sleep"),
+        P::List(cgroups.iter().map(|c| c.as_bytes().to_vec()).collect()),
+    ]);
+    st.ev(Kind::Execve, pid, pid, 0, &exec);
+    st.ev(
+        Kind::Openat,
+        pid,
+        pid,
+        3,
+        &[
+            P::Int(-100),
+            b("/etc/passwd"),
+            P::Uint(0),
+            P::Uint(0),
+            P::Uint(0),
+            P::Uint(0),
+        ],
+    );
+    st.bytes()
+}
+
+fn check(ev: &[Value], id: &str, name: &str, runtime: &str) {
+    let kinds: Vec<String> = ev.iter().map(|e| s(e, &["kind"])).collect();
+    assert_eq!(
+        kinds,
+        ["procSnapshot", "containerStart", "execve", "openat"]
+    );
+    assert_eq!(s(&ev[0], &["container", "id"]), "host");
+    for e in &ev[1..] {
+        let c = &e["container"];
+        assert_eq!(s(c, &["metadata"]), "complete", "{e}");
+        assert_eq!(s(c, &["id"]), &id[..12]);
+        assert_eq!(s(c, &["fullId"]), id);
+        assert_eq!(s(c, &["name"]), name);
+        assert_eq!(s(c, &["runtime"]), runtime);
+        assert!(s(c, &["image"]).ends_with("test:1"), "{c}");
+        assert_eq!(s(c, &["imageTag"]), "1");
+        let labels = c["labels"].as_array().unwrap();
+        assert!(
+            labels
+                .iter()
+                .any(|l| l["key"] == "io.kubernetes.pod.name" && l["value"] == "pod-e"),
+            "{c}"
+        );
+        assert_eq!(s(e, &["k8s", "podName"]), "pod-e");
+        assert_eq!(s(e, &["k8s", "namespace"]), "ns-e");
+    }
+}
+
+fn run_case(cli: &str, flag: &str, sock: &Path, runtime: &str) {
+    let name = format!("enrich-test-{runtime}-{}", std::process::id());
+    let envs = [("CONTAINERS_CONF", "/tmp/ctr-test/containers.conf")];
+    let id = sh(
+        &format!("{cli} run -d --network none --name {name} --label io.kubernetes.pod.name=pod-e --label io.kubernetes.pod.namespace=ns-e localhost/test:1 sleep 30"),
+        &envs,
+    );
+    let id = id.lines().last().unwrap_or("").to_string();
+    let result = std::panic::catch_unwind(|| {
+        let pid: i32 = sh(
+            &format!("{cli} inspect -f '{{{{.State.Pid}}}}' {id}"),
+            &envs,
+        )
+        .parse()
+        .unwrap();
+        let cgroups: Vec<String> = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(_, r)| r.to_string()))
+            .collect();
+        let (code, out, err) = run_bin(&stream_for(pid, &cgroups), &[flag, sock.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        check(&events(&out), &id, &name, runtime);
+    });
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{cli} rm -f {name}"))
+        .envs(envs)
+        .output();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn docker_container_metadata_from_the_first_event() {
+    let Some((docker, _)) = env() else { return };
+    let cli = format!("/usr/bin/docker -H unix://{}", docker.display());
+    run_case(&cli, "--docker-socket", &docker, "docker");
+}
+
+#[test]
+fn podman_container_metadata_from_the_first_event() {
+    let Some((_, podman)) = env() else { return };
+    let base = podman.parent().unwrap().display().to_string();
+    let cli = format!("podman --root {base}/podman/storage --runroot {base}/podman/run");
+    run_case(&cli, "--podman-socket", &podman, "podman");
+}
