@@ -86,9 +86,6 @@ pub fn run(
 ) {
     let mut unflushed = false;
     loop {
-        if reopen.swap(false, Ordering::Relaxed) {
-            sink.reopen();
-        }
         let item = match queue.next(false) {
             Some(item) => item,
             None => {
@@ -105,6 +102,11 @@ pub fn run(
             }
         };
         let (alert, ticket) = item;
+        // Checked after waiting, so that the first alert after SIGHUP
+        // already goes to the new file.
+        if reopen.swap(false, Ordering::Relaxed) {
+            sink.reopen();
+        }
         let mut delay = backoff.min;
         loop {
             match sink.deliver(&alert) {
