@@ -8,7 +8,9 @@ use std::io;
 /// of the frame it concerns (`NoHeader` and `NewerVersion` concern byte 0).
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("I/O error at byte {offset}: {source}")]
+    // The cause is the error's source, printed by `{:#}` (anyhow) after a
+    // colon: repeating it here would print it twice.
+    #[error("I/O error at byte {offset}")]
     Io {
         offset: u64,
         #[source]
@@ -41,6 +43,18 @@ pub enum FrameError {
 }
 
 impl FrameError {
+    /// Byte offset in the stream of the frame the error concerns.
+    pub fn offset(&self) -> u64 {
+        match self {
+            FrameError::Io { offset, .. }
+            | FrameError::Truncated { offset, .. }
+            | FrameError::TooLarge { offset, .. }
+            | FrameError::TooManySegments { offset, .. }
+            | FrameError::Corrupt { offset, .. } => *offset,
+            FrameError::NoHeader { .. } | FrameError::NewerVersion { .. } => 0,
+        }
+    }
+
     /// Wraps a Cap'n Proto decoding error met while reading the frame at
     /// `offset`.
     pub fn corrupt(offset: u64, err: impl std::fmt::Display) -> Self {

@@ -52,15 +52,16 @@ pub enum Endpoint {
 pub enum TransportError {
     #[error("bad endpoint {spec:?}: {why} (expected -, unix:PATH, listen:PATH[:mode=0600], fd:N or systemd)")]
     Syntax { spec: String, why: String },
-    #[error("cannot connect to {path}: {source}")]
+    // Causes are sources, printed by `{:#}` after a colon, not repeated here.
+    #[error("cannot connect to {path}")]
     Connect { path: PathBuf, source: io::Error },
-    #[error("cannot listen on {path}: {source}")]
+    #[error("cannot listen on {path}")]
     Listen { path: PathBuf, source: io::Error },
     #[error("fd:{fd} is not an open descriptor")]
     BadFd { fd: RawFd },
     #[error("systemd socket activation: {0}")]
     Systemd(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

@@ -1,0 +1,152 @@
+//! The frame writer and reader together, in memory: offsets, counters,
+//! batching, the size limit on both sides, and the header rule.
+
+use std::io;
+
+use schema::kestrel_capnp::{frame, Kind, Stage};
+use schema::limits::MAX_FRAME_BYTES;
+use schema::{FrameError, FrameReader, FrameWriter};
+
+fn event(f: frame::Builder<'_>, seq: u64) -> Result<(), io::Error> {
+    let mut e = f.init_event();
+    e.set_ts_ns(seq);
+    e.set_kind(Kind::Openat);
+    e.init_params(1).get(0).set_bytes(b"/etc/passwd");
+    Ok(())
+}
+
+#[test]
+fn frames_come_back_in_order_with_their_offsets() {
+    let mut w = FrameWriter::new(Vec::new());
+    w.write_header(Stage::Capture).expect("header");
+    for seq in 0..100 {
+        w.build(|f| event(f, seq)).expect("event");
+    }
+    w.flush().expect("flush");
+    assert_eq!(w.frames(), 101);
+    let bytes = w.get_ref().clone();
+    assert_eq!(w.bytes(), bytes.len() as u64);
+
+    let mut r = FrameReader::new(&bytes[..]);
+    let h = r.read_header().expect("valid").expect("not empty");
+    assert_eq!(h.stage, Some(Stage::Capture));
+    assert_eq!(h.format_major, schema::kestrel_capnp::FORMAT_MAJOR);
+    let mut expected_offset = r.offset();
+    for seq in 0..100 {
+        let f = r.next().expect("valid").expect("more frames");
+        assert_eq!(f.offset(), expected_offset);
+        expected_offset += f.raw().len() as u64;
+        match f.root().expect("root").which().expect("known kind") {
+            frame::Event(e) => {
+                let e = e.expect("event");
+                assert_eq!(e.get_ts_ns(), seq);
+                // Borrowed from the read buffer, not copied.
+                let p = e.get_params().expect("params").get(0);
+                match p.which().expect("param") {
+                    schema::param::Bytes(b) => {
+                        let b = b.expect("bytes");
+                        assert_eq!(b, b"/etc/passwd");
+                        let raw = f.raw().as_ptr_range();
+                        assert!(raw.contains(&b.as_ptr()), "string was copied");
+                    }
+                    _ => panic!("wrong param variant"),
+                }
+            }
+            _ => panic!("expected an event"),
+        }
+    }
+    assert!(r.next().expect("clean end").is_none());
+    assert_eq!(r.frames(), 101);
+    assert_eq!(r.offset(), bytes.len() as u64);
+}
+
+#[test]
+fn batching_holds_frames_until_flush_and_unbatched_does_not() {
+    let mut w = FrameWriter::new(Vec::new());
+    w.build(|f| event(f, 1)).expect("event");
+    assert!(w.pending() > 0 && w.get_ref().is_empty());
+    w.flush().expect("flush");
+    assert_eq!(w.pending(), 0);
+    assert!(!w.get_ref().is_empty());
+
+    let mut u = FrameWriter::unbatched(Vec::new());
+    u.build(|f| event(f, 1)).expect("event");
+    assert_eq!(u.pending(), 0);
+    assert!(!u.get_ref().is_empty());
+}
+
+#[test]
+fn writer_refuses_frames_no_reader_would_accept() {
+    let mut w = FrameWriter::new(Vec::new());
+    let err = w
+        .build(|f| {
+            f.init_audit().init_json(MAX_FRAME_BYTES as u32);
+            Ok::<_, io::Error>(())
+        })
+        .expect_err("over the limit");
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("over the limit"), "{err}");
+    assert_eq!(w.pending(), 0, "nothing of the refused frame was written");
+    assert_eq!(w.frames(), 0);
+    // The arena is usable again after a refused, heap-spilled frame.
+    w.build(|f| event(f, 2)).expect("a normal frame after");
+    assert_eq!(w.frames(), 1);
+}
+
+#[test]
+fn largest_allowed_frame_passes_both_ends() {
+    let mut w = FrameWriter::new(Vec::new());
+    w.write_header(Stage::Enrich).expect("header");
+    // Leave room for the frame's own pointers and segment table.
+    let payload = MAX_FRAME_BYTES as u32 - 64;
+    w.build(|f| {
+        f.init_audit().init_json(payload);
+        Ok::<_, io::Error>(())
+    })
+    .expect("under the limit");
+    w.flush().expect("flush");
+    let mut r = FrameReader::new(&w.get_ref()[..]);
+    r.read_header().expect("valid").expect("header");
+    let f = r.next().expect("valid").expect("frame");
+    assert!(f.raw().len() <= MAX_FRAME_BYTES);
+    match f.root().expect("root").which().expect("kind") {
+        frame::Audit(a) => assert_eq!(
+            a.expect("audit").get_json().expect("json").len(),
+            payload as usize
+        ),
+        _ => panic!("expected the audit frame"),
+    }
+}
+
+#[test]
+fn a_stream_must_start_with_a_header() {
+    let mut w = FrameWriter::new(Vec::new());
+    w.build(|f| event(f, 1)).expect("event");
+    w.flush().expect("flush");
+    let mut r = FrameReader::new(&w.get_ref()[..]);
+    match r.read_header() {
+        Err(e @ FrameError::NoHeader { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("byte 0") && msg.contains("event"), "{msg}");
+        }
+        other => panic!(
+            "expected NoHeader, got {:?}",
+            other.map(|h| h.map(|h| h.stage))
+        ),
+    }
+}
+
+#[test]
+fn has_buffered_reports_read_ahead() {
+    let mut w = FrameWriter::new(Vec::new());
+    w.write_header(Stage::Capture).expect("header");
+    w.build(|f| event(f, 1)).expect("event");
+    w.flush().expect("flush");
+    let mut r = FrameReader::new(&w.get_ref()[..]);
+    r.read_header().expect("valid").expect("header");
+    // The first read took the whole (small) stream.
+    assert!(r.has_buffered());
+    r.next().expect("valid").expect("event");
+    assert!(!r.has_buffered());
+    assert!(r.next().expect("clean end").is_none());
+}

@@ -1,0 +1,140 @@
+//! Bad input to a process that reads frames: each bad stream of
+//! `kestrel_tests::bad` gives one error line naming the problem and the byte
+//! offset, a non-zero exit, no panic, and bounded memory; empty input and a
+//! closed output are clean stops.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use kestrel_tests::bad;
+use kestrel_tests::frames::{body_frames, current_header};
+use kestrel_tests::run::{run_with_input, wait_with_timeout, RUN_TIMEOUT};
+use schema::kestrel_capnp::Stage;
+
+const RELAY: &str = env!("CARGO_BIN_EXE_kestrel-relay");
+
+/// Address space the relay may map. The reader's own bound is one frame of
+/// `MAX_FRAME_BYTES` plus its read-ahead buffer; the rest is the program.
+const ADDRESS_SPACE_LIMIT: u64 = 256 << 20;
+
+/// Peak resident memory allowed while refusing a bad stream, in KiB.
+const PEAK_RSS_LIMIT_KIB: i64 = 24 << 10;
+
+/// The relay, with its address space capped so that an unbounded
+/// allocation fails instead of succeeding quietly.
+fn capped_relay() -> Command {
+    let mut cmd = Command::new(RELAY);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE_LIMIT,
+                rlim_max: ADDRESS_SPACE_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+#[test]
+fn every_bad_stream_is_refused_in_one_line() {
+    for case in bad::cases() {
+        let out = run_with_input(&mut capped_relay(), &case.bytes);
+        let lines = out.stderr_lines();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: exit status {} (stderr: {})",
+            case.name,
+            out.status,
+            out.stderr
+        );
+        assert_eq!(
+            lines.len(),
+            1,
+            "{}: expected one line, got {:?}",
+            case.name,
+            lines
+        );
+        let line = lines[0].to_lowercase();
+        assert!(
+            line.starts_with("kestrel-relay: error: "),
+            "{}: {line}",
+            case.name
+        );
+        assert!(!line.contains("panicked"), "{}: {line}", case.name);
+        for word in &case.expect {
+            assert!(
+                line.contains(&word.to_lowercase()),
+                "{}: {line:?} does not contain {word:?}",
+                case.name
+            );
+        }
+        assert!(
+            out.max_rss_kib < PEAK_RSS_LIMIT_KIB,
+            "{}: peak RSS {} KiB over {} KiB",
+            case.name,
+            out.max_rss_kib,
+            PEAK_RSS_LIMIT_KIB
+        );
+    }
+}
+
+#[test]
+fn empty_input_is_a_clean_stop() {
+    let out = run_with_input(&mut capped_relay(), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.is_empty(),
+        "no header is written for empty input"
+    );
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn header_only_input_is_a_clean_stop() {
+    let out = run_with_input(&mut capped_relay(), &current_header(Stage::Capture));
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    // The relay's own header and final stats frame.
+    assert_eq!(kestrel_tests::run::split_frames(&out.stdout).len(), 2);
+}
+
+// Reaped by `wait_with_timeout` (wait4), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+#[test]
+fn closed_output_is_a_clean_stop() {
+    let mut child = Command::new(RELAY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start relay");
+    // The reader goes away before anything is written.
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut stream = current_header(Stage::Capture);
+    let body = body_frames();
+    // Several write batches' worth, so the relay must write (and fail)
+    // before its input ends.
+    while stream.len() < 4 << 20 {
+        for f in &body {
+            stream.extend_from_slice(f);
+        }
+    }
+    // The relay stops reading once its output is gone.
+    let _ = stdin.write_all(&stream);
+    drop(stdin);
+    let mut stderr = child.stderr.take().expect("piped");
+    let pid = child.id() as libc::pid_t;
+    let (status, _) = wait_with_timeout(pid, RUN_TIMEOUT);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut err).expect("read stderr");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(err.trim(), "kestrel-relay: output closed");
+}
