@@ -1,0 +1,326 @@
+/* Shared by every probe file: the maps, the syscall tracepoint contexts, and
+ * the record writer that lays parameters out as src/layout.rs describes.
+ *
+ * Not here: how any particular syscall's parameters are found (the family
+ * files) or how kernel objects are turned into paths and addresses
+ * (paths.h, sock.h). */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "kinds.h"
+#include "layout.h"
+
+/* The per-syscall tracepoint contexts. Declared here rather than taken from
+ * vmlinux.h, whose syscall_trace_enter does not relocate under aya. */
+struct sys_enter_ctx {
+	__u64 common;
+	int nr;
+	int pad;
+	unsigned long args[6];
+};
+
+struct sys_exit_ctx {
+	__u64 common;
+	int nr;
+	int pad;
+	long ret;
+};
+
+/* The record header, as src/layout.rs lays it out. */
+struct rec_hdr {
+	__u64 ts;
+	__s64 ret;
+	__u32 tid;
+	__u32 pid;
+	__u16 kind;
+	__u16 nparams;
+	__u16 flags;
+	__u16 cpu;
+};
+
+_Static_assert(sizeof(struct rec_hdr) == REC_HDR_BYTES, "record header size");
+_Static_assert(__builtin_offsetof(struct rec_hdr, ts) == OFF_TS, "ts");
+_Static_assert(__builtin_offsetof(struct rec_hdr, ret) == OFF_RET, "ret");
+_Static_assert(__builtin_offsetof(struct rec_hdr, tid) == OFF_TID, "tid");
+_Static_assert(__builtin_offsetof(struct rec_hdr, pid) == OFF_PID, "pid");
+_Static_assert(__builtin_offsetof(struct rec_hdr, kind) == OFF_KIND, "kind");
+_Static_assert(__builtin_offsetof(struct rec_hdr, nparams) == OFF_NPARAMS, "nparams");
+_Static_assert(__builtin_offsetof(struct rec_hdr, flags) == OFF_FLAGS, "flags");
+_Static_assert(__builtin_offsetof(struct rec_hdr, cpu) == OFF_CPU, "cpu");
+_Static_assert((MAX_RECORD_BYTES & (MAX_RECORD_BYTES - 1)) == 0, "offsets are masked");
+_Static_assert((MAX_PARAMS & (MAX_PARAMS - 1)) == 0, "indexes are masked");
+_Static_assert((MAX_PATH_DEPTH & (MAX_PATH_DEPTH - 1)) == 0, "depths are masked");
+
+#define OFF_MASK (MAX_RECORD_BYTES - 1)
+
+/* `off & OFF_MASK`, done where the verifier sees it: clang drops a plain
+ * mask it can prove redundant, and the verifier, tracking another register,
+ * then cannot bound the access. */
+static __always_inline __u32 masked(__u32 off)
+{
+	asm volatile("%0 &= %1" : "+r"(off) : "i"(OFF_MASK));
+	return off;
+}
+
+/* The same for a parameter index. */
+static __always_inline __u32 masked_idx(__u32 i)
+{
+	asm volatile("%0 &= %1" : "+r"(i) : "i"(MAX_PARAMS - 1));
+	return i;
+}
+/* Longest single write at a masked offset; the scratch buffer is that much
+ * larger than a record so the verifier can prove every write in bounds. */
+#define MAX_CHUNK MAX_STR_BYTES
+
+/* Set by the loader before the programs are verified. */
+const volatile __u32 own_tgid = 0;
+/* Unread bytes in the ring buffer above which a submit wakes the reader;
+ * below it the reader finds the data on its next timed poll. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	/* Replaced by --buffer-size before loading. */
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_REASON_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Per-CPU working memory: the record being built, and the dentries of a
+ * path being rebuilt (too big for the 512-byte stack). A plain array indexed
+ * by CPU rather than a per-CPU array, whose values are limited to 32 KiB;
+ * the loader sets max_entries to the number of possible CPUs. Programs run
+ * with migration disabled, so a CPU's slot has one user at a time. */
+struct scratch {
+	__u8 b[MAX_RECORD_BYTES + MAX_CHUNK];
+	void *parts[MAX_PATH_DEPTH];
+	/* The writer's cursor lives here rather than on the stack: a value
+	 * loaded from a map is unknown to the verifier, so the branches of a
+	 * loop that advance it by different amounts reach the next iteration in
+	 * the same state and are pruned, instead of multiplying. */
+	__u32 off;   /* next free byte of b */
+	__u32 idx;   /* next parameter */
+	__u32 nparts; /* entries of parts in use */
+	__u16 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&scratch_map, &cpu);
+}
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+/* Reads a cursor field from memory every time: if clang forwarded the last
+ * store instead, the verifier would track the exact value again. */
+#define LOAD(x) (*(volatile __typeof__(x) *)&(x))
+
+/* The record under construction (its cursor is in the scratch buffer). */
+struct w {
+	struct scratch *s;
+};
+
+/* True for a thread of capture itself, whose activity is never reported. */
+static __always_inline bool is_self(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == own_tgid;
+}
+
+/* Starts a record of `kind` with `nparams` parameters. */
+static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s64 ret)
+{
+	struct scratch *s = get_scratch();
+	if (!s) {
+		count_drop(DROP_NO_SCRATCH);
+		return false;
+	}
+	struct rec_hdr *h = (struct rec_hdr *)s->b;
+	__u64 id = bpf_get_current_pid_tgid();
+	h->ts = bpf_ktime_get_boot_ns();
+	h->ret = ret;
+	h->tid = (__u32)id;
+	h->pid = id >> 32;
+	h->kind = kind;
+	h->nparams = nparams;
+	h->flags = 0;
+	h->cpu = bpf_get_smp_processor_id();
+	w->s = s;
+	s->idx = 0;
+	s->flags = 0;
+	s->off = REC_HDR_BYTES + 2 * (nparams & (MAX_PARAMS - 1));
+	return true;
+}
+
+static __always_inline void w_len(struct w *w, __u16 len)
+{
+	__u32 i = LOAD(w->s->idx);
+	if (i >= MAX_PARAMS)
+		return;
+	*(__u16 *)&w->s->b[REC_HDR_BYTES + 2 * masked_idx(i)] = len;
+	w->s->idx = i + 1;
+}
+
+static __always_inline void w_none(struct w *w)
+{
+	w_len(w, PARAM_NONE);
+}
+
+static __always_inline void w_u64(struct w *w, __u64 v)
+{
+	__u32 off = LOAD(w->s->off);
+	if (off > MAX_RECORD_BYTES - 8) {
+		w->s->flags |= FLAG_TRUNCATED;
+		w_none(w);
+		return;
+	}
+	*(__u64 *)&w->s->b[masked(off)] = v;
+	w->s->off = off + 8;
+	w_len(w, 8);
+}
+
+/* A file descriptor or other C int, sign-extended. */
+static __always_inline void w_int(struct w *w, long v)
+{
+	w_u64(w, (__u64)(__s64)(int)v);
+}
+
+/* A uid or gid: the 32-bit value, so that -1 reads as 4294967295. */
+static __always_inline void w_u32(struct w *w, unsigned long v)
+{
+	w_u64(w, (__u32)v);
+}
+
+/* Room for `need` more bytes, or the parameter is dropped as truncated. */
+static __always_inline bool w_room(struct w *w, __u32 need)
+{
+	if (w->s->off > MAX_RECORD_BYTES - need) {
+		w->s->flags |= FLAG_TRUNCATED;
+		w_none(w);
+		return false;
+	}
+	return true;
+}
+
+/* A NUL-terminated string read from user memory, without its NUL. */
+static __always_inline void w_ustr(struct w *w, const void *p)
+{
+	if (!p) {
+		w_none(w);
+		return;
+	}
+	if (!w_room(w, MAX_STR_BYTES))
+		return;
+	__u32 off = LOAD(w->s->off);
+	long n = bpf_probe_read_user_str(&w->s->b[masked(off)], MAX_STR_BYTES, p);
+	if (n <= 0) {
+		w_none(w);
+		return;
+	}
+	if (n >= MAX_STR_BYTES)
+		w->s->flags |= FLAG_TRUNCATED;
+	w->s->off = off + (n - 1);
+	w_len(w, n - 1);
+}
+
+/* `len` bytes of user memory, at most `max` (a constant ≤ MAX_CHUNK). */
+static __always_inline void w_ubytes(struct w *w, const void *p, __u64 len, __u32 max)
+{
+	if (!p) {
+		w_none(w);
+		return;
+	}
+	if (len > max)
+		len = max;
+	if (!w_room(w, max))
+		return;
+	__u32 off = LOAD(w->s->off);
+	if (len == 0 || bpf_probe_read_user(&w->s->b[masked(off)], len & (MAX_CHUNK - 1), p) != 0) {
+		w_none(w);
+		return;
+	}
+	w->s->off = off + len;
+	w_len(w, len);
+}
+
+/* Sends the record. Each submit skips the wake-up unless enough is waiting:
+ * waking the reader per event is what makes traced syscalls slow. */
+static __always_inline int w_submit(struct w *w)
+{
+	struct rec_hdr *h = (struct rec_hdr *)w->s->b;
+	h->flags = w->s->flags;
+	__u32 size = LOAD(w->s->off);
+	if (size > MAX_RECORD_BYTES)
+		size = MAX_RECORD_BYTES;
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										    : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, w->s->b, size, flags) != 0)
+		count_drop(DROP_RINGBUF_FULL);
+	return 0;
+}
+
+/* The six syscall arguments, read at exit from the registers saved at entry.
+ * On x86-64 the syscall leaves di, si, dx, r10, r8 and r9 as the caller set
+ * them (execve excepted, which replaces the whole user context), so exit-only
+ * programs see their arguments without an entry program and a per-thread map:
+ * half the cost per captured syscall. */
+struct args {
+	unsigned long a[6];
+};
+
+struct regs_block {
+	unsigned long r10, r9, r8, ax, cx, dx, si, di;
+};
+
+static __always_inline void read_args(struct args *out)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct regs_block r = {};
+	/* One read of the contiguous run r10..di instead of six. */
+	bpf_probe_read_kernel(&r, sizeof(r), (void *)regs + bpf_core_field_offset(struct pt_regs, r10));
+	out->a[0] = r.di;
+	out->a[1] = r.si;
+	out->a[2] = r.dx;
+	out->a[3] = r.r10;
+	out->a[4] = r.r8;
+	out->a[5] = r.r9;
+}
+
+_Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struct pt_regs, r10) ==
+		       __builtin_offsetof(struct regs_block, di),
+	       "pt_regs r10..di is one contiguous run");
+
+/* The common opening of an exit program: not ourselves, a record started,
+ * arguments read. */
+#define EXIT_BEGIN(ctx, KIND, w, a)                                                                \
+	struct w w;                                                                                \
+	struct args a;                                                                             \
+	if (is_self())                                                                             \
+		return 0;                                                                          \
+	if (!w_begin(&w, KIND_##KIND, NPARAMS_##KIND, (ctx)->ret))                                 \
+		return 0;                                                                          \
+	read_args(&a)
+
+#define EXIT_PROG(name) SEC("tracepoint/syscalls/sys_exit_" #name) int exit_##name(struct sys_exit_ctx *ctx)

@@ -1,0 +1,280 @@
+/* File syscalls: opens (with the device and inode of what was opened),
+ * close, dup, and the calls that create, remove, rename, link and change
+ * the mode or owner of paths. Paths are reported as given; a relative one
+ * keeps its dirfd for enrich to resolve.
+ *
+ * Included by kestrel.bpf.c. */
+#pragma once
+
+#include "paths.h"
+
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+
+EXIT_PROG(open)
+{
+	EXIT_BEGIN(ctx, OPEN, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u64(&w, a.a[1]);
+	w_u64(&w, a.a[2]);
+	w_fd_dev_ino(&w, ctx->ret);
+	return w_submit(&w);
+}
+
+EXIT_PROG(openat)
+{
+	EXIT_BEGIN(ctx, OPENAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_u64(&w, a.a[2]);
+	w_u64(&w, a.a[3]);
+	w_fd_dev_ino(&w, ctx->ret);
+	return w_submit(&w);
+}
+
+EXIT_PROG(openat2)
+{
+	EXIT_BEGIN(ctx, OPENAT2, w, a);
+	struct open_how how = {};
+	bool have_how = bpf_probe_read_user(&how, sizeof(how), (void *)a.a[2]) == 0;
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	if (have_how) {
+		w_u64(&w, how.flags);
+		w_u64(&w, how.mode);
+		w_u64(&w, how.resolve);
+	} else {
+		w_none(&w);
+		w_none(&w);
+		w_none(&w);
+	}
+	w_fd_dev_ino(&w, ctx->ret);
+	return w_submit(&w);
+}
+
+EXIT_PROG(creat)
+{
+	EXIT_BEGIN(ctx, CREAT, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u64(&w, a.a[1]);
+	w_fd_dev_ino(&w, ctx->ret);
+	return w_submit(&w);
+}
+
+EXIT_PROG(close)
+{
+	EXIT_BEGIN(ctx, CLOSE, w, a);
+	w_int(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(dup)
+{
+	EXIT_BEGIN(ctx, DUP, w, a);
+	w_int(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(dup2)
+{
+	EXIT_BEGIN(ctx, DUP2, w, a);
+	w_int(&w, a.a[0]);
+	w_int(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(dup3)
+{
+	EXIT_BEGIN(ctx, DUP3, w, a);
+	w_int(&w, a.a[0]);
+	w_int(&w, a.a[1]);
+	w_u64(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+/* Only the fcntl commands that duplicate a descriptor matter to the fd
+ * table; the others return before anything is reserved. */
+SEC("tracepoint/syscalls/sys_exit_fcntl")
+int exit_fcntl(struct sys_exit_ctx *ctx)
+{
+	struct args a;
+	if (is_self())
+		return 0;
+	read_args(&a);
+	if (a.a[1] != F_DUPFD && a.a[1] != F_DUPFD_CLOEXEC)
+		return 0;
+	struct w w;
+	if (!w_begin(&w, KIND_FCNTL, NPARAMS_FCNTL, ctx->ret))
+		return 0;
+	w_int(&w, a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(unlink)
+{
+	EXIT_BEGIN(ctx, UNLINK, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(unlinkat)
+{
+	EXIT_BEGIN(ctx, UNLINKAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_u64(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(rename)
+{
+	EXIT_BEGIN(ctx, RENAME, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(renameat)
+{
+	EXIT_BEGIN(ctx, RENAMEAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_int(&w, a.a[2]);
+	w_ustr(&w, (void *)a.a[3]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(renameat2)
+{
+	EXIT_BEGIN(ctx, RENAMEAT2, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_int(&w, a.a[2]);
+	w_ustr(&w, (void *)a.a[3]);
+	w_u64(&w, a.a[4]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(mkdir)
+{
+	EXIT_BEGIN(ctx, MKDIR, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(mkdirat)
+{
+	EXIT_BEGIN(ctx, MKDIRAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_u64(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(rmdir)
+{
+	EXIT_BEGIN(ctx, RMDIR, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(symlink)
+{
+	EXIT_BEGIN(ctx, SYMLINK, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(symlinkat)
+{
+	EXIT_BEGIN(ctx, SYMLINKAT, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_int(&w, a.a[1]);
+	w_ustr(&w, (void *)a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(link)
+{
+	EXIT_BEGIN(ctx, LINK, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(linkat)
+{
+	EXIT_BEGIN(ctx, LINKAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_int(&w, a.a[2]);
+	w_ustr(&w, (void *)a.a[3]);
+	w_u64(&w, a.a[4]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(chmod)
+{
+	EXIT_BEGIN(ctx, CHMOD, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(fchmod)
+{
+	EXIT_BEGIN(ctx, FCHMOD, w, a);
+	w_int(&w, a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(fchmodat)
+{
+	EXIT_BEGIN(ctx, FCHMODAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_u64(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(chown)
+{
+	EXIT_BEGIN(ctx, CHOWN, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u32(&w, a.a[1]);
+	w_u32(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(fchown)
+{
+	EXIT_BEGIN(ctx, FCHOWN, w, a);
+	w_int(&w, a.a[0]);
+	w_u32(&w, a.a[1]);
+	w_u32(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(lchown)
+{
+	EXIT_BEGIN(ctx, LCHOWN, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u32(&w, a.a[1]);
+	w_u32(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(fchownat)
+{
+	EXIT_BEGIN(ctx, FCHOWNAT, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_u32(&w, a.a[2]);
+	w_u32(&w, a.a[3]);
+	w_u64(&w, a.a[4]);
+	return w_submit(&w);
+}

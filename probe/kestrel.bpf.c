@@ -1,0 +1,11 @@
+/* kestrel's eBPF probe: one program per syscall exit (and the few entries
+ * and kernel hooks that need their own), each writing one variable-length
+ * record into the `events` ring buffer. Only the programs of the selected
+ * syscalls are loaded and attached, so an unselected syscall runs none.
+ *
+ * Built by bins/capture/build.rs as one object from the family files. */
+
+#include "common.h"
+#include "process.bpf.c"
+#include "files.bpf.c"
+#include "network.bpf.c"

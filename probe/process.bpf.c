@@ -1,0 +1,356 @@
+/* Process syscalls: clone and fork (both sides: the parent's exit returns
+ * the child's tid, the child's returns 0), exec (whose exit describes the
+ * new process image), credential and namespace changes, and the other
+ * process-level calls of the event table; and process exit.
+ *
+ * Included by kestrel.bpf.c. */
+#pragma once
+
+#include "task.h"
+
+#define PR_SET_NAME 15
+/* Threads in execve at once, per host. */
+#define MAX_EXECS_IN_FLIGHT 4096
+
+/* execve replaces the registers and the memory its arguments were in, so
+ * its entry parameters are kept here until its exit, keyed by thread group
+ * (an exec from a non-leader thread exits under the leader's tid). */
+struct exec_entry {
+	__s64 dirfd;
+	__u64 flags;
+	__u32 len;
+	char filename[MAX_STR_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	/* Allocated on use: execs are rare, and preallocating 4096 entries of
+	 * 4 KiB would pin 16 MiB for nothing. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MAX_EXECS_IN_FLIGHT);
+	__type(key, __u32);
+	__type(value, struct exec_entry);
+} exec_entries SEC(".maps");
+
+_Static_assert(sizeof(struct exec_entry) <= MAX_RECORD_BYTES, "staged in the scratch buffer");
+
+static __always_inline int exec_enter(long dirfd, const char *filename, __u64 flags)
+{
+	if (is_self())
+		return 0;
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct exec_entry *e = (struct exec_entry *)s->b;
+	e->dirfd = dirfd;
+	e->flags = flags;
+	long n = bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
+	e->len = n > 0 ? n - 1 : 0;
+	__u32 key = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_update_elem(&exec_entries, &key, e, BPF_ANY) != 0)
+		count_drop(DROP_EXEC_ENTRY_LOST);
+	return 0;
+}
+
+/* The filename stored at entry. */
+static __always_inline void w_exec_filename(struct w *w, struct exec_entry *e)
+{
+	if (!e || !w_room(w, MAX_STR_BYTES)) {
+		if (!e)
+			w_none(w);
+		return;
+	}
+	__u32 len = e->len & (MAX_STR_BYTES - 1);
+	__u32 off = LOAD(w->s->off);
+	if (len)
+		bpf_probe_read_kernel(&w->s->b[masked(off)], len, e->filename);
+	w->s->off = off + len;
+	w_len(w, len);
+}
+
+/* The exec tail of schema::table: after a successful exec, the new process;
+ * after a failed one, absent (nothing changed). Global, so the verifier
+ * checks it once on its own rather than once per state of its caller. */
+__noinline int w_exec_tail_global(long ret)
+{
+	struct w wr;
+	struct w *w = &wr;
+	w->s = get_scratch();
+	if (!w->s)
+		return 0;
+	if (ret == 0) {
+		w_exec_tail(w);
+		return 0;
+	}
+	for (int i = 0; i < 26; i++)
+		w_none(w);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int enter_execve(struct sys_enter_ctx *ctx)
+{
+	return exec_enter(-100 /* AT_FDCWD */, (const char *)ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enter_execveat(struct sys_enter_ctx *ctx)
+{
+	return exec_enter(ctx->args[0], (const char *)ctx->args[1], ctx->args[4]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct sys_exit_ctx *ctx)
+{
+	struct w w;
+	if (is_self())
+		return 0;
+	__u32 key = bpf_get_current_pid_tgid() >> 32;
+	struct exec_entry *e = bpf_map_lookup_elem(&exec_entries, &key);
+	if (!w_begin(&w, KIND_EXECVE, NPARAMS_EXECVE, ctx->ret))
+		goto out;
+	w_exec_filename(&w, e);
+	w_exec_tail_global(ctx->ret);
+	w_submit(&w);
+out:
+	if (e)
+		bpf_map_delete_elem(&exec_entries, &key);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct sys_exit_ctx *ctx)
+{
+	struct w w;
+	if (is_self())
+		return 0;
+	__u32 key = bpf_get_current_pid_tgid() >> 32;
+	struct exec_entry *e = bpf_map_lookup_elem(&exec_entries, &key);
+	if (!w_begin(&w, KIND_EXECVEAT, NPARAMS_EXECVEAT, ctx->ret))
+		goto out;
+	if (e) {
+		w_int(&w, e->dirfd);
+		w_exec_filename(&w, e);
+		w_u64(&w, e->flags);
+	} else {
+		w_none(&w);
+		w_none(&w);
+		w_none(&w);
+	}
+	w_exec_tail_global(ctx->ret);
+	w_submit(&w);
+out:
+	if (e)
+		bpf_map_delete_elem(&exec_entries, &key);
+	return 0;
+}
+
+EXIT_PROG(clone)
+{
+	EXIT_BEGIN(ctx, CLONE, w, a);
+	w_u64(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(clone3)
+{
+	EXIT_BEGIN(ctx, CLONE3, w, a);
+	__u64 flags = 0;
+	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)a.a[0]) == 0)
+		w_u64(&w, flags);
+	else
+		w_none(&w);
+	return w_submit(&w);
+}
+
+EXIT_PROG(fork)
+{
+	EXIT_BEGIN(ctx, FORK, w, a);
+	return w_submit(&w);
+}
+
+EXIT_PROG(vfork)
+{
+	EXIT_BEGIN(ctx, VFORK, w, a);
+	return w_submit(&w);
+}
+
+#define ONE_U32(name, KIND)                                                                        \
+	EXIT_PROG(name)                                                                            \
+	{                                                                                          \
+		EXIT_BEGIN(ctx, KIND, w, a);                                                       \
+		w_u32(&w, a.a[0]);                                                                 \
+		return w_submit(&w);                                                               \
+	}
+#define TWO_U32(name, KIND)                                                                        \
+	EXIT_PROG(name)                                                                            \
+	{                                                                                          \
+		EXIT_BEGIN(ctx, KIND, w, a);                                                       \
+		w_u32(&w, a.a[0]);                                                                 \
+		w_u32(&w, a.a[1]);                                                                 \
+		return w_submit(&w);                                                               \
+	}
+#define THREE_U32(name, KIND)                                                                      \
+	EXIT_PROG(name)                                                                            \
+	{                                                                                          \
+		EXIT_BEGIN(ctx, KIND, w, a);                                                       \
+		w_u32(&w, a.a[0]);                                                                 \
+		w_u32(&w, a.a[1]);                                                                 \
+		w_u32(&w, a.a[2]);                                                                 \
+		return w_submit(&w);                                                               \
+	}
+
+ONE_U32(setuid, SETUID)
+ONE_U32(setgid, SETGID)
+TWO_U32(setreuid, SETREUID)
+TWO_U32(setregid, SETREGID)
+THREE_U32(setresuid, SETRESUID)
+THREE_U32(setresgid, SETRESGID)
+
+/* The sets in force after the call, from the task's credentials. */
+EXIT_PROG(capset)
+{
+	EXIT_BEGIN(ctx, CAPSET, w, a);
+	const struct cred *c = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), cred);
+	w_u64(&w, BPF_CORE_READ(c, cap_inheritable.val));
+	w_u64(&w, BPF_CORE_READ(c, cap_permitted.val));
+	w_u64(&w, BPF_CORE_READ(c, cap_effective.val));
+	return w_submit(&w);
+}
+
+EXIT_PROG(setns)
+{
+	EXIT_BEGIN(ctx, SETNS, w, a);
+	w_int(&w, a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(unshare)
+{
+	EXIT_BEGIN(ctx, UNSHARE, w, a);
+	w_u64(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(ptrace)
+{
+	EXIT_BEGIN(ctx, PTRACE, w, a);
+	w_u64(&w, a.a[0]);
+	w_int(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(prctl)
+{
+	EXIT_BEGIN(ctx, PRCTL, w, a);
+	w_u64(&w, a.a[0]);
+	if (a.a[0] == PR_SET_NAME)
+		w_ustr(&w, (void *)a.a[1]);
+	else
+		w_none(&w);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(chdir)
+{
+	EXIT_BEGIN(ctx, CHDIR, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(fchdir)
+{
+	EXIT_BEGIN(ctx, FCHDIR, w, a);
+	w_int(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(chroot)
+{
+	EXIT_BEGIN(ctx, CHROOT, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(kill)
+{
+	EXIT_BEGIN(ctx, KILL, w, a);
+	w_int(&w, a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(memfd_create)
+{
+	EXIT_BEGIN(ctx, MEMFD_CREATE, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(init_module)
+{
+	EXIT_BEGIN(ctx, INIT_MODULE, w, a);
+	w_u64(&w, a.a[1]);
+	w_ustr(&w, (void *)a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(finit_module)
+{
+	EXIT_BEGIN(ctx, FINIT_MODULE, w, a);
+	w_int(&w, a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_u64(&w, a.a[2]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(bpf)
+{
+	EXIT_BEGIN(ctx, BPF, w, a);
+	w_u64(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(userfaultfd)
+{
+	EXIT_BEGIN(ctx, USERFAULTFD, w, a);
+	w_u64(&w, a.a[0]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(mount)
+{
+	EXIT_BEGIN(ctx, MOUNT, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_ustr(&w, (void *)a.a[1]);
+	w_ustr(&w, (void *)a.a[2]);
+	w_u64(&w, a.a[3]);
+	return w_submit(&w);
+}
+
+EXIT_PROG(umount2)
+{
+	EXIT_BEGIN(ctx, UMOUNT2, w, a);
+	w_ustr(&w, (void *)a.a[0]);
+	w_u64(&w, a.a[1]);
+	return w_submit(&w);
+}
+
+/* Every thread's exit. The status and the terminating signal come from the
+ * exit code the kernel recorded for it. */
+SEC("tracepoint/sched/sched_process_exit")
+int proc_exit(void *ctx)
+{
+	struct w w;
+	if (is_self())
+		return 0;
+	if (!w_begin(&w, KIND_PROCEXIT, NPARAMS_PROCEXIT, 0))
+		return 0;
+	int code = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), exit_code);
+	w_int(&w, (code >> 8) & 0xff);
+	w_u64(&w, code & 0x7f);
+	return w_submit(&w);
+}
