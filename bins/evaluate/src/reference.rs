@@ -83,7 +83,15 @@ fn operands(c: &Compare, names: &dyn Names) -> Vec<String> {
         Operand::List { items, .. } => {
             for it in items {
                 match it {
-                    ListItem::Value { text, .. } => out.push(text.clone()),
+                    ListItem::Value { text, .. } => {
+                        let quoted =
+                            text.len() >= 2 && text.starts_with('"') && text.ends_with('"');
+                        out.push(if quoted {
+                            text[1..text.len() - 1].to_string()
+                        } else {
+                            text.clone()
+                        })
+                    }
                     ListItem::Name { name, .. } => push_name(name, &mut out),
                 }
             }

@@ -14,7 +14,7 @@ use crate::lang::parse::{op_name, takes_list};
 use super::kinds::{candidates, KindSet};
 use super::matcher::{self, AffixSet, FastSet, Glob, PathPrefixes, StrMatcher};
 use super::node::{Net, Node, NumOp, Pred, Test};
-use super::{CompileError, CompileWarning, Condition, Names};
+use super::{CompileError, CompileWarning, Condition, Names, Resolve};
 
 /// Deepest chain of macros using macros. Real rule sets nest fewer than
 /// ten; the bound turns a runaway expansion into an error.
@@ -29,6 +29,7 @@ const MAX_LIST_DEPTH: usize = 32;
 
 pub struct Checker<'n> {
     names: &'n dyn Names,
+    resolver: &'n dyn Resolve,
     /// Macros being expanded, outermost first.
     stack: Vec<String>,
     warnings: Vec<CompileWarning>,
@@ -43,9 +44,10 @@ struct Item {
 }
 
 impl<'n> Checker<'n> {
-    pub fn new(names: &'n dyn Names) -> Self {
+    pub fn new(names: &'n dyn Names, resolver: &'n dyn Resolve) -> Self {
         Checker {
             names,
+            resolver,
             stack: Vec::new(),
             warnings: Vec::new(),
             used_macros: Vec::new(),
@@ -169,8 +171,11 @@ impl<'n> Checker<'n> {
         let mut out = Vec::new();
         for it in items {
             match it {
+                // A YAML list item written with its quotes ('"(systemd)"')
+                // is a quoted value in Falco's language; loaders that paste
+                // list items in may leave the quotes on.
                 ListItem::Value { text, span } => out.push(Item {
-                    text: text.clone(),
+                    text: unquote(text).unwrap_or(text).to_string(),
                     span: *span,
                 }),
                 ListItem::Name { name, span } => {
@@ -275,6 +280,16 @@ impl<'n> Checker<'n> {
                 return Ok(node);
             }
         }
+        if let Some(ip_field) = c
+            .lhs
+            .name
+            .strip_suffix(".name")
+            .filter(|n| n.ends_with("ip") && n.starts_with("fd."))
+        {
+            if trs.is_empty() && matches!(op, CmpOp::Eq | CmpOp::Ne | CmpOp::In) {
+                return Ok(self.name_test(c, ip_field, &items));
+            }
+        }
         if matches!(op, CmpOp::In | CmpOp::Intersects | CmpOp::Pmatch) && items.is_empty() {
             // `x in ()` holds for no value.
             return Ok(Node::Const(false));
@@ -297,6 +312,44 @@ impl<'n> Checker<'n> {
             pred,
             cost,
         })))
+    }
+
+    /// `fd.sip.name = NAME`: the name resolved now, the address compared
+    /// per event.
+    fn name_test(&mut self, c: &Compare, ip_field: &str, items: &[Item]) -> Node {
+        let mut addrs = FastSet::default();
+        for it in items {
+            let found = match it.text.parse::<IpAddr>() {
+                Ok(ip) => vec![ip],
+                Err(_) => self.resolver.resolve(&it.text),
+            };
+            if found.is_empty() {
+                self.warn(
+                    it.span,
+                    format!(
+                        "`{}` does not resolve to an address now; `{}` cannot match it",
+                        it.text, c.lhs.name
+                    ),
+                );
+            }
+            addrs.extend(found);
+        }
+        let field = match fields::lookup(ip_field, None) {
+            Ok(f) => f,
+            Err(_) => return Node::Const(false),
+        };
+        Node::Test(Box::new(Test {
+            shape: field.shape(),
+            cost: field_cost(&field) + 1,
+            field,
+            transformers: Vec::new(),
+            negate: c.op == CmpOp::Ne,
+            all_items: false,
+            pred: Pred::Ip {
+                addrs,
+                nets: Vec::new(),
+            },
+        }))
     }
 
     /// `evt.type = x`, `evt.type != x`, `evt.type in (…)` as kind sets.

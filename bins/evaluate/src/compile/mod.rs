@@ -80,9 +80,39 @@ impl Condition {
     }
 }
 
-/// Compiles `expr`, resolving macros and lists through `names`.
+/// Turns host names into addresses, for `fd.sip.name = NAME` and its
+/// siblings: as in Falco, the name in the rule is resolved and the socket's
+/// address compared with the result (kestrel sees addresses, not names).
+pub trait Resolve {
+    fn resolve(&self, name: &str) -> Vec<std::net::IpAddr>;
+}
+
+/// The system resolver (`getaddrinfo`), asked once, when the rule compiles.
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve(&self, name: &str) -> Vec<std::net::IpAddr> {
+        use std::net::ToSocketAddrs;
+        (name, 0)
+            .to_socket_addrs()
+            .map(|addrs| addrs.map(|a| a.ip()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Compiles `expr`, resolving macros and lists through `names` and host
+/// names through the system resolver.
 pub fn compile(expr: &Expr, names: &dyn Names) -> Result<Condition, CompileError> {
-    check::Checker::new(names).condition(expr)
+    compile_with(expr, names, &SystemResolver)
+}
+
+/// [`compile`] with a chosen host-name resolver.
+pub fn compile_with(
+    expr: &Expr,
+    names: &dyn Names,
+    resolver: &dyn Resolve,
+) -> Result<Condition, CompileError> {
+    check::Checker::new(names, resolver).condition(expr)
 }
 
 #[cfg(test)]

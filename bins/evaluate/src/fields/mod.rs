@@ -255,29 +255,5 @@ pub fn lookup(name: &str, arg: Option<&str>) -> Result<Field, FieldError> {
     Ok(Field { def, arg })
 }
 
-/// The registry as the loader's field catalog: `syscall` fields resolve
-/// here; `k8s_audit` fields (`ka.*`, `jevt.*`) are accepted by prefix until
-/// that source has a registry of its own.
-pub struct Registry;
-
-impl crate::check::FieldCatalog for Registry {
-    fn check(
-        &self,
-        source: Option<&str>,
-        field: &crate::lang::ast::FieldRef,
-    ) -> Result<(), String> {
-        match (source, source_of(&field.name)) {
-            (Some("k8s_audit"), Some("k8s_audit")) => Ok(()),
-            (Some("k8s_audit"), _) => Err(format!(
-                "unknown field `{}` for source k8s_audit (its fields start with ka. or jevt.)",
-                field.name
-            )),
-            _ => lookup(&field.name, field.arg.as_deref())
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;

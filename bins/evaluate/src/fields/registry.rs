@@ -796,7 +796,7 @@ fn unknowable<'a>(_: &EventView<'a>, _: &FieldArg) -> Values<'a> {
     Values::Na
 }
 
-const NO_DNS: &str = " kestrel keeps no DNS state, so this is always <NA>.";
+const NO_DNS: &str = " kestrel keeps no DNS state: the value prints as <NA>, and `= NAME`, `!=` and `in` compare the address with NAME resolved when the rule loads, as Falco does.";
 
 /// Every field, in `list-fields` order.
 pub static FIELDS: &[FieldDef] = &[
