@@ -515,6 +515,24 @@ sinks:
     }
 
     #[test]
+    fn the_documented_example_loads() {
+        let yaml = include_str!("../../../pipelines/output.example.yaml");
+        let file: FileConfig = serde_saphyr::from_str(yaml).unwrap();
+        let c = Config::merge(file, &cli(&[])).unwrap();
+        let names: Vec<&str> = c.sinks.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["stdout-0", "file-0", "syslog-0", "program-0", "sidekick"]
+        );
+        assert_eq!(c.listen.as_deref(), Some("127.0.0.1:8765"));
+        assert_eq!(c.drop_alarm.threshold, 0.1);
+        let SinkKind::Syslog { facility, .. } = &c.sinks[2].kind else {
+            panic!("syslog")
+        };
+        assert_eq!(*facility, 16);
+    }
+
+    #[test]
     fn no_sink_means_stdout_text() {
         let c = Config::merge(FileConfig::default(), &cli(&[])).unwrap();
         assert_eq!(c.sinks.len(), 1);

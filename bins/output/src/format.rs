@@ -33,6 +33,8 @@ const NOT_AVAILABLE: &str = "<NA>";
 /// Falco fields of integer type: their JSON values are numbers, as in
 /// Falco's output_fields. Other fields stay strings.
 const NUMERIC_FIELDS: &[&str] = &[
+    "evt.time",
+    "evt.rawtime",
     "evt.num",
     "evt.rawres",
     "evt.cpu",
@@ -152,7 +154,7 @@ impl<'a> FalcoJson<'a> {
         FalcoJson {
             hostname: &a.hostname,
             output: &a.output,
-            output_fields: OutputFields(&a.fields),
+            output_fields: OutputFields(&a.fields, a.time_ns),
             priority: a.priority.name(),
             rule: &a.rule,
             source: &a.source,
@@ -162,10 +164,19 @@ impl<'a> FalcoJson<'a> {
     }
 }
 
-struct OutputFields<'a>(&'a [(String, String)]);
+/// The alert's fields, and its time for when it has none.
+struct OutputFields<'a>(&'a [(String, String)], u64);
 
 impl Serialize for OutputFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            // falcosidekick refuses an alert whose output_fields is empty;
+            // Falco's own alerts nearly always carry evt.time, so that is
+            // what an alert without fields gets.
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("evt.time", &self.1)?;
+            return m.end();
+        }
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (name, value) in self.0 {
             if value == NOT_AVAILABLE {
@@ -259,6 +270,14 @@ mod tests {
         assert_eq!(v["output_fields"]["proc.name"], "cat");
         assert!(v["output_fields"]["container.id"].is_null());
         assert_eq!(v["tags"][1], "mitre_credential_access");
+        // What falcosidekick checks before accepting an alert (priority
+        // known, rule set, time set, output_fields not empty), also for an
+        // alert without fields.
+        let mut bare = alert("x");
+        bare.fields.clear();
+        let v: serde_json::Value = serde_json::from_str(&json(&bare)).unwrap();
+        assert_eq!(v["output_fields"]["evt.time"], 1_700_000_000_123_456_789u64);
+        assert!(!v["rule"].as_str().unwrap().is_empty());
         // Raw control characters never reach the wire.
         assert!(json(&alert("a\u{1b}b")).contains("\\u001b"));
     }
