@@ -9,10 +9,13 @@
 //! recorded enriched stream always gives the same alerts.
 
 pub mod alert;
+pub mod builtin;
 pub mod check;
+pub mod cli;
 pub mod compile;
 pub mod eval;
 pub mod fields;
 pub mod lang;
 pub mod loader;
 pub mod reference;
+pub mod ruleset;

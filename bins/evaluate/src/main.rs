@@ -1,1 +1,70 @@
-fn main() {}
+//! `evaluate`: kestrel's rule engine stage. Reads enriched frames, checks
+//! each event against Falco-compatible rules, writes alerts (text, JSON
+//! lines or frames); subcommands inspect rules and run rule fixtures.
+//!
+//! This file only parses the command line, sets up logging and maps
+//! outcomes to exit codes; the work is in the `evaluate` library.
+
+use clap::{CommandFactory, FromArgMatches};
+use evaluate::cli::{self, Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .init();
+    let matches = Cli::command().get_matches();
+    let parsed = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let code = match parsed.command {
+        None => match cli::run::run(&parsed.run, &matches) {
+            Ok(()) => 0,
+            Err(cli::run::RunError::OutputClosed) => {
+                eprintln!("evaluate: output closed");
+                0
+            }
+            Err(e) => {
+                eprintln!("evaluate: error: {e}");
+                1
+            }
+        },
+        Some(Command::Validate { rules }) => cli::info::validate(&rules),
+        Some(Command::ListRules { rules }) => {
+            let sub = matches.subcommand_matches("list-rules").unwrap_or(&matches);
+            report(cli::info::list_rules(&rules, sub))
+        }
+        Some(Command::ListFields) => report(cli::info::list_fields()),
+        Some(Command::Syscalls { rules }) => {
+            let sub = matches.subcommand_matches("syscalls").unwrap_or(&matches);
+            report(cli::info::syscalls(&rules, sub))
+        }
+        Some(Command::Test { dir, rules }) => cli::fixtures::run(&dir, &rules),
+    };
+    std::process::exit(code);
+}
+
+/// Exit code of a subcommand that may fail on output (a closed pipe is a
+/// clean stop).
+fn report(r: anyhow::Result<i32>) -> i32 {
+    match r {
+        Ok(c) => c,
+        Err(e) => {
+            let closed = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if closed {
+                eprintln!("evaluate: output closed");
+                0
+            } else {
+                eprintln!("evaluate: error: {e:#}");
+                1
+            }
+        }
+    }
+}

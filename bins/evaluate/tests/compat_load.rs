@@ -9,7 +9,9 @@ use evaluate::check::catalog::Registry;
 use evaluate::loader;
 
 fn compat(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/compat").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/compat")
+        .join(name)
 }
 
 #[test]
@@ -20,7 +22,12 @@ fn falco_rules_load_with_zero_errors() {
         Ok(l) => l,
         Err(d) => panic!("falco_rules.yaml failed to load:\n{d}"),
     };
-    assert_eq!(loaded.rules.len(), 25, "{:#?}", loaded.rules.iter().map(|r| &r.name).collect::<Vec<_>>());
+    assert_eq!(
+        loaded.rules.len(),
+        25,
+        "{:#?}",
+        loaded.rules.iter().map(|r| &r.name).collect::<Vec<_>>()
+    );
     assert_eq!(loaded.macros.len(), 87);
     assert_eq!(loaded.lists.len(), 49);
     eprintln!("{}", loaded.warnings);

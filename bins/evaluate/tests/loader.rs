@@ -16,23 +16,44 @@ impl FieldCatalog for Some_ {
         let k8s = f.name.starts_with("ka.") || f.name.starts_with("jevt.");
         let known = k8s
             || [
-                "evt.type", "evt.dir", "evt.arg", "proc.name", "proc.pname", "proc.cmdline", "proc.aname", "fd.name",
-                "fd.directory", "fd.filename", "user.name", "container.id", "container.image.repository",
+                "evt.type",
+                "evt.dir",
+                "evt.arg",
+                "proc.name",
+                "proc.pname",
+                "proc.cmdline",
+                "proc.aname",
+                "fd.name",
+                "fd.directory",
+                "fd.filename",
+                "user.name",
+                "container.id",
+                "container.image.repository",
             ]
             .contains(&f.name.as_str());
         if !known {
             return Err(format!("unknown field `{}`", f.name));
         }
         match source {
-            Some("k8s_audit") if !k8s => Err(format!("field `{}` does not belong to the k8s_audit source", f.name)),
-            Some("syscall") if k8s => Err(format!("field `{}` belongs to the k8s_audit source", f.name)),
+            Some("k8s_audit") if !k8s => Err(format!(
+                "field `{}` does not belong to the k8s_audit source",
+                f.name
+            )),
+            Some("syscall") if k8s => Err(format!(
+                "field `{}` belongs to the k8s_audit source",
+                f.name
+            )),
             _ => Ok(()),
         }
     }
 }
 
 fn load(files: &[&str]) -> Result<Loaded, Diagnostics> {
-    let srcs = files.iter().enumerate().map(|(i, t)| SourceFile::new(format!("f{i}.yaml"), *t)).collect();
+    let srcs = files
+        .iter()
+        .enumerate()
+        .map(|(i, t)| SourceFile::new(format!("f{i}.yaml"), *t))
+        .collect();
     loader::load_texts(srcs, &Some_)
 }
 
@@ -46,7 +67,11 @@ fn ok(files: &[&str]) -> Loaded {
 /// The first error's rendering; panics if the load succeeded.
 fn err(files: &[&str]) -> String {
     match load(files) {
-        Ok(l) => panic!("expected an error, got {} rules; warnings:\n{}", l.rules.len(), l.warnings),
+        Ok(l) => panic!(
+            "expected an error, got {} rules; warnings:\n{}",
+            l.rules.len(),
+            l.warnings
+        ),
         Err(d) => {
             let e = d.errors().next().expect("an error").to_string();
             eprintln!("{e}");
@@ -56,7 +81,10 @@ fn err(files: &[&str]) -> String {
 }
 
 fn rule<'a>(l: &'a Loaded, name: &str) -> &'a Rule {
-    l.rules.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no rule {name}"))
+    l.rules
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no rule {name}"))
 }
 
 /// A compact rendering of an expression, for assertions.
@@ -159,11 +187,20 @@ fn later_files_append_and_override() {
     let r = rule(&l, "Shell");
     let s = show(&r.condition);
     assert!(s.contains("proc.name in (bash, sh, ksh, zsh)"), "{s}");
-    assert!(s.contains("(evt.type = execve or evt.type = execveat)"), "{s}");
+    assert!(
+        s.contains("(evt.type = execve or evt.type = execveat)"),
+        "{s}"
+    );
     assert!(s.ends_with("user.name != root)"), "{s}");
     assert_eq!(r.priority, schema::Priority::Error);
     assert_eq!(r.tags, vec!["a", "b"]);
-    assert_eq!(r.output.fields().map(|f| f.1.to_string()).collect::<Vec<_>>(), vec!["user.name"]);
+    assert_eq!(
+        r.output
+            .fields()
+            .map(|f| f.1.to_string())
+            .collect::<Vec<_>>(),
+        vec!["user.name"]
+    );
     assert_eq!(r.kinds.names(), vec!["execve", "execveat"]);
 }
 
@@ -181,25 +218,56 @@ fn replace_and_redefine() {
 "#;
     let l = ok(&[BASE, local]);
     let r = rule(&l, "Shell");
-    assert!(show(&r.condition).contains("proc.name in (fish)"), "{}", show(&r.condition));
+    assert!(
+        show(&r.condition).contains("proc.name in (fish)"),
+        "{}",
+        show(&r.condition)
+    );
     assert!(!r.enabled);
-    let l = ok(&[BASE, "- rule: Shell\n  enabled: true\n  override:\n    enabled: replace\n"]);
+    let l = ok(&[
+        BASE,
+        "- rule: Shell\n  enabled: true\n  override:\n    enabled: replace\n",
+    ]);
     assert!(rule(&l, "Shell").enabled);
 }
 
 #[test]
 fn override_errors() {
-    let e = err(&[BASE, "- rule: Shell\n  condition: and x\n  append: true\n  override:\n    condition: append\n"]);
-    assert!(e.contains("`append` and `override` cannot be used together"), "{e}");
-    let e = err(&[BASE, "- rule: Shell\n  priority: debug\n  override:\n    priority: append\n"]);
-    assert!(e.contains("key `priority` of a rule cannot be appended"), "{e}");
-    let e = err(&[BASE, "- rule: Shell\n  desc: x\n  output: y\n  override:\n    desc: replace\n"]);
-    assert!(e.contains("key `output` is given but not listed in `override`"), "{e}");
+    let e = err(&[
+        BASE,
+        "- rule: Shell\n  condition: and x\n  append: true\n  override:\n    condition: append\n",
+    ]);
+    assert!(
+        e.contains("`append` and `override` cannot be used together"),
+        "{e}"
+    );
+    let e = err(&[
+        BASE,
+        "- rule: Shell\n  priority: debug\n  override:\n    priority: append\n",
+    ]);
+    assert!(
+        e.contains("key `priority` of a rule cannot be appended"),
+        "{e}"
+    );
+    let e = err(&[
+        BASE,
+        "- rule: Shell\n  desc: x\n  output: y\n  override:\n    desc: replace\n",
+    ]);
+    assert!(
+        e.contains("key `output` is given but not listed in `override`"),
+        "{e}"
+    );
     assert!(e.contains("f1.yaml:3:3"), "{e}");
     let e = err(&[BASE, "- rule: Shell\n  override:\n    desc: replace\n"]);
-    assert!(e.contains("lists `desc` but the item does not give it"), "{e}");
+    assert!(
+        e.contains("lists `desc` but the item does not give it"),
+        "{e}"
+    );
     let e = err(&["- rule: Nope\n  condition: and x\n  append: true\n"]);
-    assert!(e.contains("cannot append to rule `Nope`: no rule of that name is defined before"), "{e}");
+    assert!(
+        e.contains("cannot append to rule `Nope`: no rule of that name is defined before"),
+        "{e}"
+    );
     let e = err(&["- list: l\n  items: [a]\n  append: true\n"]);
     assert!(e.contains("cannot append to list `l`"), "{e}");
     let e = err(&["- macro: m\n  condition: x\n  override:\n    condition: prepend\n"]);
@@ -271,13 +339,24 @@ fn exception_errors() {
     let head = "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: info\n  exceptions:\n";
     let e = err(&[&format!("{head}  - name: x\n    fields: [proc.name, fd.name]\n    comps: [=]\n    values: [[a, b]]\n")]);
     assert!(e.contains("2 fields but 1 comps"), "{e}");
-    let e = err(&[&format!("{head}  - name: x\n    fields: [proc.name, fd.name]\n    values: [[a]]\n")]);
+    let e = err(&[&format!(
+        "{head}  - name: x\n    fields: [proc.name, fd.name]\n    values: [[a]]\n"
+    )]);
     assert!(e.contains("1 values for 2 fields"), "{e}");
-    let e = err(&[&format!("{head}  - name: x\n    fields: proc.name\n    comps: startswith\n    values: [a]\n")]);
-    assert!(e.contains("with one field, `comps` must take a list"), "{e}");
-    let e = err(&[&format!("{head}  - name: x\n    fields: [proc.nam]\n    values: [[a]]\n")]);
+    let e = err(&[&format!(
+        "{head}  - name: x\n    fields: proc.name\n    comps: startswith\n    values: [a]\n"
+    )]);
+    assert!(
+        e.contains("with one field, `comps` must take a list"),
+        "{e}"
+    );
+    let e = err(&[&format!(
+        "{head}  - name: x\n    fields: [proc.nam]\n    values: [[a]]\n"
+    )]);
     assert!(e.contains("unknown field `proc.nam`"), "{e}");
-    let e = err(&[&format!("{head}  - name: x\n    fields: [proc.name]\n    comps: [like]\n    values: [[a]]\n")]);
+    let e = err(&[&format!(
+        "{head}  - name: x\n    fields: [proc.name]\n    comps: [like]\n    values: [[a]]\n"
+    )]);
     assert!(e.contains("unknown comparison `like`"), "{e}");
 }
 
@@ -295,10 +374,15 @@ fn modifiers_transformers_regex_pmatch_in_conditions() {
 "#;
     let l = ok(&[r]);
     let s = show(&rule(&l, "M").condition);
-    assert!(s.contains("proc.name startswith oneof (kube-, etcd-)"), "{s}");
+    assert!(
+        s.contains("proc.name startswith oneof (kube-, etcd-)"),
+        "{s}"
+    );
     assert!(s.contains("proc.name = val(proc.pname)"), "{s}");
     assert!(s.contains("fd.name pmatch (/etc, /var/run)"), "{s}");
-    let Expr::And(v) = &rule(&l, "M").condition else { panic!() };
+    let Expr::And(v) = &rule(&l, "M").condition else {
+        panic!()
+    };
     assert!(matches!(&v[4], Expr::Compare(c) if c.op == CmpOp::Regex));
 }
 
@@ -314,7 +398,9 @@ fn malformed_yaml_points_at_the_line() {
     assert!(e.contains("f0.yaml:2:3"), "{e}");
     let e = err(&["- bogus: 1\n"]);
     assert!(e.contains("unknown item `bogus`"), "{e}");
-    let e = err(&["- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: loud\n"]);
+    let e = err(&[
+        "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: loud\n",
+    ]);
     assert!(e.contains("unknown priority `loud`"), "{e}");
     assert!(e.contains("f0.yaml:5:13"), "{e}");
     let e = err(&["- rule: R\n  desc: d\n  condition: evt.type = open\n  priority: info\n"]);
@@ -338,7 +424,11 @@ fn unknown_fields_in_conditions_and_outputs() {
     // skip-if-unknown-filter turns the error into a warning and drops the rule.
     let l = ok(&["- rule: R\n  desc: d\n  condition: evt.type = open and proc.nme = x\n  output: o\n  priority: info\n  skip-if-unknown-filter: true\n"]);
     assert!(l.rules.is_empty());
-    assert!(l.warnings.to_string().contains("rule skipped"), "{}", l.warnings);
+    assert!(
+        l.warnings.to_string().contains("rule skipped"),
+        "{}",
+        l.warnings
+    );
 }
 
 #[test]
@@ -373,14 +463,22 @@ fn list_recursion_and_huge_lists() {
         items.join(", ")
     );
     let e = err(&[&src]);
-    assert!(e.contains("list `big` expands to more than 100000 items"), "{e}");
+    assert!(
+        e.contains("list `big` expands to more than 100000 items"),
+        "{e}"
+    );
 }
 
 #[test]
 fn exponential_macro_growth_is_bounded() {
-    let mut src = String::from("- macro: m0\n  condition: (proc.name in (a, b, c, d, e, f, g, h))\n");
+    let mut src =
+        String::from("- macro: m0\n  condition: (proc.name in (a, b, c, d, e, f, g, h))\n");
     for i in 1..40 {
-        src.push_str(&format!("- macro: m{i}\n  condition: (m{} or m{})\n", i - 1, i - 1));
+        src.push_str(&format!(
+            "- macro: m{i}\n  condition: (m{} or m{})\n",
+            i - 1,
+            i - 1
+        ));
     }
     src.push_str("- rule: R\n  desc: d\n  condition: evt.type = open and m39\n  output: o\n  priority: info\n");
     let e = err(&[&src]);
@@ -390,7 +488,9 @@ fn exponential_macro_growth_is_bounded() {
 #[test]
 fn deep_nesting_is_an_error() {
     let cond = format!("{}evt.type = open{}", "(".repeat(500), ")".repeat(500));
-    let e = err(&[&format!("- rule: R\n  desc: d\n  condition: {cond}\n  output: o\n  priority: info\n")]);
+    let e = err(&[&format!(
+        "- rule: R\n  desc: d\n  condition: {cond}\n  output: o\n  priority: info\n"
+    )]);
     assert!(e.contains("nests deeper than 100 levels"), "{e}");
 }
 
@@ -431,7 +531,10 @@ fn warnings() {
     assert!(w.contains("list `unused_list` is never used"), "{w}");
     assert!(w.contains("macro `unused_macro` is never used"), "{w}");
     assert!(w.contains("unknown key `weird_key`"), "{w}");
-    assert!(w.contains("rule `Everything` matches every event type"), "{w}");
+    assert!(
+        w.contains("rule `Everything` matches every event type"),
+        "{w}"
+    );
     assert!(!w.contains("rule `Quiet` matches every event type"), "{w}");
     assert!(w.contains("`evt.dir` is deprecated"), "{w}");
     assert!(w.contains("unknown event type `sendfile`"), "{w}");
@@ -442,19 +545,31 @@ fn warnings() {
 fn versions_and_plugins() {
     ok(&["- required_engine_version: 0.57.0\n- required_engine_version: 15\n"]);
     let e = err(&["- required_engine_version: 9.0.0\n"]);
-    assert!(e.contains("need engine version 9.0.0, kestrel implements 0.62.0"), "{e}");
+    assert!(
+        e.contains("need engine version 9.0.0, kestrel implements 0.62.0"),
+        "{e}"
+    );
     ok(&["- required_plugin_versions:\n  - name: container\n    version: 0.4.0\n  - name: k8saudit-eks\n    version: 0.1.0\n    alternatives:\n      - name: k8saudit\n        version: 0.18.0\n"]);
     let e = err(&["- required_plugin_versions:\n  - name: cloudtrail\n    version: 0.1.0\n"]);
-    assert!(e.contains("plugin `cloudtrail` (0.1.0), which kestrel does not provide"), "{e}");
+    assert!(
+        e.contains("plugin `cloudtrail` (0.1.0), which kestrel does not provide"),
+        "{e}"
+    );
     let e = err(&["- required_plugin_versions:\n  - name: container\n    version: 9.0.0\n"]);
-    assert!(e.contains("needs plugin `container` version 9.0.0, kestrel provides version 0.7.1") || e.contains("need plugin `container` version 9.0.0"), "{e}");
+    assert!(
+        e.contains("needs plugin `container` version 9.0.0, kestrel provides version 0.7.1")
+            || e.contains("need plugin `container` version 9.0.0"),
+        "{e}"
+    );
 }
 
 #[test]
 fn sources() {
     let l = ok(&["- rule: K\n  desc: d\n  condition: ka.verb = create and jevt.value[/stage] = x\n  output: \"%ka.user.name\"\n  priority: info\n  source: k8s_audit\n"]);
     assert_eq!(rule(&l, "K").source, "k8s_audit");
-    let e = err(&["- rule: K\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: info\n"]);
+    let e = err(&[
+        "- rule: K\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: info\n",
+    ]);
     assert!(e.contains("belongs to the k8s_audit source"), "{e}");
     let e = err(&["- rule: K\n  desc: d\n  condition: x.y = 1\n  output: o\n  priority: info\n  source: aws_cloudtrail\n"]);
     assert!(e.contains("unknown source `aws_cloudtrail`"), "{e}");
@@ -465,7 +580,11 @@ fn directories_load_sorted() {
     let dir = std::env::temp_dir().join(format!("kestrel-eval-loader-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("10-base.yaml"), BASE).unwrap();
-    std::fs::write(dir.join("20-local.yml"), "- rule: Shell\n  enabled: false\n").unwrap();
+    std::fs::write(
+        dir.join("20-local.yml"),
+        "- rule: Shell\n  enabled: false\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("README.md"), "not rules").unwrap();
     let l = loader::load_paths(std::slice::from_ref(&dir), &AnyField).unwrap();
     assert!(!rule(&l, "Shell").enabled);

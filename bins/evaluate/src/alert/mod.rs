@@ -4,4 +4,6 @@
 //! It is not a place for delivering alerts (that is the `output` stage) or
 //! for deciding whether a rule fires.
 
+pub mod format;
 pub mod template;
+pub mod time;

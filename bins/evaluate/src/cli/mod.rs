@@ -1,0 +1,164 @@
+//! The command line: the default mode evaluates a frame stream; the
+//! subcommands inspect rules (`validate`, `list-rules`, `list-fields`,
+//! `syscalls`) and run rule fixtures (`test`).
+//!
+//! It is not a place for rule or stream logic: each subcommand lives in its
+//! own module and calls the library.
+
+pub mod fixture_event;
+pub mod fixtures;
+pub mod info;
+pub mod run;
+
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
+use schema::{Endpoint, Priority};
+
+use crate::check::catalog::Registry;
+use crate::loader::diag::Diagnostics;
+use crate::loader::{self, Loaded};
+use crate::ruleset::{RuleMatching, Toggle};
+
+/// How alerts leave evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per alert, for people.
+    Text,
+    /// One JSON object per line, Falco's shape.
+    Json,
+    /// Cap'n Proto `alert` frames (plus stats), for the `output` stage.
+    Frames,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Matching {
+    First,
+    All,
+}
+
+impl From<Matching> for RuleMatching {
+    fn from(m: Matching) -> Self {
+        match m {
+            Matching::First => RuleMatching::First,
+            Matching::All => RuleMatching::All,
+        }
+    }
+}
+
+/// Which rules to load and which of them to run.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// A rules file or directory (its .yaml/.yml files, sorted). Repeatable;
+    /// later files change earlier ones. Without -r, the built-in rules.
+    #[arg(short = 'r', long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Enable rules by name, or by tag with `tag:NAME`; `*` and `?` are
+    /// wildcards. Applied in order with --disable.
+    #[arg(long, value_name = "PATTERN")]
+    pub enable: Vec<String>,
+    /// Disable rules by name, or by tag with `tag:NAME`; wildcards allowed.
+    #[arg(long, value_name = "PATTERN")]
+    pub disable: Vec<String>,
+    /// Run only rules at least this severe.
+    #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = parse_priority)]
+    pub min_priority: Priority,
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    loader::merge::parse_priority(s)
+        .ok_or_else(|| format!("unknown priority `{s}` (emergency, alert, critical, error, warning, notice, informational, debug)"))
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "evaluate",
+    version,
+    about = "kestrel's rule engine: checks enriched events against Falco-compatible rules and writes alerts",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The default mode: evaluate a stream.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Where enriched frames come from: -, unix:PATH, listen:PATH, fd:N, systemd.
+    #[arg(long, default_value = "-")]
+    pub input: Endpoint,
+    /// Where alerts go: -, unix:PATH, listen:PATH, fd:N, systemd.
+    #[arg(long, default_value = "-")]
+    pub output: Endpoint,
+    /// Alert format. Default: text on a terminal, frames otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Whether only the first matching rule alerts for an event, or all.
+    #[arg(long, value_enum, default_value = "first")]
+    pub rule_matching: Matching,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load rules and report errors and warnings; exit 0 only if they load.
+    Validate {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// List the loaded rules: name, priority, source, enabled, tags.
+    ListRules {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// List the fields conditions and outputs may use, with type and description.
+    ListFields,
+    /// Print the syscalls the selected rules need plus those enrich needs,
+    /// comma-separated, for `capture --syscalls`.
+    Syscalls {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Run rule fixtures (YAML files of DIR, see `evaluate::cli::fixtures`).
+    Test {
+        /// Directory of fixture files.
+        dir: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+/// The `--enable`/`--disable` toggles of `m`, in command-line order.
+pub fn toggles(m: &ArgMatches) -> Vec<Toggle> {
+    let mut out: Vec<(usize, Toggle)> = Vec::new();
+    for (id, enable) in [("enable", true), ("disable", false)] {
+        let (Some(idx), Some(vals)) = (m.indices_of(id), m.get_many::<String>(id)) else {
+            continue;
+        };
+        for (i, v) in idx.zip(vals) {
+            out.push((
+                i,
+                if enable {
+                    Toggle::Enable(v.clone())
+                } else {
+                    Toggle::Disable(v.clone())
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Loads the rules of `args`: the given paths, or the built-in rules.
+pub fn load(args: &RuleArgs) -> Result<Loaded, Diagnostics> {
+    if args.rules.is_empty() {
+        loader::load_texts(crate::builtin::files(), &Registry)
+    } else {
+        loader::load_paths(&args.rules, &Registry)
+    }
+}

@@ -1,0 +1,240 @@
+//! The default mode: read enriched frames, run the ruleset on each event,
+//! write alerts as text, JSON lines or frames.
+//!
+//! Stage conventions: the input must open with a header (empty input is a
+//! clean exit); a reading error is one line with its byte offset and exit 1;
+//! a closed output is one line and exit 0. In frames mode evaluate writes
+//! its own header, forwards upstream `stats` frames unchanged, and adds its
+//! own (events evaluated, alerts, alerts per rule) about once a second and
+//! at the end. The writer is flushed whenever the input has nothing
+//! buffered, so alerts leave at once when the stream is quiet.
+//!
+//! It is not a place for rule logic ([`crate::ruleset`]) or rendering
+//! ([`crate::alert::format`]).
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use schema::kestrel_capnp::frame;
+use schema::transport::{open_input, open_output};
+use schema::{FrameReader, FrameWriter, Stage};
+
+use super::{load, toggles, Format, RunArgs};
+use crate::alert::format::{self, AlertInfo};
+use crate::fields::EventView;
+use crate::ruleset::{self, RuleSet};
+
+/// How often evaluate emits its stats frame.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Events between two looks at the clock for the stats interval: reading
+/// the clock per event would cost more than evaluating many of them.
+const CLOCK_CHECK_EVENTS: u64 = 4096;
+
+/// How a run ended, for the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A setup or input problem: message, exit 1.
+    #[error("{0}")]
+    Fatal(String),
+    /// The reader of our output went away: exit 0.
+    #[error("output closed")]
+    OutputClosed,
+}
+
+fn out_err(e: io::Error) -> RunError {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        RunError::OutputClosed
+    } else {
+        RunError::Fatal(format!("writing output: {e}"))
+    }
+}
+
+/// Alert destination.
+enum Sink<W: Write> {
+    Lines(BufWriter<W>),
+    Frames(FrameWriter<W>),
+}
+
+impl<W: Write> Sink<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Lines(w) => w.flush(),
+            Sink::Frames(w) => w.flush(),
+        }
+    }
+}
+
+struct Counters {
+    events: u64,
+    alerts: u64,
+    other_frames: u64,
+}
+
+/// Runs the stream mode. `m` holds the parsed arguments, for toggle order.
+pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
+    let loaded = load(&args.rules).map_err(|d| {
+        eprint!("{d}");
+        RunError::Fatal(format!(
+            "rules failed to load ({} errors)",
+            d.errors().count()
+        ))
+    })?;
+    for w in loaded.warnings.items.iter() {
+        tracing::warn!("{}", w.to_string().trim_end());
+    }
+    let rules = ruleset::select(loaded.rules, &toggles(m), args.rules.min_priority);
+    let (mut set, other) = RuleSet::compile(rules, args.rule_matching.into()).map_err(|errs| {
+        for e in &errs {
+            eprintln!("evaluate: error: {e}");
+        }
+        RunError::Fatal(format!("{} rules failed to compile", errs.len()))
+    })?;
+    if !other.is_empty() {
+        tracing::warn!("{} rules of the k8s_audit source are loaded but not evaluated: that source does not exist yet", other.len());
+    }
+    tracing::info!("evaluating with {} rules", set.rules.len());
+
+    let input =
+        open_input(&args.input).map_err(|e| RunError::Fatal(format!("opening input: {e}")))?;
+    let mut reader = FrameReader::new(input);
+    let header = match reader.read_header() {
+        Ok(None) => return Ok(()),
+        Ok(Some(h)) => h,
+        Err(e) => return Err(RunError::Fatal(e.to_string())),
+    };
+    let format = args.format.unwrap_or_else(|| {
+        if args.output == schema::Endpoint::Stdio && io::stdout().is_terminal() {
+            Format::Text
+        } else {
+            Format::Frames
+        }
+    });
+    let output =
+        open_output(&args.output).map_err(|e| RunError::Fatal(format!("opening output: {e}")))?;
+    let mut sink = match format {
+        Format::Frames => {
+            let mut w = FrameWriter::new(output);
+            w.write_header(Stage::Evaluate).map_err(out_err)?;
+            Sink::Frames(w)
+        }
+        _ => Sink::Lines(BufWriter::with_capacity(64 << 10, output)),
+    };
+    let hostname = if header.hostname.is_empty() {
+        schema::hostname()
+    } else {
+        header.hostname.clone()
+    };
+    let mut counters = Counters {
+        events: 0,
+        alerts: 0,
+        other_frames: 0,
+    };
+    let mut matched = Vec::new();
+    let mut last_stats = Instant::now();
+    loop {
+        let frame = match reader.next() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(RunError::Fatal(e.to_string())),
+        };
+        let offset = frame.offset();
+        let root = frame.root().map_err(|e| RunError::Fatal(e.to_string()))?;
+        match root.which() {
+            Ok(frame::Event(ev)) => {
+                let ev = ev.map_err(|e| {
+                    RunError::Fatal(format!("corrupt event frame at byte {offset}: {e}"))
+                })?;
+                counters.events += 1;
+                let view = EventView::new(ev, counters.events, &hostname);
+                set.matches(&view, &mut matched);
+                for &i in &matched {
+                    let c = &mut set.rules[i];
+                    c.alerts += 1;
+                    counters.alerts += 1;
+                    let rendered = c.output.render(&view);
+                    let info = AlertInfo {
+                        time_ns: view.ts(),
+                        rule: &c.rule.name,
+                        priority: c.rule.priority,
+                        source: &c.rule.source,
+                        tags: &c.rule.tags,
+                        hostname: &hostname,
+                    };
+                    match &mut sink {
+                        Sink::Lines(w) => {
+                            let line = match format {
+                                Format::Json => {
+                                    format::json_value(&info, &rendered, &c.output).to_string()
+                                }
+                                _ => format::text_line(&info, &rendered),
+                            };
+                            writeln!(w, "{line}").map_err(out_err)?;
+                        }
+                        Sink::Frames(w) => {
+                            let now = schema::now_ns();
+                            w.build(|f| {
+                                format::fill_frame(f, &info, &rendered, now);
+                                Ok::<(), io::Error>(())
+                            })
+                            .map_err(out_err)?;
+                        }
+                    }
+                }
+            }
+            Ok(frame::Stats(_)) | Ok(frame::Alert(_)) => {
+                if let Sink::Frames(w) = &mut sink {
+                    w.write_raw(frame.raw()).map_err(out_err)?;
+                }
+            }
+            // A second header (concatenated recordings) or a source kestrel
+            // does not evaluate yet.
+            Ok(_) | Err(_) => counters.other_frames += 1,
+        }
+        let check_clock = counters.events % CLOCK_CHECK_EVENTS == 0 || !reader.has_buffered();
+        if check_clock && last_stats.elapsed() >= STATS_INTERVAL {
+            last_stats = Instant::now();
+            write_stats(&mut sink, &set, &counters, &hostname)?;
+        }
+        if !reader.has_buffered() {
+            sink.flush().map_err(out_err)?;
+        }
+    }
+    write_stats(&mut sink, &set, &counters, &hostname)?;
+    sink.flush().map_err(out_err)?;
+    Ok(())
+}
+
+fn write_stats<W: Write>(
+    sink: &mut Sink<W>,
+    set: &RuleSet,
+    c: &Counters,
+    hostname: &str,
+) -> Result<(), RunError> {
+    let Sink::Frames(w) = sink else { return Ok(()) };
+    let mut counters: Vec<(String, u64)> = vec![
+        ("events_evaluated".into(), c.events),
+        ("alerts".into(), c.alerts),
+        ("rules".into(), set.rules.len() as u64),
+        ("frames_skipped".into(), c.other_frames),
+    ];
+    counters.extend(
+        set.rules
+            .iter()
+            .map(|r| (format!("alerts.{}", r.rule.name), r.alerts)),
+    );
+    w.build(|f| {
+        let mut s = f.init_stats();
+        s.set_stage(Stage::Evaluate);
+        s.set_time_ns(schema::now_ns());
+        s.set_hostname(hostname);
+        let mut list = s.init_counters(counters.len() as u32);
+        for (i, (n, v)) in counters.iter().enumerate() {
+            let mut e = list.reborrow().get(i as u32);
+            e.set_name(n.as_str());
+            e.set_value(*v);
+        }
+        Ok::<(), io::Error>(())
+    })
+    .map_err(out_err)
+}

@@ -1,0 +1,211 @@
+//! The rules evaluate runs: loaded rules narrowed by the user's selection
+//! (`--enable`/`--disable` by name or tag, minimum priority), compiled by the
+//! engine, and indexed by event kind so that an event meets only the rules
+//! that can match its type.
+//!
+//! It is not a place for loading (see [`crate::loader`]) or for the
+//! compiler's internals (see [`crate::compile`]).
+
+use schema::{Kind, Priority};
+
+use crate::alert::format::Output;
+use crate::check::Rule;
+use crate::compile::{self, Condition, NoNames};
+use crate::fields::EventView;
+
+/// `--enable` / `--disable`, applied in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Toggle {
+    Enable(String),
+    Disable(String),
+}
+
+/// Whether the first matching rule ends an event's evaluation (Falco's
+/// default) or every matching rule alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleMatching {
+    #[default]
+    First,
+    All,
+}
+
+/// Wildcard match: `*` is any run of characters, `?` one character.
+pub fn wildcard(pat: &str, s: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// True when `pattern` selects `rule`: `tag:PATTERN` matches any of its
+/// tags, anything else its name.
+pub fn selects(pattern: &str, rule: &Rule) -> bool {
+    match pattern.strip_prefix("tag:") {
+        Some(tp) => rule.tags.iter().any(|t| wildcard(tp, t)),
+        None => wildcard(pattern, &rule.name),
+    }
+}
+
+/// Applies toggles in order, then drops rules less severe than
+/// `min_priority` and rules that stay disabled.
+pub fn select(mut rules: Vec<Rule>, toggles: &[Toggle], min_priority: Priority) -> Vec<Rule> {
+    for t in toggles {
+        let (pat, on) = match t {
+            Toggle::Enable(p) => (p, true),
+            Toggle::Disable(p) => (p, false),
+        };
+        for r in rules.iter_mut().filter(|r| selects(pat, r)) {
+            r.enabled = on;
+        }
+    }
+    // Priorities are ordered most severe first (emergency = 0).
+    rules.retain(|r| r.enabled && (r.priority as u16) <= (min_priority as u16));
+    rules
+}
+
+/// One compiled rule.
+pub struct Compiled {
+    pub rule: Rule,
+    pub cond: Condition,
+    pub output: Output,
+    /// Alerts raised, for the stats frame.
+    pub alerts: u64,
+}
+
+/// Why a rule did not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("rule `{rule}`: {message}")]
+pub struct RuleError {
+    pub rule: String,
+    pub message: String,
+}
+
+/// The compiled ruleset with its per-kind index.
+pub struct RuleSet {
+    pub rules: Vec<Compiled>,
+    /// For each event kind (by ordinal), the rules that can match it, in
+    /// rule order.
+    by_kind: Vec<Vec<usize>>,
+    pub matching: RuleMatching,
+}
+
+impl RuleSet {
+    /// Compiles syscall rules; rules of other sources are kept out (their
+    /// source does not exist yet) and returned by name.
+    pub fn compile(
+        rules: Vec<Rule>,
+        matching: RuleMatching,
+    ) -> Result<(RuleSet, Vec<String>), Vec<RuleError>> {
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let mut other_sources = Vec::new();
+        for rule in rules {
+            if rule.source != "syscall" {
+                other_sources.push(rule.name.clone());
+                continue;
+            }
+            match compile::compile(&rule.condition, &NoNames) {
+                Ok(cond) => {
+                    let output = Output::new(&rule.output);
+                    out.push(Compiled {
+                        rule,
+                        cond,
+                        output,
+                        alerts: 0,
+                    });
+                }
+                Err(e) => {
+                    let mut message = e.message.clone();
+                    if !e.macros.is_empty() {
+                        message.push_str(&format!(" (in macro {})", e.macros.join(" → ")));
+                    }
+                    errors.push(RuleError {
+                        rule: rule.name.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let n = schema::table::TABLE.len();
+        let mut by_kind = vec![Vec::new(); n];
+        for (i, c) in out.iter().enumerate() {
+            for (k, list) in by_kind.iter_mut().enumerate() {
+                if let Ok(kind) = Kind::try_from(k as u16) {
+                    if c.cond.kinds.contains(kind) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        Ok((
+            RuleSet {
+                rules: out,
+                by_kind,
+                matching,
+            },
+            other_sources,
+        ))
+    }
+
+    /// The indices of the rules that match `ev`, in rule order (at most one
+    /// with [`RuleMatching::First`]).
+    pub fn matches(&self, ev: &EventView<'_>, out: &mut Vec<usize>) {
+        out.clear();
+        let Some(list) = self.by_kind.get(ev.kind() as usize) else {
+            return;
+        };
+        for &i in list {
+            if crate::eval::run(&self.rules[i].cond.node, ev) {
+                out.push(i);
+                if self.matching == RuleMatching::First {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The event kinds any rule can match.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.by_kind
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .filter_map(|(k, _)| Kind::try_from(k as u16).ok())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("Shell*", "Shell spawned in a container"));
+        assert!(wildcard("*container*", "Shell spawned in a container"));
+        assert!(wildcard("a?c", "abc"));
+        assert!(!wildcard("a?c", "abbc"));
+        assert!(wildcard("*", ""));
+        assert!(!wildcard("Shell", "Shell spawned"));
+        assert!(wildcard("a*b*c", "aXXbYYc"));
+        assert!(!wildcard("a*b*c", "aXXbYY"));
+    }
+}
