@@ -331,7 +331,9 @@ EXIT_PROG(mount)
 	return w_submit(&w);
 }
 
-EXIT_PROG(umount2)
+/* umount2's kernel name is umount, and so is its tracepoint's. */
+SEC("tracepoint/syscalls/sys_exit_umount")
+int exit_umount2(struct sys_exit_ctx *ctx)
 {
 	EXIT_BEGIN(ctx, UMOUNT2, w, a);
 	w_ustr(&w, (void *)a.a[0]);

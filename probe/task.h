@@ -10,6 +10,9 @@
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define TTY_MINOR_BITS 20 /* the kernel's dev_t: major << 20 | minor */
+/* The ns of an inode time; the bits above it are flags (multigrain ctime
+ * keeps "queried" in bit 31). */
+#define NSEC_MASK ((1U << 30) - 1)
 
 /* Before 6.15 the field was `parent`. */
 struct kernfs_node___old {
@@ -220,8 +223,8 @@ static __always_inline void w_exec_tail(struct w *w)
 		w_u64(w, on_upper_layer(ino));
 		w_u64(w, is_memfd(exe));
 		w_u64(w, BPF_CORE_READ(ino, i_ino));
-		w_u64(w, BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_ctime_nsec));
-		w_u64(w, BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL + BPF_CORE_READ(ino, i_mtime_nsec));
+		w_u64(w, BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL + (BPF_CORE_READ(ino, i_ctime_nsec) & NSEC_MASK));
+		w_u64(w, BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL + (BPF_CORE_READ(ino, i_mtime_nsec) & NSEC_MASK));
 	} else {
 		for (int i = 0; i < 5; i++)
 			w_none(w);

@@ -11,6 +11,9 @@
 //! parameters' bytes back to back, in the order of `schema::table`. All
 //! integers are little-endian (the probe runs on the same host).
 
+// Most limits are read only by build.rs, for the C side.
+#![allow(dead_code)]
+
 /// Size of the fixed record header.
 pub const REC_HDR_BYTES: usize = 32;
 /// `u64`: CLOCK_BOOTTIME of the event, ns.

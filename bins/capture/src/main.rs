@@ -1,1 +1,164 @@
-fn main() {}
+//! `capture`: kestrel's only privileged stage. It loads the eBPF probe,
+//! attaches the programs of the selected syscalls, writes the stream header
+//! and a /proc snapshot, drops every privilege, then streams one event frame
+//! per captured syscall to its output, with a stats frame every second.
+//!
+//! It keeps no state about processes or descriptors (enrich does) and
+//! evaluates nothing.
+//!
+//! ```text
+//! sudo capture | enrich | evaluate | output
+//! sudo capture --syscalls execve,connect --duration 60 > trace.kst
+//! ```
+
+mod encode;
+mod layout;
+mod probe;
+mod record;
+mod sandbox;
+mod snapshot;
+mod stats;
+mod stream;
+mod syscalls;
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use schema::{Endpoint, FrameWriter, Stage};
+
+/// Ring buffer size when `--buffer-size` is not given, MiB. At about 100
+/// bytes per event, 16 MiB holds some 150,000 events: a tenth of a second
+/// of the heaviest load capture is built for, while the reader is busy.
+const DEFAULT_BUFFER_MIB: u32 = 16;
+
+/// Unread bytes in the ring buffer at which the probe wakes the reader.
+/// Below it, the reader's timed poll picks events up.
+const WAKEUP_BYTES: u64 = 256 << 10;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "capture",
+    version,
+    about = "kestrel: capture syscall events with the eBPF probe"
+)]
+struct Args {
+    /// Where frames go: -, unix:PATH, listen:PATH[:mode=0600], fd:N or systemd.
+    #[arg(long, default_value = "-")]
+    output: Endpoint,
+    /// Comma-separated event names to capture (evt.type spelling, plus
+    /// procexit). Default: all.
+    #[arg(long, value_name = "LIST")]
+    syscalls: Option<String>,
+    /// Ring buffer size in MiB, a power of two.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_BUFFER_MIB)]
+    buffer_size: u32,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Skip the /proc snapshot at start.
+    #[arg(long)]
+    no_snapshot: bool,
+    /// Directory for the verifier log of a rejected program.
+    #[arg(long, value_name = "DIR")]
+    verifier_log_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => {
+            eprintln!("capture: output closed");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("capture: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let kinds = match &args.syscalls {
+        Some(list) => syscalls::parse(list)?,
+        None => syscalls::all(),
+    };
+    let duration = match args.duration {
+        Some(s) if !(s.is_finite() && s >= 0.0) => {
+            anyhow::bail!("--duration {s}: expected a number of seconds")
+        }
+        Some(s) => Some(Duration::from_secs_f64(s)),
+        None => None,
+    };
+    stream::install_signal_handlers().context("installing signal handlers")?;
+
+    // Everything that needs a file is done before the privilege drop.
+    let output = schema::transport::open_output(&args.output)
+        .with_context(|| format!("opening --output {}", args.output))?;
+    let mut out = FrameWriter::new(output);
+    let mut stats = stats::Stats::new(schema::hostname());
+    let boot_wall_ns = schema::header::boot_time_ns();
+
+    let self_pid = std::process::id();
+    let mut probe = probe::Probe::start(&probe::ProbeConfig {
+        kinds: &kinds,
+        buffer_mib: args.buffer_size,
+        wakeup_bytes: WAKEUP_BYTES,
+        own_tgid: self_pid,
+        log_dir: args
+            .verifier_log_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir),
+        explicit: args.syscalls.is_some(),
+    })?;
+    let mut src = stream::Source {
+        ring: probe.ring()?,
+        drops: probe.drops()?,
+        boot_wall_ns,
+    };
+
+    out.write_header(Stage::Capture)
+        .context("writing the header")?;
+    if !args.no_snapshot {
+        let snap = snapshot::write_snapshot(&mut out, self_pid as i32)
+            .context("writing the /proc snapshot")?;
+        stats.extra.extend(
+            [
+                ("snapshot.processes", snap.processes),
+                ("snapshot.threads", snap.threads),
+                ("snapshot.fds", snap.fds),
+                ("snapshot.vanished", snap.vanished),
+                ("snapshot.fds_left_out", snap.fds_left_out),
+                ("snapshot.threads_left_out", snap.threads_left_out),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+    }
+    out.flush().context("writing the header")?;
+
+    sandbox::lock_down(&sandbox::SandboxConfig::default()).context("dropping privileges")?;
+    tracing::info!(attached = probe.attached, "streaming");
+
+    stream::run(&mut src, &mut out, &mut stats, duration).context("writing events")?;
+    // The probe stays attached until here.
+    drop(probe);
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Loading the embedded eBPF probe and attaching the programs of the
+//! selected kinds, with the checks that turn the usual ways this fails
+//! (no privileges, no BTF, no tracefs, a verifier rejection) into errors a
+//! user can act on.
+//!
+//! It does not read the ring buffer ([`crate::stream`] does); it hands over
+//! the maps.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::programs::{ProgramError, TracePoint};
+use aya::{Ebpf, EbpfLoader};
+use schema::table::KindInfo;
+
+use crate::syscalls;
+
+/// The probe, compiled by build.rs.
+static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/kestrel.bpf.o"));
+
+/// Where the kernel's own BTF is; CO-RE relocations need it.
+const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+/// Where tracefs may be mounted; aya looks in both.
+const TRACEFS_DIRS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+/// Why the probe could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("capture needs root, or CAP_BPF and CAP_PERFMON (effective capabilities are {caps:#x}); run it with sudo")]
+    NotPrivileged { caps: u64 },
+    #[error("this kernel has no BTF ({KERNEL_BTF} is missing): the probe needs a kernel built with CONFIG_DEBUG_INFO_BTF=y")]
+    NoBtf,
+    #[error("tracefs is not mounted (looked in {}); mount it: mount -t tracefs nodev /sys/kernel/tracing", TRACEFS_DIRS.join(", "))]
+    NoTracefs,
+    #[error(
+        "--buffer-size {mib} MiB is not valid: it must be a power of two between 1 and {max} MiB"
+    )]
+    BufferSize { mib: u32, max: u32 },
+    #[error("loading the probe object failed: {0}")]
+    Load(#[source] Box<aya::EbpfError>),
+    #[error("the probe object has no program {0} (build mismatch)")]
+    MissingProgram(String),
+    #[error("the kernel verifier rejected program {program} ({source}); its log is saved in {}", log.display())]
+    Verifier {
+        program: String,
+        log: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the kernel verifier rejected program {program} ({source}), and saving its log failed: {save_error}")]
+    VerifierNoLog {
+        program: String,
+        save_error: io::Error,
+        #[source]
+        source: io::Error,
+    },
+    #[error("program {program}: {source}")]
+    Program {
+        program: String,
+        #[source]
+        source: Box<ProgramError>,
+    },
+    #[error("attaching {program} to tracepoint {category}/{tracepoint}: {source}")]
+    Attach {
+        program: String,
+        category: &'static str,
+        tracepoint: String,
+        #[source]
+        source: Box<ProgramError>,
+    },
+    #[error("this kernel has no tracepoint {category}/{tracepoint} for {kind} (is the syscall compiled in?)")]
+    NoTracepoint {
+        kind: &'static str,
+        category: &'static str,
+        tracepoint: String,
+    },
+    #[error("the probe has no map {0} (build mismatch)")]
+    MissingMap(&'static str),
+    #[error("map {name}: {source}")]
+    Map {
+        name: &'static str,
+        #[source]
+        source: aya::maps::MapError,
+    },
+    #[error("cannot count the CPUs: {0}")]
+    Cpus(String),
+}
+
+/// Largest ring buffer accepted by `--buffer-size`, MiB.
+pub const MAX_BUFFER_MIB: u32 = 1024;
+
+/// What to load.
+pub struct ProbeConfig<'a> {
+    pub kinds: &'a [&'static KindInfo],
+    /// Ring buffer size, MiB: a power of two.
+    pub buffer_mib: u32,
+    /// Unread bytes above which a submit wakes the reader.
+    pub wakeup_bytes: u64,
+    /// Our own process, whose syscalls the probe skips.
+    pub own_tgid: u32,
+    /// Where a verifier log is saved when a program is rejected.
+    pub log_dir: PathBuf,
+    /// Whether the user named the kinds: then a syscall this kernel lacks is
+    /// an error; by default it is skipped with a warning.
+    pub explicit: bool,
+}
+
+/// The loaded probe: keeps the programs attached while it lives.
+pub struct Probe {
+    ebpf: Ebpf,
+    /// Programs attached.
+    pub attached: usize,
+}
+
+/// Checks what the probe needs before trying, so the error says what is
+/// missing rather than what failed.
+pub fn preflight() -> Result<(), ProbeError> {
+    let caps = effective_caps();
+    let has = |c: u32| caps & (1u64 << c) != 0;
+    if !(has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) {
+        return Err(ProbeError::NotPrivileged { caps });
+    }
+    if !Path::new(KERNEL_BTF).exists() {
+        return Err(ProbeError::NoBtf);
+    }
+    if !TRACEFS_DIRS
+        .iter()
+        .any(|d| Path::new(d).join("events/syscalls").is_dir())
+    {
+        return Err(ProbeError::NoTracefs);
+    }
+    Ok(())
+}
+
+/// The effective capability set of this process (0 if unreadable).
+fn effective_caps() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0)
+}
+
+impl Probe {
+    /// Loads the probe and attaches the programs of `cfg.kinds`.
+    pub fn start(cfg: &ProbeConfig<'_>) -> Result<Probe, ProbeError> {
+        preflight()?;
+        if !cfg.buffer_mib.is_power_of_two() || cfg.buffer_mib > MAX_BUFFER_MIB {
+            return Err(ProbeError::BufferSize {
+                mib: cfg.buffer_mib,
+                max: MAX_BUFFER_MIB,
+            });
+        }
+        let cpus =
+            aya::util::nr_cpus().map_err(|(what, e)| ProbeError::Cpus(format!("{what}: {e}")))?;
+        let mut ebpf = EbpfLoader::new()
+            .override_global("own_tgid", &cfg.own_tgid, true)
+            .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
+            .map_max_entries("events", cfg.buffer_mib << 20)
+            .map_max_entries("scratch_map", cpus as u32)
+            .load(PROBE)
+            .map_err(|e| ProbeError::Load(Box::new(e)))?;
+        let tracefs = TRACEFS_DIRS
+            .iter()
+            .map(Path::new)
+            .find(|d| d.join("events").is_dir())
+            .ok_or(ProbeError::NoTracefs)?;
+        let mut attached = 0;
+        for info in cfg.kinds {
+            let progs = syscalls::programs(info);
+            if let Some(a) = progs.iter().find(|a| {
+                !tracefs
+                    .join("events")
+                    .join(a.category)
+                    .join(&a.tracepoint)
+                    .is_dir()
+            }) {
+                let err = ProbeError::NoTracepoint {
+                    kind: info.name,
+                    category: a.category,
+                    tracepoint: a.tracepoint.clone(),
+                };
+                if cfg.explicit {
+                    return Err(err);
+                }
+                tracing::warn!("not capturing {}: {err}", info.name);
+                continue;
+            }
+            for a in progs {
+                let prog: &mut TracePoint = ebpf
+                    .program_mut(&a.program)
+                    .ok_or_else(|| ProbeError::MissingProgram(a.program.clone()))?
+                    .try_into()
+                    .map_err(|source| ProbeError::Program {
+                        program: a.program.clone(),
+                        source: Box::new(source),
+                    })?;
+                match prog.load() {
+                    Ok(()) => {}
+                    Err(ProgramError::LoadError {
+                        io_error,
+                        verifier_log,
+                    }) => {
+                        return Err(save_verifier_log(
+                            &cfg.log_dir,
+                            &a.program,
+                            &verifier_log.to_string(),
+                            io_error,
+                        ))
+                    }
+                    Err(source) => {
+                        return Err(ProbeError::Program {
+                            program: a.program.clone(),
+                            source: Box::new(source),
+                        })
+                    }
+                }
+                prog.attach(a.category, &a.tracepoint)
+                    .map_err(|source| ProbeError::Attach {
+                        program: a.program.clone(),
+                        category: a.category,
+                        tracepoint: a.tracepoint.clone(),
+                        source: Box::new(source),
+                    })?;
+                attached += 1;
+            }
+        }
+        tracing::info!(attached, kinds = cfg.kinds.len(), "probe attached");
+        Ok(Probe { ebpf, attached })
+    }
+
+    /// The ring buffer of records.
+    pub fn ring(&mut self) -> Result<RingBuf<MapData>, ProbeError> {
+        let map = self
+            .ebpf
+            .take_map("events")
+            .ok_or(ProbeError::MissingMap("events"))?;
+        RingBuf::try_from(map).map_err(|source| ProbeError::Map {
+            name: "events",
+            source,
+        })
+    }
+
+    /// The per-CPU drop counters, indexed as `layout::DROP_REASONS`.
+    pub fn drops(&mut self) -> Result<PerCpuArray<MapData, u64>, ProbeError> {
+        let map = self
+            .ebpf
+            .take_map("drops")
+            .ok_or(ProbeError::MissingMap("drops"))?;
+        PerCpuArray::try_from(map).map_err(|source| ProbeError::Map {
+            name: "drops",
+            source,
+        })
+    }
+}
+
+/// Writes a rejected program's verifier log to a file named after it.
+fn save_verifier_log(dir: &Path, program: &str, log: &str, source: io::Error) -> ProbeError {
+    let path = dir.join(format!(
+        "kestrel-verifier-{program}-{}.log",
+        std::process::id()
+    ));
+    match std::fs::write(&path, log) {
+        Ok(()) => ProbeError::Verifier {
+            program: program.to_string(),
+            log: path,
+            source,
+        },
+        Err(save_error) => ProbeError::VerifierNoLog {
+            program: program.to_string(),
+            save_error,
+            source,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_log_is_saved_and_named_in_the_error() {
+        let dir = std::env::temp_dir();
+        let err = save_verifier_log(
+            &dir,
+            "exit_test",
+            "R1 invalid mem access",
+            io::Error::from_raw_os_error(13),
+        );
+        let ProbeError::Verifier { log, .. } = &err else {
+            panic!("expected a saved log, got {err}")
+        };
+        assert_eq!(
+            std::fs::read_to_string(log).unwrap(),
+            "R1 invalid mem access"
+        );
+        assert!(err.to_string().contains(&log.display().to_string()));
+        let _ = std::fs::remove_file(log);
+    }
+}

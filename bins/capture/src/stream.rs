@@ -1,0 +1,166 @@
+//! The live loop: drain the ring buffer into event frames, flush when it is
+//! empty, wait for more with a short timed poll, send a stats frame about
+//! once per second, and stop on SIGINT, SIGTERM or `--duration`, flushing
+//! what was read.
+//!
+//! Why a timed poll: the probe wakes the reader only once a batch has built
+//! up ([`crate::layout`], `wakeup_bytes`), since a wake-up per event made
+//! traced syscalls many times slower; a quiet trickle of events is picked up
+//! by the timeout instead.
+//!
+//! It does not load the probe or drop privileges; it only needs the maps.
+
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use schema::FrameWriter;
+
+use crate::encode::fill_event;
+use crate::layout::DROP_REASONS;
+use crate::record;
+use crate::stats::Stats;
+
+/// Longest wait for the ring buffer when no wake-up comes: the worst added
+/// latency of an event on a quiet host.
+pub const POLL_TIMEOUT_MS: i32 = 10;
+
+/// How often a stats frame is sent.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Records handled between checks of the clock and of the stop flag, so a
+/// flooded ring buffer cannot delay stats or a stop for long.
+const BATCH_RECORDS: usize = 4096;
+
+/// Malformed records logged individually before the log goes quiet (they
+/// are all counted in `bad_records`).
+const MAX_LOGGED_BAD_RECORDS: u64 = 10;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_sig: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Makes SIGINT and SIGTERM end the loop cleanly. Without SA_RESTART, so a
+/// signal also cuts a poll short.
+pub fn install_signal_handlers() -> io::Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction is valid; the handler only stores to an
+        // atomic, which is async-signal-safe.
+        let rc = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_stop_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// What the loop reads from.
+pub struct Source {
+    pub ring: RingBuf<MapData>,
+    pub drops: PerCpuArray<MapData, u64>,
+    /// Wall-clock time of boot, ns: record times are CLOCK_BOOTTIME.
+    pub boot_wall_ns: u64,
+}
+
+/// Runs until stopped. An I/O error is the output's (a broken pipe
+/// included); the caller decides how to report it.
+pub fn run<W: Write>(
+    src: &mut Source,
+    out: &mut FrameWriter<W>,
+    stats: &mut Stats,
+    duration: Option<Duration>,
+) -> io::Result<()> {
+    let start = Instant::now();
+    let deadline = duration.map(|d| start + d);
+    let mut next_stats = start + STATS_INTERVAL;
+    let fd = src.ring.as_raw_fd();
+    loop {
+        let got = drain(src, out, stats, BATCH_RECORDS)?;
+        let now = Instant::now();
+        if now >= next_stats {
+            read_drops(src, stats);
+            stats.write_frame(out)?;
+            next_stats = now + STATS_INTERVAL;
+        }
+        if STOP.load(Ordering::Relaxed) || deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        if got == 0 {
+            out.flush()?;
+            let timeout = deadline
+                .map(|d| {
+                    d.saturating_duration_since(now)
+                        .as_millis()
+                        .min(POLL_TIMEOUT_MS as u128) as i32
+                })
+                .unwrap_or(POLL_TIMEOUT_MS);
+            wait_readable(fd, timeout);
+        }
+    }
+    // What the probe wrote before the stop is still delivered.
+    while drain(src, out, stats, BATCH_RECORDS)? > 0 {}
+    read_drops(src, stats);
+    stats.write_frame(out)?;
+    out.flush()
+}
+
+/// Turns up to `max` records into frames; returns how many were read.
+fn drain<W: Write>(
+    src: &mut Source,
+    out: &mut FrameWriter<W>,
+    stats: &mut Stats,
+    max: usize,
+) -> io::Result<usize> {
+    let mut n = 0;
+    while n < max {
+        let Some(item) = src.ring.next() else { break };
+        n += 1;
+        match record::parse(&item) {
+            Ok(rec) => {
+                out.build(|f| -> io::Result<()> {
+                    fill_event(f.init_event(), &rec, src.boot_wall_ns);
+                    Ok(())
+                })?;
+                stats.count(rec.kind);
+            }
+            Err(e) => {
+                stats.bad_records += 1;
+                if stats.bad_records <= MAX_LOGGED_BAD_RECORDS {
+                    tracing::warn!("dropping a malformed probe record: {e}");
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Sums the probe's per-CPU drop counters into `stats`.
+fn read_drops(src: &Source, stats: &mut Stats) {
+    for (i, slot) in stats.drops.iter_mut().enumerate().take(DROP_REASONS.len()) {
+        match src.drops.get(&(i as u32), 0) {
+            Ok(values) => *slot = values.iter().sum(),
+            Err(e) => tracing::warn!("reading drop counter {}: {e}", DROP_REASONS[i]),
+        }
+    }
+}
+
+fn wait_readable(fd: i32, timeout_ms: i32) {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd. EINTR (a stop signal) just returns early.
+    unsafe {
+        libc::poll(&mut p, 1, timeout_ms);
+    }
+}
