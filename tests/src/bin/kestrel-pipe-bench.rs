@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use capnp::message::Builder;
 use clap::{Parser, Subcommand};
-use kestrel_tests::frames::typical_event;
+use kestrel_tests::frames::{capture_event, typical_event};
 use schema::arena::ReusedArena;
 use schema::kestrel_capnp::{event, frame, Stage};
 use schema::limits::{reader_options, READ_BUFFER_BYTES, WRITE_BATCH_BYTES};
@@ -29,6 +29,24 @@ struct Args {
     mode: Mode,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Shape {
+    /// `frames::typical_event`: an openat with thread, ancestors, fd, user,
+    /// group and container.
+    Enriched,
+    /// The same openat as capture emits it: header fields and parameters.
+    Capture,
+}
+
+impl Shape {
+    fn fill(self, e: event::Builder<'_>, seq: u64) {
+        match self {
+            Shape::Enriched => typical_event(e, seq),
+            Shape::Capture => capture_event(e, seq),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Mode {
     /// Write a header and FRAMES typical events to stdout.
@@ -41,11 +59,18 @@ enum Mode {
         /// Cap'n Proto packed encoding instead of kestrel's unpacked frames.
         #[arg(long)]
         packed: bool,
+        /// Which event: enrich's output, or capture's (no enrichment).
+        #[arg(long, value_enum, default_value_t = Shape::Enriched)]
+        event: Shape,
     },
     /// Read a stream from stdin and report frames/s and MB/s as JSON.
     Read {
         #[arg(long)]
         packed: bool,
+        /// Only frame and decode the root, touching no strings: the cost
+        /// of the hop itself.
+        #[arg(long)]
+        no_touch: bool,
     },
 }
 
@@ -56,14 +81,22 @@ fn main() -> ExitCode {
             frames,
             unbatched,
             packed: false,
-        } => write_unpacked(frames, unbatched),
+            event,
+        } => write_unpacked(frames, unbatched, event),
         Mode::Write {
             frames,
             unbatched,
             packed: true,
-        } => write_packed(frames, unbatched),
-        Mode::Read { packed: false } => read_unpacked(),
-        Mode::Read { packed: true } => read_packed(),
+            event,
+        } => write_packed(frames, unbatched, event),
+        Mode::Read {
+            packed: false,
+            no_touch,
+        } => read_unpacked(!no_touch),
+        Mode::Read {
+            packed: true,
+            no_touch,
+        } => read_packed(!no_touch),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,7 +113,7 @@ fn stdout() -> anyhow::Result<schema::transport::Stream> {
     Ok(schema::transport::open_output(&schema::Endpoint::Stdio)?)
 }
 
-fn write_unpacked(frames: u64, unbatched: bool) -> anyhow::Result<()> {
+fn write_unpacked(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()> {
     let out = stdout()?;
     let mut w = if unbatched {
         FrameWriter::unbatched(out)
@@ -90,7 +123,7 @@ fn write_unpacked(frames: u64, unbatched: bool) -> anyhow::Result<()> {
     w.write_header(Stage::Enrich)?;
     for i in 0..frames {
         w.build(|f: frame::Builder<'_>| {
-            typical_event(f.init_event(), i);
+            shape.fill(f.init_event(), i);
             Ok::<_, io::Error>(())
         })?;
     }
@@ -98,7 +131,7 @@ fn write_unpacked(frames: u64, unbatched: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_packed(frames: u64, unbatched: bool) -> anyhow::Result<()> {
+fn write_packed(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()> {
     let mut out = BufWriter::with_capacity(WRITE_BATCH_BYTES, stdout()?);
     let mut arena = ReusedArena::new(1024);
     {
@@ -111,7 +144,7 @@ fn write_packed(frames: u64, unbatched: bool) -> anyhow::Result<()> {
     }
     for i in 0..frames {
         let mut msg = Builder::new(&mut arena);
-        typical_event(msg.init_root::<frame::Builder>().init_event(), i);
+        shape.fill(msg.init_root::<frame::Builder>().init_event(), i);
         capnp::serialize_packed::write_message(&mut out, &msg)?;
         if unbatched {
             out.flush()?;
@@ -125,19 +158,23 @@ fn write_packed(frames: u64, unbatched: bool) -> anyhow::Result<()> {
 /// typically reads, borrowed from the frame, plus a checksum over them so
 /// the work cannot be optimised away.
 fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
-    let t = e.get_thread()?;
     let mut sum = 0u64;
     let mut add = |b: &[u8]| {
         sum = sum.wrapping_add(b.len() as u64 + u64::from(b.first().copied().unwrap_or(0)))
     };
+    if let schema::param::Bytes(b) = e.get_params()?.get(1).which()? {
+        add(b?);
+    }
+    if !e.has_thread() {
+        // A capture event: the path is all there is.
+        return Ok(sum);
+    }
+    let t = e.get_thread()?;
     add(t.get_exepath()?);
     add(t.get_ancestors()?.get(0).get_exepath()?);
     add(e.get_fd()?.get_name()?);
     add(e.get_user()?.get_name()?.as_bytes());
     add(e.get_container()?.get_id()?.as_bytes());
-    if let schema::param::Bytes(b) = e.get_params()?.get(1).which()? {
-        add(b?);
-    }
     Ok(sum)
 }
 
@@ -166,7 +203,7 @@ impl Tally {
     }
 }
 
-fn read_unpacked() -> anyhow::Result<()> {
+fn read_unpacked(touching: bool) -> anyhow::Result<()> {
     let mut r = FrameReader::new(schema::transport::open_input(&schema::Endpoint::Stdio)?);
     if r.read_header()?.is_none() {
         bail!("empty input");
@@ -179,7 +216,8 @@ fn read_unpacked() -> anyhow::Result<()> {
     };
     while let Some(f) = r.next()? {
         let offset = f.offset();
-        if let frame::Event(e) = f.root()?.which().context("frame kind")? {
+        let root = f.root()?;
+        if let (true, frame::Event(e)) = (touching, root.which().context("frame kind")?) {
             t.sum = t
                 .sum
                 .wrapping_add(touch(e?).with_context(|| format!("event at byte {offset}"))?);
@@ -205,7 +243,7 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn read_packed() -> anyhow::Result<()> {
+fn read_packed(touching: bool) -> anyhow::Result<()> {
     let mut r = BufReader::with_capacity(
         READ_BUFFER_BYTES,
         Counting {
@@ -223,11 +261,8 @@ fn read_packed() -> anyhow::Result<()> {
         sum: 0,
     };
     while let Some(msg) = capnp::serialize_packed::try_read_message(&mut r, reader_options())? {
-        if let frame::Event(e) = msg
-            .get_root::<frame::Reader>()?
-            .which()
-            .context("frame kind")?
-        {
+        let root = msg.get_root::<frame::Reader>()?;
+        if let (true, frame::Event(e)) = (touching, root.which().context("frame kind")?) {
             t.sum = t.sum.wrapping_add(touch(e?)?);
         }
         t.frames += 1;
