@@ -73,13 +73,15 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, pos: Pos, len: usize, msg: impl Into<String>) -> Diagnostic {
-        Diagnostic::error(format!("exception `{}`: {}", self.exception, msg.into()))
-            .at(self.map.location(pos, len))
-            .item(ItemKind::Rule, self.rule)
+    fn err(&self, pos: Pos, len: usize, msg: impl Into<String>) -> Box<Diagnostic> {
+        Box::new(
+            Diagnostic::error(format!("exception `{}`: {}", self.exception, msg.into()))
+                .at(self.map.location(pos, len))
+                .item(ItemKind::Rule, self.rule),
+        )
     }
 
-    fn field(&self, s: &Str) -> Result<FieldRef, Diagnostic> {
+    fn field(&self, s: &Str) -> Result<FieldRef, Box<Diagnostic>> {
         parse_field(&s.value).map_err(|e| {
             self.err(
                 s.pos,
@@ -89,7 +91,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn comp(&self, s: &Str) -> Result<(CmpOp, Option<Modifier>), Diagnostic> {
+    fn comp(&self, s: &Str) -> Result<(CmpOp, Option<Modifier>), Box<Diagnostic>> {
         parse_comp(&s.value).ok_or_else(|| {
             self.err(
                 s.pos,
@@ -99,7 +101,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn scalar<'v>(&self, v: &'v Val, what: &str) -> Result<&'v Str, Diagnostic> {
+    fn scalar<'v>(&self, v: &'v Val, what: &str) -> Result<&'v Str, Box<Diagnostic>> {
         match v {
             Val::Scalar(s) => Ok(s),
             other => Err(self.err(other.pos(), 1, format!("{what} must be a single value"))),
@@ -132,7 +134,7 @@ fn compare(field: &FieldRef, op: CmpOp, modifier: Option<Modifier>, rhs: Operand
 }
 
 /// The operand of one tuple element.
-fn operand(ctx: &Ctx<'_>, v: &Val, list: bool) -> Result<Operand, Diagnostic> {
+fn operand(ctx: &Ctx<'_>, v: &Val, list: bool) -> Result<Operand, Box<Diagnostic>> {
     if list {
         let items = match v {
             Val::Scalar(s) => vec![item(s)],
@@ -160,7 +162,7 @@ pub fn exception_expr(
     map: &SourceMap,
     rule: &str,
     ex: &ExceptionDef,
-) -> Result<Option<Expr>, Diagnostic> {
+) -> Result<Option<Expr>, Box<Diagnostic>> {
     let ctx = Ctx {
         map,
         rule,

@@ -519,7 +519,7 @@ impl<'a> Resolver<'a> {
                 }
                 Ok(None) => {}
                 Err(d) => {
-                    self.diags.push(d);
+                    self.diags.push(*d);
                     ex_ok = false;
                 }
             }

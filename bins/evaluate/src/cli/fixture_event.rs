@@ -82,12 +82,23 @@ fn flag_value(key: &str, set: table::FlagSet, s: &str) -> Result<u64, String> {
     if let Ok(v) = num::<u64>(key, s) {
         return Ok(v);
     }
+    // Names shown for zero (`O_RDONLY`) accompany every value of some
+    // sets: a candidate matches when it renders as `name` besides those.
+    let zero = flags::render(set, 0);
+    let zero_names: Vec<&str> = zero.split('|').collect();
+    let names_alone = |v: u64| -> String {
+        let r = flags::render(set, v);
+        r.split('|')
+            .filter(|n| !zero_names.contains(n))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
     let mut total = 0u64;
     for name in s.split('|').map(str::trim) {
         let candidates = (0u64..=0x4300).chain((13..64).map(|b| 1u64 << b));
         match candidates
             .into_iter()
-            .find(|&v| flags::render(set, v) == name)
+            .find(|&v| flags::render(set, v) == name || names_alone(v) == name)
         {
             Some(v) => total |= v,
             None => return Err(format!("`{key}`: `{name}` is not a flag of this parameter")),

@@ -156,9 +156,11 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Fixture>, String> {
                 (None, Some(f)) => Input::Frames(
                     dir.join(scalar(f).ok_or_else(|| format!("{cat}: `frames` must be a path"))?),
                 ),
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "{cat}: a case needs exactly one of `event` (a mapping) or `frames` (a path)"
-                )),
+                ))
+                }
             };
             cases.push(Case {
                 name,

@@ -191,7 +191,8 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
             // does not evaluate yet.
             Ok(_) | Err(_) => counters.other_frames += 1,
         }
-        let check_clock = counters.events % CLOCK_CHECK_EVENTS == 0 || !reader.has_buffered();
+        let check_clock =
+            counters.events.is_multiple_of(CLOCK_CHECK_EVENTS) || !reader.has_buffered();
         if check_clock && last_stats.elapsed() >= STATS_INTERVAL {
             last_stats = Instant::now();
             write_stats(&mut sink, &set, &counters, &hostname)?;

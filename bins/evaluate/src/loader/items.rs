@@ -115,7 +115,7 @@ pub struct PluginReq {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    Rule(RawRule),
+    Rule(Box<RawRule>),
     Macro(RawMacro),
     List(RawList),
     EngineVersion(Str),
@@ -554,7 +554,7 @@ pub fn read_items(map: &SourceMap, file: usize, diags: &mut Diagnostics) -> Vec<
             continue;
         };
         if m.contains_key("rule") {
-            out.push(Item::Rule(r.rule(m, pos)));
+            out.push(Item::Rule(Box::new(r.rule(m, pos))));
         } else if m.contains_key("macro") {
             out.push(Item::Macro(r.macro_(m, pos)));
         } else if m.contains_key("list") {

@@ -159,7 +159,7 @@ pub fn merge(map: &SourceMap, items: Vec<Item>, diags: &mut Diagnostics) -> Defs
         match item {
             Item::List(l) => m.list(l),
             Item::Macro(x) => m.macro_(x),
-            Item::Rule(r) => m.rule(r),
+            Item::Rule(r) => m.rule(*r),
             Item::EngineVersion(v) => m.engine_version(&v),
             Item::PluginVersions(p) => m.plugins(&p),
         }
