@@ -1,0 +1,411 @@
+//! Kernel tests: the real capture binary with the real probe in the running
+//! kernel. Each test starts capture, runs a trigger, stops capture, and
+//! asserts the exact event and parameters the trigger caused, picked out by
+//! the trigger's pid (and a unique path or port), so other activity on the
+//! host does not matter. Run as root; under CI=true they never skip.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::process::Command;
+
+use common::{cstr, events, gettid, prerequisites, the_event, unique_path, Capture};
+use serde_json::{json, Value};
+
+fn our_pid() -> i64 {
+    std::process::id() as i64
+}
+
+/// A userspace `st_dev` in the kernel's own encoding (major << 20 | minor),
+/// which the probe reports.
+fn kernel_dev(st_dev: u64) -> u64 {
+    let major = (st_dev >> 8) & 0xfff;
+    let minor = (st_dev & 0xff) | ((st_dev >> 12) & 0xfff00);
+    (major << 20) | minor
+}
+
+/// The params of an event.
+fn params(e: &Value) -> &Value {
+    &e["params"]
+}
+
+#[test]
+fn openat_creating_a_file() {
+    if !prerequisites() {
+        return;
+    }
+    let path = unique_path("openat");
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat"]);
+    let p = cstr(&path);
+    // SAFETY: a valid C string; the fd is closed below.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY,
+            0o640,
+        )
+    };
+    let tid = gettid();
+    assert!(fd >= 0, "openat failed");
+    // SAFETY: closing the fd opened above.
+    unsafe { libc::close(fd as i32) };
+    let frames = c.stop();
+    let meta = std::fs::metadata(&path).expect("created file");
+    std::fs::remove_file(&path).ok();
+
+    let e = the_event(&frames, "openat", our_pid(), |e| {
+        params(e)["name"] == path.as_str()
+    });
+    assert_eq!(e["tid"], tid);
+    assert_eq!(e["ret"], fd);
+    assert_eq!(
+        *params(e),
+        json!({
+            "dirfd": libc::AT_FDCWD,
+            "name": path,
+            "flags": libc::O_CREAT | libc::O_WRONLY,
+            "mode": 0o640,
+            "dev": kernel_dev(meta.dev()),
+            "ino": meta.ino(),
+        })
+    );
+}
+
+#[test]
+fn execve_with_its_argv() {
+    if !prerequisites() {
+        return;
+    }
+    let cwd = std::env::current_dir().unwrap();
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "execve"]);
+    let child = Command::new("/bin/echo")
+        .args(["kestrel-arg", "two words"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let child_pid = child.id() as i64;
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let frames = c.stop();
+
+    let e = the_event(&frames, "execve", child_pid, |_| true);
+    let p = params(e);
+    assert_eq!(e["ret"], 0);
+    assert_eq!(e["tid"], child_pid);
+    assert_eq!(p["filename"], "/bin/echo");
+    assert_eq!(p["args"], json!(["/bin/echo", "kestrel-arg", "two words"]));
+    assert_eq!(p["args_truncated"], 0);
+    let exe = std::fs::canonicalize("/bin/echo").unwrap();
+    assert_eq!(p["exepath"], exe.to_str().unwrap());
+    assert_eq!(p["cwd"], cwd.to_str().unwrap());
+    assert_eq!(p["comm"], "echo");
+    assert_eq!(p["ppid"], our_pid());
+    // SAFETY: getuid/getgid have no preconditions.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    assert_eq!(
+        (p["uid"].clone(), p["euid"].clone()),
+        (json!(uid), json!(uid))
+    );
+    assert_eq!(
+        (p["gid"].clone(), p["egid"].clone()),
+        (json!(gid), json!(gid))
+    );
+    assert_eq!(p["exe_ino"], std::fs::metadata(&exe).unwrap().ino());
+    assert_eq!(p["exe_from_memfd"], 0);
+    assert!(
+        p["cgroups"].as_array().is_some_and(|c| !c.is_empty()),
+        "cgroups: {}",
+        p["cgroups"]
+    );
+}
+
+#[test]
+fn connect_and_accept_carry_both_ports() {
+    if !prerequisites() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_port = listener.local_addr().unwrap().port() as i64;
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "connect,accept,accept4"]);
+    let mut client = TcpStream::connect(("127.0.0.1", server_port as u16)).unwrap();
+    let client_port = client.local_addr().unwrap().port() as i64;
+    let (mut served, _) = listener.accept().unwrap();
+    client.write_all(b"x").unwrap();
+    let mut b = [0u8; 1];
+    served.read_exact(&mut b).unwrap();
+    let frames = c.stop();
+
+    let loopback = "\u{7f}\u{0}\u{0}\u{1}";
+    let inet = |port: i64| json!({"family": "inet", "addr": loopback, "port": port, "rawFamily": libc::AF_INET});
+    let e = the_event(&frames, "connect", our_pid(), |e| {
+        params(e)["addr"]["port"] == server_port
+    });
+    assert_eq!(e["ret"], 0);
+    assert_eq!(params(e)["addr"], inet(server_port));
+    assert_eq!(
+        params(e)["tuple"],
+        json!({"local": inet(client_port), "remote": inet(server_port)})
+    );
+
+    // std's accept is accept4.
+    let e = the_event(&frames, "accept4", our_pid(), |e| {
+        params(e)["tuple"]["remote"]["port"] == client_port
+    });
+    assert!(e["ret"].as_i64().unwrap() >= 0);
+    assert_eq!(
+        params(e)["tuple"],
+        json!({"local": inet(server_port), "remote": inet(client_port)})
+    );
+}
+
+#[test]
+fn symlinkat_fchmodat_fchownat() {
+    if !prerequisites() {
+        return;
+    }
+    let file = unique_path("attrs");
+    let link = format!("{file}.link");
+    std::fs::write(&file, b"x").unwrap();
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "symlinkat,fchmodat,fchownat"]);
+    let (f, l) = (cstr(&file), cstr(&link));
+    let target = cstr("some/relative/target");
+    // SAFETY: valid C strings.
+    let rcs = unsafe {
+        [
+            libc::syscall(
+                libc::SYS_symlinkat,
+                target.as_ptr(),
+                libc::AT_FDCWD,
+                l.as_ptr(),
+            ),
+            libc::syscall(libc::SYS_fchmodat, libc::AT_FDCWD, f.as_ptr(), 0o604),
+            libc::syscall(
+                libc::SYS_fchownat,
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                1234,
+                5678,
+                0,
+            ),
+        ]
+    };
+    let frames = c.stop();
+    std::fs::remove_file(&file).ok();
+    std::fs::remove_file(&link).ok();
+    assert_eq!(rcs, [0, 0, 0]);
+
+    let e = the_event(&frames, "symlinkat", our_pid(), |e| {
+        params(e)["linkpath"] == link.as_str()
+    });
+    assert_eq!(e["ret"], 0);
+    assert_eq!(
+        *params(e),
+        json!({"target": "some/relative/target", "linkdirfd": libc::AT_FDCWD, "linkpath": link})
+    );
+    let e = the_event(&frames, "fchmodat", our_pid(), |e| {
+        params(e)["filename"] == file.as_str()
+    });
+    assert_eq!(e["ret"], 0);
+    assert_eq!(
+        *params(e),
+        json!({"dirfd": libc::AT_FDCWD, "filename": file, "mode": 0o604})
+    );
+    let e = the_event(&frames, "fchownat", our_pid(), |e| {
+        params(e)["pathname"] == file.as_str()
+    });
+    assert_eq!(e["ret"], 0);
+    assert_eq!(
+        *params(e),
+        json!({"dirfd": libc::AT_FDCWD, "pathname": file, "uid": 1234, "gid": 5678, "flags": 0})
+    );
+}
+
+#[test]
+fn setns_into_a_namespace_made_by_unshare() {
+    if !prerequisites() {
+        return;
+    }
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "unshare,setns"]);
+    // A process in a new UTS namespace, made by unshare(CLONE_NEWUTS).
+    let mut holder = Command::new("unshare")
+        .args(["--uts", "sleep", "10"])
+        .spawn()
+        .unwrap();
+    let holder_pid = holder.id() as i64;
+    let ns = cstr(&format!("/proc/{holder_pid}/ns/uts"));
+    // Wait until unshare has switched and exec'd sleep.
+    let own_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    for _ in 0..200 {
+        let theirs = std::fs::read_link(format!("/proc/{holder_pid}/ns/uts")).ok();
+        let comm = std::fs::read_to_string(format!("/proc/{holder_pid}/comm")).unwrap_or_default();
+        if theirs.is_some_and(|t| t != own_uts) && comm.trim() == "sleep" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // A child that joins it: fork, open, setns, _exit only.
+    // SAFETY: the child calls only async-signal-safe functions.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: as above.
+        unsafe {
+            let fd = libc::open(ns.as_ptr(), libc::O_RDONLY);
+            let rc = libc::setns(fd, libc::CLONE_NEWUTS);
+            libc::_exit(if fd >= 0 && rc == 0 { fd } else { 255 });
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    holder.kill().ok();
+    holder.wait().ok();
+    let frames = c.stop();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) != 255,
+        "setns in the child failed"
+    );
+    let child_fd = libc::WEXITSTATUS(status) as i64;
+
+    let e = the_event(&frames, "unshare", holder_pid, |_| true);
+    assert_eq!(e["ret"], 0);
+    assert_eq!(params(e)["flags"], libc::CLONE_NEWUTS);
+    let e = the_event(&frames, "setns", child as i64, |_| true);
+    assert_eq!(e["ret"], 0);
+    assert_eq!(
+        *params(e),
+        json!({"fd": child_fd, "nstype": libc::CLONE_NEWUTS})
+    );
+}
+
+#[test]
+fn clone_whose_child_calls_execve() {
+    if !prerequisites() {
+        return;
+    }
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "clone,execve"]);
+    let path = cstr("/bin/true");
+    let argv = [path.as_ptr(), std::ptr::null()];
+    // glibc's fork() is clone(SIGCHLD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID).
+    // SAFETY: the child only calls execv and _exit.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: as above.
+        unsafe {
+            libc::execv(path.as_ptr(), argv.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    let frames = c.stop();
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    let child = child as i64;
+
+    let parent = the_event(&frames, "clone", our_pid(), |e| e["ret"] == child);
+    let flags = params(parent)["flags"].as_u64().unwrap();
+    assert_eq!(
+        flags & 0xff,
+        libc::SIGCHLD as u64,
+        "exit signal in flags {flags:#x}"
+    );
+    assert_eq!(
+        flags & libc::CLONE_CHILD_SETTID as u64,
+        libc::CLONE_CHILD_SETTID as u64
+    );
+    // The child's side of the same clone.
+    let child_side = the_event(&frames, "clone", child, |_| true);
+    assert_eq!(
+        (child_side["ret"].clone(), child_side["tid"].clone()),
+        (json!(0), json!(child))
+    );
+    let exec = the_event(&frames, "execve", child, |_| true);
+    assert_eq!(exec["ret"], 0);
+    assert_eq!(params(exec)["filename"], "/bin/true");
+    assert_eq!(params(exec)["args"], json!(["/bin/true"]));
+    assert_eq!(params(exec)["ppid"], our_pid());
+}
+
+#[test]
+fn snapshot_reports_a_process_started_before_capture() {
+    if !prerequisites() {
+        return;
+    }
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = sleeper.id() as i64;
+    // Until it has exec'd sleep.
+    for _ in 0..200 {
+        if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let c = Capture::start(&["--syscalls", "procexit"]);
+    let frames = c.stop();
+    sleeper.kill().ok();
+    sleeper.wait().ok();
+
+    let e = the_event(&frames, "procinfo", pid, |_| true);
+    let t = &e["thread"];
+    assert_eq!(
+        (t["pid"].clone(), t["tid"].clone(), t["ppid"].clone()),
+        (json!(pid), json!(pid), json!(our_pid()))
+    );
+    assert_eq!(t["name"], "sleep");
+    assert_eq!(t["args"], json!(["30"]));
+    // Snapshot events come before any live event.
+    let first_live = frames
+        .iter()
+        .position(|f| f.get("event").is_some_and(|e| e["type"] != "procinfo"));
+    let last_snap = frames
+        .iter()
+        .rposition(|f| f.get("event").is_some_and(|e| e["type"] == "procinfo"));
+    if let (Some(live), Some(snap)) = (first_live, last_snap) {
+        assert!(
+            snap < live,
+            "a live event came before the end of the snapshot"
+        );
+    }
+}
+
+#[test]
+fn stats_frames_count_events_per_kind_and_drops() {
+    if !prerequisites() {
+        return;
+    }
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat"]);
+    let path = unique_path("stats");
+    for _ in 0..10 {
+        std::fs::write(&path, b"x").unwrap();
+    }
+    std::fs::remove_file(&path).ok();
+    let frames = c.stop();
+    let ours = events(&frames, "openat", our_pid())
+        .into_iter()
+        .filter(|e| params(e)["name"] == path.as_str())
+        .count();
+    assert_eq!(ours, 10);
+    let last = frames
+        .iter()
+        .rev()
+        .find_map(|f| f.get("stats"))
+        .expect("a final stats frame");
+    assert_eq!(last["stage"], "capture");
+    let counter = |name: &str| {
+        last["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["value"].as_u64().unwrap())
+    };
+    let openats = frames.iter().filter(|f| f.get("event").is_some()).count() as u64;
+    assert_eq!(counter("events"), Some(openats));
+    assert_eq!(counter("events.openat"), Some(openats));
+    assert_eq!(counter("drops.ringbuf_full"), Some(0));
+    assert_eq!(counter("bad_records"), Some(0));
+}
