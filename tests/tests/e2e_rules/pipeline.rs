@@ -50,6 +50,17 @@ pub fn bin_dir(names: &[&str]) -> Option<PathBuf> {
         })
 }
 
+/// Where the kernel lists its syscall tracepoints.
+const SYSCALL_EVENTS: &str = "/sys/kernel/tracing/events/syscalls";
+
+/// Whether this kernel has the syscall `name` (its exit tracepoint
+/// exists). A kernel built without module support has no init_module, for
+/// example. Names that are not syscalls (`procexit`) count as present.
+pub fn kernel_has(name: &str) -> bool {
+    let syscalls = Path::new(SYSCALL_EVENTS);
+    name == "procexit" || !syscalls.is_dir() || syscalls.join(format!("sys_exit_{name}")).exists()
+}
+
 /// One alert as evaluate's JSON output has it (Falco's shape).
 #[derive(Debug, Clone)]
 pub struct Alert(pub Value);
@@ -117,7 +128,12 @@ impl Pipeline {
             "evaluate syscalls failed: {}",
             String::from_utf8_lossy(&syscalls.stderr)
         );
-        let syscalls = String::from_utf8_lossy(&syscalls.stdout).trim().to_string();
+        let syscalls = String::from_utf8_lossy(&syscalls.stdout)
+            .trim()
+            .split(',')
+            .filter(|name| kernel_has(name))
+            .collect::<Vec<_>>()
+            .join(",");
 
         let mut capture = Command::new(cfg.bin.join("capture"))
             .args(["--syscalls", &syscalls])
