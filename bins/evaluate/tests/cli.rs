@@ -334,6 +334,19 @@ fn validate_subcommand() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("undefined macro `nosuch_macro`"), "{err}");
     assert!(err.contains("bad.yaml:3:34"), "{err}");
+    // A type mismatch inside a macro points at the macro's token.
+    let tm = tmp("type.yaml");
+    std::fs::write(
+        &tm,
+        "- macro: m\n  condition: >\n    evt.type = open\n    and proc.pid = abc\n- rule: R\n  desc: d\n  condition: m\n  output: o\n  priority: info\n",
+    )
+    .unwrap();
+    let out = run(&["validate", "-r", tm.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("type.yaml:4:20"), "{err}");
+    assert!(err.contains("in macro `m`"), "{err}");
+    assert!(err.contains("used by rule `R`"), "{err}");
     // The built-in rules validate.
     let out = run(&["validate"], b"");
     assert!(

@@ -18,6 +18,7 @@
 pub mod catalog;
 pub mod evttypes;
 pub mod exceptions;
+pub mod names;
 
 use std::collections::{HashMap, HashSet};
 
@@ -103,6 +104,8 @@ struct Resolver<'a> {
     /// (macro, source) pairs whose fields were checked, and the outcome.
     checked: HashMap<(String, String), bool>,
     warned_dir: HashSet<String>,
+    /// Each rule's condition as parsed, before inlining.
+    rule_parsed: HashMap<String, (Expr, CondText)>,
 }
 
 /// Resolves every rule of `defs`. Errors and warnings go to `diags`; rules
@@ -112,7 +115,7 @@ pub fn resolve(
     defs: &Defs,
     catalog: &dyn FieldCatalog,
     diags: &mut Diagnostics,
-) -> Vec<Rule> {
+) -> (Vec<Rule>, names::Names) {
     let mut r = Resolver {
         map,
         defs,
@@ -126,6 +129,7 @@ pub fn resolve(
         used_lists: HashSet::new(),
         checked: HashMap::new(),
         warned_dir: HashSet::new(),
+        rule_parsed: HashMap::new(),
     };
     for m in &defs.macros {
         let owner = Owner {
@@ -143,7 +147,31 @@ pub fn resolve(
         }
     }
     r.unused();
-    out
+    let names = names::Names {
+        macros: defs
+            .macros
+            .iter()
+            .filter_map(|m| {
+                Some((
+                    m.name.clone(),
+                    (r.parsed.get(&m.name)?.clone()?, m.cond.clone()),
+                ))
+            })
+            .collect(),
+        lists: defs
+            .lists
+            .iter()
+            .map(|l| {
+                (
+                    l.name.clone(),
+                    l.items.iter().map(|i| i.value.clone()).collect(),
+                )
+            })
+            .collect(),
+        rules: std::mem::take(&mut r.rule_parsed),
+        map: map.clone(),
+    };
+    (out, names)
 }
 
 impl<'a> Resolver<'a> {
@@ -494,6 +522,8 @@ impl<'a> Resolver<'a> {
             name: &rule.name,
         };
         let parsed = self.parse(&rule.cond, owner)?;
+        self.rule_parsed
+            .insert(rule.name.clone(), (parsed.clone(), rule.cond.clone()));
         let mut budget = MAX_EXPANDED_NODES;
         let expanded = self.expand(&parsed, owner, &mut budget);
         let mut field_errors = Vec::new();

@@ -248,6 +248,7 @@ pub fn run(dir: &Path, args: &RuleArgs) -> i32 {
                 Ok(c) => c,
                 Err(e) => {
                     println!("FAIL {}: rule `{}` does not compile: {e}", fx.at, fx.rule);
+                    eprint!("{}", loaded.names.locate(&rule.name, &e.message));
                     failed += 1;
                     continue;
                 }

@@ -58,7 +58,7 @@ pub fn validate(args: &RuleArgs) -> i32 {
         }
         Err(errs) => {
             for e in &errs {
-                eprintln!("error: {e}");
+                eprint!("{}", loaded.names.locate(&e.rule, &e.message));
             }
             println!(
                 "rules failed to compile: {} error{}",

@@ -86,7 +86,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
     let rules = ruleset::select(loaded.rules, &toggles(m), args.rules.min_priority);
     let (mut set, other) = RuleSet::compile(rules, args.rule_matching.into()).map_err(|errs| {
         for e in &errs {
-            eprintln!("evaluate: error: {e}");
+            eprint!("{}", loaded.names.locate(&e.rule, &e.message));
         }
         RunError::Fatal(format!("{} rules failed to compile", errs.len()))
     })?;

@@ -28,6 +28,8 @@ pub struct Loaded {
     /// Names of the lists and macros defined, for `list-rules`.
     pub lists: Vec<String>,
     pub macros: Vec<String>,
+    /// Parsed macros, lists and conditions, to locate compile errors.
+    pub names: check::names::Names,
 }
 
 /// Loads rules from texts already read (`(name, text)` pairs, in order).
@@ -46,7 +48,7 @@ pub fn load_texts(
         all.extend(items::read_items(&map, i, &mut diags));
     }
     let defs = merge::merge(&map, all, &mut diags);
-    let rules = check::resolve(&map, &defs, catalog, &mut diags);
+    let (rules, names) = check::resolve(&map, &defs, catalog, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -55,6 +57,7 @@ pub fn load_texts(
         warnings: diags,
         lists: defs.lists.iter().map(|l| l.name.clone()).collect(),
         macros: defs.macros.iter().map(|m| m.name.clone()).collect(),
+        names,
     })
 }
 
