@@ -43,3 +43,30 @@ fn k8s_audit_rules_parse() {
     assert_eq!(loaded.rules.len(), 48);
     assert!(loaded.rules.iter().all(|r| r.source == "k8s_audit"));
 }
+
+#[test]
+fn k8s_audit_fields_belong_to_their_source() {
+    use evaluate::loader::source::SourceFile;
+    let rule = "- rule: R\n  desc: d\n  condition: ka.verb = create and jevt.value[/stage] exists\n  output: \"%ka.user.name\"\n  priority: info\n";
+    // As a syscall rule (the default source), the fields are refused…
+    let err = loader::load_texts(vec![SourceFile::new("s.yaml", rule)], &Registry)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`ka.verb`") && err.contains("k8s_audit"),
+        "{err}"
+    );
+    // …and accepted for the k8s_audit source.
+    let k8s = format!("{rule}  source: k8s_audit\n");
+    let loaded = loader::load_texts(vec![SourceFile::new("k.yaml", k8s)], &Registry).unwrap();
+    assert_eq!(loaded.rules[0].source, "k8s_audit");
+    // Syscall fields are refused in k8s_audit rules.
+    let bad = "- rule: R\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: info\n  source: k8s_audit\n";
+    let err = loader::load_texts(vec![SourceFile::new("b.yaml", bad)], &Registry)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("belongs to the syscall source, not k8s_audit"),
+        "{err}"
+    );
+}
