@@ -8,8 +8,9 @@
 //! (`name exe exepath args cmdline pid tid ppid vpid sid vpgid cwd tty env
 //! sname is_exe_upper_layer is_exe_from_memfd`), the parent and ancestors
 //! (`proc.pname pexe pexepath pcmdline`, `proc.aname[N] apid[N] aexe[N]
-//! aexepath[N]`), `thread.cap_effective`, `user.name user.uid
-//! user.loginuid user.loginname group.name group.gid`, `fd.num fd.name
+//! aexepath[N]`), the types of fds 0-2 (`fd.types[N]`),
+//! `thread.cap_effective`, `user.name user.uid user.loginuid
+//! user.loginname group.name group.gid`, `fd.num fd.name
 //! fd.type fd.l4proto fd.lip fd.lport fd.rip fd.rport fd.sip fd.sport
 //! fd.cip fd.cport fd.is_server fd.connected`, `container.id name
 //! image.repository image.tag privileged start_ts label[KEY]`,
@@ -244,6 +245,15 @@ fn set(ev: &mut Event, key: &str, v: &FixtureValue) -> Result<(), String> {
             "proc.apid" if n >= 1 => ancestor(ev, n).pid = num(key, s)?,
             "proc.aexe" if n >= 1 => ancestor(ev, n).exe = s.into(),
             "proc.aexepath" if n >= 1 => ancestor(ev, n).exepath = s.into(),
+            // The type of the process's fd N (0 stdin, 1 stdout, 2 stderr).
+            "fd.types" if n <= 2 => {
+                let ty = fd_type(key, s)?;
+                let stdio = &mut thread(ev).stdio;
+                if stdio.len() <= n {
+                    stdio.resize(n + 1, FdType::Unknown);
+                }
+                stdio[n] = ty;
+            }
             "container.label" => {
                 let key_name = key
                     .split_once('[')
