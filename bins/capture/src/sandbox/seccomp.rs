@@ -39,6 +39,10 @@ const ALLOWED_ANY_ARGS: &[libc::c_long] = &[
     libc::SYS_readv,
     libc::SYS_write,
     libc::SYS_writev,
+    // std writes to sockets with send(MSG_NOSIGNAL), i.e. sendto(2): the
+    // `unix:` and `listen:` outputs need it.
+    libc::SYS_sendto,
+    libc::SYS_sendmsg,
     libc::SYS_close,
     libc::SYS_fstat,
     // Waiting for the ring buffer and for signals.
