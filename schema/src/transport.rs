@@ -190,12 +190,15 @@ impl Write for Stream {
     }
 }
 
-/// Opens `ep` for reading frames.
+/// Opens `ep` for reading frames. Blocks until a peer connects for
+/// `listen:` and listening `systemd` sockets. For `systemd`, call it before
+/// starting threads: it removes the `LISTEN_*` variables from the
+/// environment so that children do not inherit them.
 pub fn open_input(ep: &Endpoint) -> Result<Stream, TransportError> {
     open(ep, 0)
 }
 
-/// Opens `ep` for writing frames.
+/// Opens `ep` for writing frames; see [`open_input`].
 pub fn open_output(ep: &Endpoint) -> Result<Stream, TransportError> {
     open(ep, 1)
 }

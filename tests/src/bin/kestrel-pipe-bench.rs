@@ -162,8 +162,12 @@ fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
     let mut add = |b: &[u8]| {
         sum = sum.wrapping_add(b.len() as u64 + u64::from(b.first().copied().unwrap_or(0)))
     };
-    if let schema::param::Bytes(b) = e.get_params()?.get(1).which()? {
-        add(b?);
+    // `try_get`, not `get`: list indexing panics past the end, and the
+    // frame came from outside.
+    if let Some(p) = e.get_params()?.try_get(1) {
+        if let schema::param::Bytes(b) = p.which()? {
+            add(b?);
+        }
     }
     if !e.has_thread() {
         // A capture event: the path is all there is.
@@ -171,7 +175,9 @@ fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
     }
     let t = e.get_thread()?;
     add(t.get_exepath()?);
-    add(t.get_ancestors()?.get(0).get_exepath()?);
+    if let Some(parent) = t.get_ancestors()?.try_get(0) {
+        add(parent.get_exepath()?);
+    }
     add(e.get_fd()?.get_name()?);
     add(e.get_user()?.get_name()?.as_bytes());
     add(e.get_container()?.get_id()?.as_bytes());
