@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# capture's benchmark (issue 3, item 9), one command:
+#
+#   sudo tests/bench/capture/run.sh [--dry-run] [--runs N] [--rates "R1 R2 …"]
+#
+# It builds capture and output (release) and the C programs beside this
+# script, then, with capture pinned to CPU 0 and the workloads to CPU 1:
+#
+# 1. overhead: for each of --runs runs (default 5), times 5,000,000
+#    getppid(), 5,000,000 1-byte read()s of /dev/zero and 500,000
+#    open()+close() pairs of a /tmp file, first without capture, then with
+#    capture selecting only openat and close. Prints the medians and
+#      - ns added to an unselected syscall (getppid, read),
+#      - ns added per captured event (open+close delta / 2 events);
+# 2. throughput: for each rate of --rates (events/s), three times: capture
+#    (openat,close) runs while the paced open+close storm runs on CPU 1 for
+#    STORM_SECS seconds; counts the event frames reaching capture's output and
+#    reads capture's drop counters from its last stats frame. A rate passes
+#    when all three runs drop nothing.
+#
+# --dry-run builds everything and runs each piece briefly without the probe
+# (for use before capture works end to end); it needs no root.
+#
+# Environment: CAPTURE_ARGS adds flags to capture (e.g. "--buffer-size 64");
+# STORM_SECS (default 5); KEEP=1 keeps the work directory; CAPTURE_BIN and
+# OUTPUT_BIN use given binaries instead of building them.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+repo=$(pwd)
+
+runs=5
+rates="250000 500000 750000 1000000 1500000 2000000 3000000"
+dry=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry=1 ;;
+    --runs) runs=$2; shift ;;
+    --rates) rates=$2; shift ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Workload sizes: the same as the Falco 0.40 measurement they compare with.
+N_GETPPID=5000000
+N_READ=5000000
+N_OPENCLOSE=500000
+STORM_SECS=${STORM_SECS:-5}
+# What capture selects: open()+close() are captured, getppid/read are not.
+SELECTION=openat,close
+# Seconds to wait for capture's header (probe attached) before giving up.
+READY_TIMEOUT=30
+# Seconds capture may take to flush and exit after SIGTERM.
+STOP_TIMEOUT=10
+# Settling time after the header, for the /proc snapshot to pass.
+SETTLE_SECS=1
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+if [ "$dry" = 1 ]; then
+  N_GETPPID=100000; N_READ=100000; N_OPENCLOSE=10000; STORM_SECS=1; runs=1
+fi
+
+work=$(mktemp -d /tmp/kestrel-bench-capture.XXXXXX)
+cleanup() {
+  [ -n "${cap_pid:-}" ] && kill -TERM "$cap_pid" 2>/dev/null || true
+  [ -n "${fc_pid:-}" ] && kill -TERM "$fc_pid" 2>/dev/null || true
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+target="$work/oc-target"
+
+capture=${CAPTURE_BIN:-$repo/target/release/capture}
+output=${OUTPUT_BIN:-$repo/target/release/output}
+pkgs=()
+[ -n "${CAPTURE_BIN:-}" ] || pkgs+=(-p capture)
+[ -n "${OUTPUT_BIN:-}" ] || pkgs+=(-p output)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  log "building ${pkgs[*]} (release)"
+  cargo build --release -q "${pkgs[@]}"
+fi
+gcc -O2 -Wall -Wextra -o "$work/workload" tests/bench/capture/workload.c
+gcc -O2 -Wall -Wextra -o "$work/framecount" tests/bench/capture/framecount.c
+command -v jq >/dev/null || die "jq is needed to read capture's stats (apt-get install jq)"
+[ "$(nproc)" -ge 2 ] || die "needs two CPUs: capture on CPU 0, the workload on CPU 1"
+
+workload() { "$work/workload" "$@" | awk '{print $2}'; }
+
+# Starts capture → framecount in the background, returns once the header
+# arrived. Sets cap_pid and fc_pid; framecount's non-event frames go to
+# $work/frames.kst, its reports to $work/fc.log.
+start_capture() {
+  rm -f "$work/ready" "$work/fifo"
+  mkfifo "$work/fifo"
+  taskset -c 0 "$work/framecount" "$work/ready" < "$work/fifo" > "$work/frames.kst" 2> "$work/fc.log" &
+  fc_pid=$!
+  # shellcheck disable=SC2086
+  taskset -c 0 "$capture" --syscalls "$SELECTION" ${CAPTURE_ARGS:-} > "$work/fifo" 2> "$work/capture.log" &
+  cap_pid=$!
+  local waited=0
+  while [ ! -e "$work/ready" ]; do
+    kill -0 "$cap_pid" 2>/dev/null || { cat "$work/capture.log" >&2; die "capture exited before its header"; }
+    sleep 0.1
+    waited=$((waited + 1))
+    [ "$waited" -lt $((READY_TIMEOUT * 10)) ] || die "no header from capture after ${READY_TIMEOUT}s"
+  done
+  sleep "$SETTLE_SECS"
+}
+
+# SIGTERM, not SIGINT: a script's background jobs start with SIGINT ignored.
+stop_capture() {
+  kill -TERM "$cap_pid"
+  local waited=0
+  while kill -0 "$cap_pid" 2>/dev/null; do
+    sleep 0.1
+    waited=$((waited + 1))
+    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
+      kill -KILL "$cap_pid"
+      die "capture did not stop within ${STOP_TIMEOUT}s of SIGTERM"
+    fi
+  done
+  wait "$cap_pid" || die "capture exited with $? (see $work/capture.log)"
+  wait "$fc_pid" || die "framecount failed: $(cat "$work/fc.log")"
+  cap_pid=
+}
+
+# framecount's event count so far.
+events_seen() {
+  local before
+  before=$(grep -c '^events' "$work/fc.log" || true)
+  kill -USR1 "$fc_pid"
+  while [ "$(grep -c '^events' "$work/fc.log" || true)" -le "$before" ]; do sleep 0.01; done
+  grep '^events' "$work/fc.log" | tail -1 | awk '{print $2}'
+}
+
+# Sum of the drop counters (names containing "drop") in capture's last stats
+# frame, and that frame's counters on one line for the log.
+drops() {
+  "$output" --raw < "$work/frames.kst" \
+    | jq -rs '[.[] | select(.stats.stage == "capture")] | last | .stats.counters // []
+              | ([.[] | select(.name | test("drop")) | .value] | add // 0)'
+}
+counters() {
+  "$output" --raw < "$work/frames.kst" \
+    | jq -rsc '[.[] | select(.stats.stage == "capture")] | last | .stats.counters // [] | map("\(.name)=\(.value)") | join(" ")'
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+results="$work/results"
+mkdir -p "$results"
+
+if [ "$dry" = 1 ]; then
+  log "dry run: workloads without capture"
+  echo "getppid $(workload getppid $N_GETPPID) ns/call"
+  echo "read $(workload read $N_READ) ns/call"
+  echo "openclose $(workload openclose $N_OPENCLOSE "$target") ns/pair"
+  echo "storm offered 100000/s, achieved $(workload storm 100000 "$STORM_SECS" "$target")/s"
+  "$capture" --help 2>&1 | grep -q -- --syscalls || log "capture has no --syscalls flag yet"
+  log "dry run: capture would run as: taskset -c 0 $capture --syscalls $SELECTION ${CAPTURE_ARGS:-} | framecount"
+  exit 0
+fi
+
+[ "$(id -u)" -eq 0 ] || die "run as root: capture loads the probe"
+[ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
+
+log "overhead: $runs runs, each without and with capture ($SELECTION)"
+for run in $(seq 1 "$runs"); do
+  for w in getppid read openclose; do
+    case $w in
+      getppid) workload getppid $N_GETPPID ;;
+      read) workload read $N_READ ;;
+      openclose) workload openclose $N_OPENCLOSE "$target" ;;
+    esac >> "$results/$w.without"
+  done
+  start_capture
+  for w in getppid read openclose; do
+    case $w in
+      getppid) workload getppid $N_GETPPID ;;
+      read) workload read $N_READ ;;
+      openclose) workload openclose $N_OPENCLOSE "$target" ;;
+    esac >> "$results/$w.with"
+  done
+  stop_capture
+  log "run $run: without $(paste -sd' ' <(tail -qn1 "$results"/{getppid,read,openclose}.without)), with $(paste -sd' ' <(tail -qn1 "$results"/{getppid,read,openclose}.with)) (getppid read openclose, ns); drops $(drops)"
+done
+
+echo "## capture overhead (medians of $runs runs, ns)"
+printf '%-10s %10s %10s %10s\n' workload without with added
+for w in getppid read openclose; do
+  a=$(median < "$results/$w.without"); b=$(median < "$results/$w.with")
+  printf '%-10s %10s %10s %10.1f\n' "$w" "$a" "$b" "$(echo "$b - $a" | bc -l)"
+  eval "add_$w=$(echo "$b - $a" | bc -l)"
+done
+# shellcheck disable=SC2154
+printf 'ns added to an unselected syscall: getppid %.1f, read %.1f (target <= 75)\n' "$add_getppid" "$add_read"
+# shellcheck disable=SC2154
+printf 'ns added per captured event (open+close, 2 events): %.1f (target <= 300)\n' "$(echo "$add_openclose / 2" | bc -l)"
+
+echo "## capture throughput: open+close storm on CPU 1 for ${STORM_SECS}s, 3 runs per rate"
+printf '%-10s %-30s %-30s %-20s %s\n' offered achieved reached drops verdict
+best=0
+for rate in $rates; do
+  ach=(); got=(); drp=(); clean=0
+  for i in 1 2 3; do
+    start_capture
+    e0=$(events_seen)
+    a=$(workload storm "$rate" "$STORM_SECS" "$target")
+    sleep 0.5
+    e1=$(events_seen)
+    stop_capture
+    d=$(drops)
+    ach+=("$a"); got+=("$(( (e1 - e0) / STORM_SECS ))"); drp+=("$d")
+    [ "$d" = 0 ] && clean=$((clean + 1))
+    echo "rate $rate run $i: achieved $a/s, reached $(( (e1 - e0) / STORM_SECS ))/s, counters: $(counters)" >> "$results/storm.log"
+  done
+  verdict=$([ "$clean" = 3 ] && echo "drop-free 3/3" || echo "drops in $((3 - clean))/3")
+  printf '%-10s %-30s %-30s %-20s %s\n' "$rate" "${ach[*]}" "${got[*]}" "${drp[*]}" "$verdict"
+  if [ "$clean" = 3 ]; then
+    m=$(printf '%s\n' "${got[@]}" | median)
+    best=$(echo "if ($m > $best) $m else $best" | bc)
+  fi
+done
+echo "highest drop-free rate reaching capture's output (median of 3): $best events/s (target >= 1500000)"
+echo "per-run details: $results/storm.log (set KEEP=1 to keep)"
