@@ -134,12 +134,14 @@ events_seen() {
   grep '^events' "$work/fc.log" | tail -1 | awk '{print $2}'
 }
 
-# Sum of the drop counters (names containing "drop") in capture's last stats
-# frame, and that frame's counters on one line for the log.
+# Events lost, from capture's last stats frame: its `drops` total, or the sum
+# of the `drops.REASON` counters if it has no total. Then, for the log, all of
+# that frame's counters on one line.
 drops() {
   "$output" --raw < "$work/frames.kst" \
     | jq -rs '[.[] | select(.stats.stage == "capture")] | last | .stats.counters // []
-              | ([.[] | select(.name | test("drop")) | .value] | add // 0)'
+              | (map(select(.name == "drops")) | first | .value)
+                // ([.[] | select(.name | startswith("drops.")) | .value] | add // 0)'
 }
 counters() {
   "$output" --raw < "$work/frames.kst" \
