@@ -167,6 +167,12 @@ fi
 [ "$(id -u)" -eq 0 ] || die "run as root: capture loads the probe"
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 
+# The figures only mean something on a quiet machine: say what it was.
+echo "## machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if awk '{exit !($1 > 0.5)}' /proc/loadavg; then
+  log "warning: load average $(cut -d' ' -f1 /proc/loadavg) > 0.5; other work will skew the figures"
+fi
+
 log "overhead: $runs runs, each without and with capture ($SELECTION)"
 for run in $(seq 1 "$runs"); do
   for w in getppid read openclose; do
@@ -225,4 +231,5 @@ for rate in $rates; do
   fi
 done
 echo "highest drop-free rate reaching capture's output (median of 3): $best events/s (target >= 1500000)"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "per-run details: $results/storm.log (set KEEP=1 to keep)"
