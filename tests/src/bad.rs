@@ -9,6 +9,12 @@ use schema::kestrel_capnp::Stage;
 use schema::limits::MAX_FRAME_BYTES;
 
 use crate::frames;
+use crate::run::Outcome;
+
+/// Peak resident memory a stage may reach while refusing a bad stream, in
+/// KiB: the reader's bound is one `MAX_FRAME_BYTES` frame plus its read-ahead
+/// buffer; the rest is the program itself.
+pub const PEAK_RSS_LIMIT_KIB: i64 = 24 << 10;
 
 /// A bad stream and what a reader must say about it.
 pub struct Case {
@@ -122,4 +128,48 @@ pub fn cases() -> Vec<Case> {
     ];
     all.append(&mut random);
     all
+}
+
+/// Checks how program `name` handled `case` (run with
+/// [`crate::run::run_with_input`]): exit code 1, exactly one stderr line
+/// `NAME: error: ...` containing every expected word, no panic, peak RSS
+/// under [`PEAK_RSS_LIMIT_KIB`]. Panics with the details otherwise.
+pub fn assert_refused(name: &str, case: &Case, out: &Outcome) {
+    let lines = out.stderr_lines();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}: exit status {} (stderr: {})",
+        case.name,
+        out.status,
+        out.stderr
+    );
+    assert_eq!(
+        lines.len(),
+        1,
+        "{}: expected one line, got {lines:?}",
+        case.name
+    );
+    let line = lines[0].to_lowercase();
+    let prefix = format!("{name}: error: ");
+    assert!(
+        line.starts_with(&prefix),
+        "{}: {line:?} does not start with {prefix:?}",
+        case.name
+    );
+    assert!(!line.contains("panicked"), "{}: {line}", case.name);
+    for word in &case.expect {
+        assert!(
+            line.contains(&word.to_lowercase()),
+            "{}: {line:?} does not contain {word:?}",
+            case.name
+        );
+    }
+    assert!(
+        out.max_rss_kib < PEAK_RSS_LIMIT_KIB,
+        "{}: peak RSS {} KiB over {} KiB",
+        case.name,
+        out.max_rss_kib,
+        PEAK_RSS_LIMIT_KIB
+    );
 }
