@@ -36,8 +36,6 @@ mod tests;
 
 use std::io;
 
-pub use landlock::LandlockStatus;
-
 /// What [`lock_down`] should insist on.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {

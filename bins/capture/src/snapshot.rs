@@ -25,9 +25,6 @@ use anyhow::Context as _;
 use schema::kestrel_capnp::{event, fd, sock_addr, thread, Family, FdType, Kind};
 use schema::FrameWriter;
 
-pub use fds::MAX_FDS_PER_PROCESS;
-pub use proc::{MAX_ARGS, MAX_ARGS_BYTES};
-
 /// Most thread events one snapshot writes. pid_max allows four million; a
 /// host with more than this many threads gets the first ones by pid, and the
 /// rest are counted in [`SnapshotStats::threads_left_out`].
@@ -47,7 +44,7 @@ pub struct SnapshotStats {
     pub fds: u64,
     /// Processes and threads that exited while /proc was read.
     pub vanished: u64,
-    /// Descriptors past [`MAX_FDS_PER_PROCESS`].
+    /// Descriptors past [`fds::MAX_FDS_PER_PROCESS`].
     pub fds_left_out: u64,
     /// Threads past [`MAX_SNAPSHOT_THREADS`].
     pub threads_left_out: u64,

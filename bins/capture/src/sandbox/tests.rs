@@ -246,7 +246,7 @@ fn landlock_alone_denies_opening_files_but_keeps_open_ones() {
                 .map_err(|e| format!("open before Landlock: {e}"))?;
             set_no_new_privs().map_err(|e| e.to_string())?;
             let status = landlock::restrict(true).map_err(|e| e.to_string())?;
-            if !matches!(status, LandlockStatus::Enforced { abi } if abi >= 1) {
+            if !matches!(status, landlock::LandlockStatus::Enforced { abi } if abi >= 1) {
                 return Err(format!("Landlock not enforced: {status:?}"));
             }
             match open_hostname() {

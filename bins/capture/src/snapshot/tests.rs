@@ -61,6 +61,24 @@ fn our_own_process_and_its_descriptors() {
     // SAFETY: both fds are new and owned here.
     let (pipe_r, _pipe_w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
 
+    // SAFETY: each call returns a new fd (checked below) that we then own.
+    let anon = unsafe {
+        [
+            libc::memfd_create(c"kestrel-snap".as_ptr(), libc::MFD_CLOEXEC),
+            libc::eventfd(0, libc::EFD_CLOEXEC),
+            libc::epoll_create1(libc::EPOLL_CLOEXEC),
+        ]
+    };
+    assert!(
+        anon.iter().all(|&fd| fd >= 0),
+        "memfd/eventfd/epoll: {anon:?}"
+    );
+    // SAFETY: the fds are new and owned here.
+    let _anon: Vec<OwnedFd> = anon
+        .iter()
+        .map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect();
+
     // A second thread of ours, alive while the snapshot runs.
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
@@ -165,6 +183,12 @@ fn our_own_process_and_its_descriptors() {
         assert_eq!(
             u.get_name().expect("name"),
             sock_path.as_os_str().as_encoded_bytes()
+        );
+
+        let kinds: Vec<_> = anon.iter().map(|&n| by_num(n).get_type()).collect();
+        assert_eq!(
+            kinds,
+            [Ok(FdType::Memfd), Ok(FdType::Event), Ok(FdType::Eventpoll)]
         );
 
         let p = by_num(pipe_r.as_raw_fd());
