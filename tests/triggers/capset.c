@@ -1,7 +1,7 @@
-/* Rule "Capability raise attempted in a container": asks for
- * CAP_SYS_ADMIN in the effective set. Outside a privileged container the
- * kernel refuses (it is not in the permitted set); the request is what the
- * rule watches. */
+/* Rule "Dangerous capability enabled in a container": sets its effective
+ * capabilities to include CAP_SYS_ADMIN. Run in a privileged container,
+ * where CAP_SYS_ADMIN is in the permitted set, so the kernel grants it;
+ * elsewhere the kernel refuses and nothing changes. */
 #include "kt.h"
 #include <linux/capability.h>
 #include <sys/syscall.h>

@@ -130,10 +130,10 @@ pub fn host(dir: &str) -> Vec<Expect> {
 
 /// The short ids of the test's containers.
 pub struct ContainerIds<'a> {
-    /// Runs kt-capset, kt-unshare, kt-mount, kt-listen and kt-revshell from a
-    /// shell, then gets a second shell by `docker exec`.
+    /// Runs kt-unshare, kt-mount, kt-listen and kt-revshell from a shell,
+    /// then gets a second shell by `docker exec`.
     pub busy: &'a str,
-    /// Privileged; runs kt-sysctl.
+    /// Privileged; runs kt-sysctl and kt-capset.
     pub privileged: &'a str,
     /// Has the host's /etc mounted.
     pub host_mount: &'a str,
@@ -164,8 +164,8 @@ pub fn containers(ids: &ContainerIds<'_>) -> Vec<Expect> {
         )
         .field("evt.arg.uid", "1000"),
         inside(
-            "Capability raise attempted in a container",
-            ids.busy,
+            "Dangerous capability enabled in a container",
+            ids.privileged,
             "kt-capset",
         ),
         inside("Namespace change in a container", ids.busy, "kt-unshare")
