@@ -1,1 +1,282 @@
-fn main() {}
+//! enrich's benchmark, one command: `cargo bench -p enrich --bench throughput`.
+//!
+//! 1. Throughput: a generated trace of a busy host (a process tree 6 deep,
+//!    400 processes, then a stream of openat/close pairs with relative and
+//!    absolute paths, socket/connect/close, and fork/exec/exit churn) is read
+//!    from memory and enriched on one thread into a sink; events/s is the
+//!    median of several runs.
+//! 2. Memory: resident memory added by 100,000 live threads (snapshot events
+//!    of 25,000 processes with 4 threads each), and that the table stays at
+//!    its limit when more arrive.
+//!
+//! Results go in BENCHMARKS.md (section "enrich (issue 4)").
+
+use std::io::{self, Write};
+use std::time::Instant;
+
+use capnp::message::Builder;
+use schema::kestrel_capnp::{event, frame, FdType};
+use schema::{FrameReader, FrameWriter, Kind, Stage};
+
+const RUNS: usize = 5;
+const EVENTS: usize = 2_000_000;
+const PROCS: i32 = 400;
+const LIVE_THREADS: i32 = 100_000;
+
+struct Gen {
+    w: FrameWriter<Vec<u8>>,
+    ts: u64,
+}
+
+impl Gen {
+    fn new() -> Gen {
+        let mut w = FrameWriter::new(Vec::new());
+        w.write_header(Stage::Capture).unwrap();
+        Gen {
+            w,
+            ts: 1_700_000_000_000_000_000,
+        }
+    }
+
+    fn ev(
+        &mut self,
+        kind: Kind,
+        tid: i32,
+        pid: i32,
+        ret: i64,
+        fill: impl FnOnce(event::Builder<'_>),
+    ) {
+        self.ts += 700;
+        let mut msg = Builder::new_default();
+        let mut e = msg.init_root::<frame::Builder>().init_event();
+        e.set_ts_ns(self.ts);
+        e.set_kind(kind);
+        e.set_tid(tid);
+        e.set_pid(pid);
+        e.set_ret(ret);
+        fill(e);
+        self.w.write(&msg).unwrap();
+    }
+
+    fn snapshot(&mut self, tid: i32, pid: i32, ppid: i32, comm: &str) {
+        self.ev(Kind::ProcSnapshot, tid, pid, 0, |e| {
+            let mut t = e.init_thread();
+            t.set_tid(tid);
+            t.set_pid(pid);
+            t.set_ppid(ppid);
+            t.set_vtid(tid);
+            t.set_vpid(pid);
+            t.set_sid(1);
+            t.set_pgid(pid);
+            t.set_name(comm.as_bytes());
+            t.set_exe(comm.as_bytes());
+            t.set_exepath(format!("/usr/bin/{comm}").as_bytes());
+            let mut a = t.reborrow().init_args(2);
+            a.set(0, b"--config");
+            a.set(1, b"/etc/app/config.yaml");
+            t.set_cwd(b"/var/lib/app");
+            t.set_uid(1000);
+            t.set_euid(1000);
+            t.set_loginuid(1000);
+            t.set_start_ts_ns(1_000 + pid as u64);
+            let mut c = t.init_cgroups(1);
+            c.set(0, "::/system.slice/app.service");
+        });
+    }
+
+    fn params(e: event::Builder<'_>, ints: &[i64], path: Option<&[u8]>, uints: &[u64]) {
+        let n = ints.len() + path.is_some() as usize + uints.len();
+        let mut l = e.init_params(n as u32);
+        let mut i = 0;
+        for v in ints {
+            l.reborrow().get(i).set_int(*v);
+            i += 1;
+        }
+        if let Some(p) = path {
+            l.reborrow().get(i).set_bytes(p);
+            i += 1;
+        }
+        for v in uints {
+            l.reborrow().get(i).set_uint(*v);
+            i += 1;
+        }
+    }
+
+    fn bytes(mut self) -> Vec<u8> {
+        self.w.flush().unwrap();
+        self.w.get_ref().clone()
+    }
+}
+
+/// The busy-host trace.
+fn busy_trace() -> (Vec<u8>, usize) {
+    let mut g = Gen::new();
+    g.snapshot(1, 1, 0, "systemd");
+    // A tree: each process's parent is an earlier one, so chains run deep.
+    for pid in 2..=PROCS {
+        let ppid = if pid < 8 { pid - 1 } else { pid / 2 };
+        g.snapshot(
+            pid,
+            pid,
+            ppid,
+            if pid % 3 == 0 { "python3" } else { "nginx" },
+        );
+    }
+    let mut n = PROCS as usize;
+    let mut next_pid = 10_000;
+    let mut i = 0usize;
+    while n < EVENTS {
+        let pid = 2 + (i as i32 * 7919) % (PROCS - 1);
+        match i % 50 {
+            0 => {
+                // fork, exec, exit churn
+                let child = next_pid;
+                next_pid += 1;
+                g.ev(Kind::Clone, pid, pid, child as i64, |e| {
+                    Gen::params(e, &[], None, &[0x11])
+                });
+                g.ev(Kind::Clone, child, child, 0, |e| {
+                    Gen::params(e, &[], None, &[0x11])
+                });
+                g.ev(Kind::ProcExit, child, child, 0, |e| {
+                    Gen::params(e, &[0], None, &[0])
+                });
+                n += 3;
+            }
+            1 => {
+                g.ev(Kind::Socket, pid, pid, 40, |e| {
+                    Gen::params(e, &[], None, &[2, 1, 0])
+                });
+                g.ev(Kind::Close, pid, pid, 0, |e| {
+                    Gen::params(e, &[40], None, &[])
+                });
+                n += 2;
+            }
+            k => {
+                let rel = k % 4 == 0;
+                let path: &[u8] = if rel {
+                    b"../data/cache/item.json"
+                } else {
+                    b"/etc/ssl/certs/ca-certificates.crt"
+                };
+                g.ev(Kind::Openat, pid, pid, 7, |e| {
+                    Gen::params(e, &[-100], Some(path), &[0, 0, 2049, 123456])
+                });
+                g.ev(Kind::Close, pid, pid, 0, |e| {
+                    Gen::params(e, &[7], None, &[])
+                });
+                n += 2;
+            }
+        }
+        i += 1;
+    }
+    (g.bytes(), n)
+}
+
+fn enrich_all(
+    input: &[u8],
+    engine: &mut enrich::Enricher,
+    out: &mut FrameWriter<io::Sink>,
+) -> usize {
+    let mut r = FrameReader::new(input);
+    r.read_header().unwrap();
+    let mut n = 0;
+    while let Some(f) = r.next().unwrap() {
+        if let Ok(frame::Event(Ok(ev))) = f.root().unwrap().which() {
+            engine.on_event(ev, out).unwrap();
+            n += 1;
+        }
+    }
+    out.flush().unwrap();
+    n
+}
+
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let opts = enrich::Options::default();
+    let (trace, n) = busy_trace();
+    println!(
+        "enrich throughput: trace of {n} events, {} MiB",
+        trace.len() >> 20
+    );
+    let mut rates = Vec::new();
+    let mut bytes_out = 0;
+    for run in 0..RUNS {
+        let mut engine = enrich::Enricher::new(&opts, None);
+        let mut out = FrameWriter::new(io::sink());
+        let t0 = Instant::now();
+        let got = enrich_all(&trace, &mut engine, &mut out);
+        let secs = t0.elapsed().as_secs_f64();
+        let rate = got as f64 / secs;
+        bytes_out = out.bytes();
+        println!(
+            "  run {run}: {got} events in {secs:.3} s = {:.0} events/s ({:.0} ns/event)",
+            rate,
+            1e9 / rate
+        );
+        rates.push(rate);
+    }
+    let m = median(rates);
+    println!(
+        "enrich throughput median: {:.0} events/s ({:.0} ns/event), {} output bytes/event",
+        m,
+        1e9 / m,
+        bytes_out / n as u64
+    );
+
+    // Memory with 100,000 live threads.
+    let mut g = Gen::new();
+    g.snapshot(1, 1, 0, "systemd");
+    for p in 0..LIVE_THREADS / 4 {
+        let pid = 1000 + p * 4;
+        for t in 0..4 {
+            g.snapshot(pid + t, pid, 1, "worker");
+        }
+    }
+    let snaps = g.bytes();
+    let mut mems = Vec::new();
+    for _ in 0..3 {
+        let before = rss_kib();
+        let mut engine = enrich::Enricher::new(&opts, None);
+        let mut out = FrameWriter::new(io::sink());
+        enrich_all(&snaps, &mut engine, &mut out);
+        let after = rss_kib();
+        assert!(engine.threads().thread_count() > LIVE_THREADS as usize);
+        mems.push((after.saturating_sub(before)) as f64);
+        drop(engine);
+    }
+    let mem = median(mems);
+    println!(
+        "enrich memory: {} live threads add {:.1} MiB resident ({:.0} bytes/thread)",
+        LIVE_THREADS,
+        mem / 1024.0,
+        mem * 1024.0 / LIVE_THREADS as f64
+    );
+    // The bound: past the limit, the table evicts instead of growing.
+    let small = enrich::Options {
+        max_threads: 50_000,
+        ..opts
+    };
+    let mut engine = enrich::Enricher::new(&small, None);
+    enrich_all(&snaps, &mut engine, &mut FrameWriter::new(io::sink()));
+    println!(
+        "enrich bound: with --max-threads 50000, {} threads kept, {} evicted",
+        engine.threads().thread_count(),
+        engine.threads().evictions
+    );
+    let _ = FdType::File;
+}

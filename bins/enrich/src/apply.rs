@@ -94,7 +94,7 @@ impl Enricher {
                 }
             }
         }
-        self.threads.put_proc(p);
+        self.threads.put_proc_seen_before(p);
         self.threads.put_thread(tid, pid, t.get_vtid(), comm, false);
     }
 
@@ -468,8 +468,10 @@ impl Enricher {
     pub(crate) fn apply_post(&mut self, kind: Kind, tid: i32, ret: i64, params: &Params<'_>) {
         match kind {
             Kind::Close if ret == 0 => {
-                if let (Some(num), Some(p)) = (params.int("fd"), self.threads.proc_of_mut(tid)) {
-                    p.fds.remove(&num);
+                if let Some(num) = params.int("fd") {
+                    if let Some(p) = self.threads.proc_for_fd(tid, num) {
+                        p.fds.remove(&num);
+                    }
                 }
             }
             Kind::ProcExit => self.threads.remove_thread(tid),
@@ -616,11 +618,11 @@ impl Enricher {
     }
 
     fn fd_mut(&mut self, tid: i32, num: i64) -> Option<&mut FdEntry> {
-        self.threads.proc_of_mut(tid)?.fds.get_mut(&num)
+        self.threads.proc_for_fd(tid, num)?.fds.get_mut(&num)
     }
 
     fn put_fd(&mut self, tid: i32, num: i64, e: FdEntry) {
-        let Some(p) = self.threads.proc_of_mut(tid) else {
+        let Some(p) = self.threads.proc_for_fd(tid, num) else {
             return;
         };
         if !p.set_fd(num, e) {

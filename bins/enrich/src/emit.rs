@@ -59,10 +59,14 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
     b.set_exe_ctime_ns(p.exe_ctime_ns);
     b.set_exe_mtime_ns(p.exe_mtime_ns);
     b.set_vpgid(p.vpgid);
+    // Processes shown here are marked, so that their changes invalidate
+    // cached threads (see `Proc::in_chain`).
     if let Some(s) = table.proc(p.sid).filter(|_| p.sid > 0) {
+        s.in_chain.set(s.in_chain.get() || s.pid != p.pid);
         b.set_sname(&s.comm);
     }
     if let Some(g) = table.proc(p.pgid).filter(|_| p.pgid > 0) {
+        g.in_chain.set(g.in_chain.get() || g.pid != p.pid);
         b.set_vpgid_name(&g.comm);
         b.set_vpgid_exe(&g.exe);
     }
@@ -83,6 +87,7 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
         else {
             break;
         };
+        parent.in_chain.set(true);
         chain[depth] = Some(parent);
         depth += 1;
         cur = parent;

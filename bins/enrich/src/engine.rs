@@ -7,6 +7,7 @@
 //! events and runtime updates in, and gives it the writer to write to. Tests
 //! and the benchmark drive it the same way.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -25,8 +26,9 @@ use crate::fd::FdEntry;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
 use crate::params::Params;
+use crate::splice::Splicer;
 use crate::stats::{self, Counters, Tables};
-use crate::threads::{ThreadTable, UID_UNSET};
+use crate::threads::{ThreadCache, ThreadTable, UID_UNSET};
 use crate::users::UserDb;
 
 /// How the engine is set up.
@@ -104,6 +106,7 @@ pub struct Enricher {
     pub(crate) users: UserDb,
     pub(crate) containers: Containers,
     hold: HoldBack,
+    splicer: RefCell<Splicer>,
     pub stats: Counters,
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
@@ -123,6 +126,7 @@ impl Enricher {
             users: UserDb::open(&opts.passwd, &opts.group),
             containers: Containers::default(),
             hold: HoldBack::default(),
+            splicer: RefCell::new(Splicer::new()),
             stats: Counters::default(),
             fetch,
             wait: opts.metadata_wait,
@@ -264,12 +268,7 @@ impl Enricher {
         };
         let Some(queue) = queue else {
             self.stats.events_out += 1;
-            return w.build(|f| -> io::Result<()> {
-                let mut out = f.init_event();
-                self.fill_event(e, out.reborrow()).map_err(to_io)?;
-                self.write_container(&cid, out);
-                Ok(())
-            });
+            return self.write_now(e, &cid, w);
         };
         if self.hold.full() {
             if let Some(oldest) = self.hold.oldest().map(str::to_string) {
@@ -277,7 +276,7 @@ impl Enricher {
             }
         }
         let mut msg = Builder::new_default();
-        self.fill_event(e, msg.init_root::<frame::Builder>().init_event())
+        self.fill_event(e, msg.init_root::<frame::Builder>().init_event(), true)
             .map_err(to_io)?;
         self.stats.held_events += 1;
         self.hold.push(
@@ -308,7 +307,43 @@ impl Enricher {
         }
     }
 
-    fn fill_event(&self, e: &Ev<'_>, mut out: event::Builder<'_>) -> capnp::Result<()> {
+    /// Writes `e` at once. Its thread comes from the thread's cache when the
+    /// state it shows has not changed since (see [`crate::splice`]).
+    fn write_now<W: Write>(&self, e: &Ev<'_>, cid: &str, w: &mut FrameWriter<W>) -> io::Result<()> {
+        if let (Some(t), Some(p)) = (self.threads.thread(e.tid), self.threads.proc_of(e.tid)) {
+            let key = (p.ver, t.ver, self.threads.epoch);
+            let mut cache = t.cache.borrow_mut();
+            if cache.as_ref().is_none_or(|c| c.key != key) {
+                *cache = self
+                    .splicer
+                    .borrow_mut()
+                    .thread_segment(|b| write_thread(&self.threads, t, p, b))
+                    .map(|segment| ThreadCache { key, segment });
+            }
+            if let Some(c) = cache.as_ref() {
+                return self.splicer.borrow_mut().write(w, &c.segment, |mut out| {
+                    self.fill_event(e, out.reborrow(), false)?;
+                    self.write_container(cid, out);
+                    Ok(())
+                });
+            }
+        }
+        w.build(|f| -> io::Result<()> {
+            let mut out = f.init_event();
+            self.fill_event(e, out.reborrow(), true).map_err(to_io)?;
+            self.write_container(cid, out);
+            Ok(())
+        })
+    }
+
+    /// Fills everything of an output event but its container; `thread` only
+    /// when `with_thread` (otherwise the caller splices it in).
+    fn fill_event(
+        &self,
+        e: &Ev<'_>,
+        mut out: event::Builder<'_>,
+        with_thread: bool,
+    ) -> capnp::Result<()> {
         out.set_ts_ns(e.ts);
         out.set_cpu(e.cpu);
         out.set_tid(e.tid);
@@ -328,7 +363,9 @@ impl Enricher {
         let (Some(t), Some(p)) = (self.threads.thread(e.tid), self.threads.proc_of(e.tid)) else {
             return Ok(());
         };
-        write_thread(&self.threads, t, p, out.reborrow().init_thread());
+        if with_thread {
+            write_thread(&self.threads, t, p, out.reborrow().init_thread());
+        }
 
         let mut u = out.reborrow().init_user();
         u.set_uid(p.euid);

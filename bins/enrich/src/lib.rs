@@ -24,6 +24,7 @@ pub mod params;
 pub mod path;
 pub mod run;
 pub mod runtime;
+pub mod splice;
 pub mod stats;
 pub mod threads;
 pub mod users;

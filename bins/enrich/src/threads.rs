@@ -5,6 +5,7 @@
 //! It does not decide how syscalls change that state ([`crate::apply`]) nor
 //! how it is written on events ([`crate::emit`]).
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
@@ -55,6 +56,12 @@ pub struct Proc {
     pub partial: bool,
     /// Live threads of this process in the table.
     threads: u32,
+    /// Bumped on every change that shows on this process's events; keys
+    /// the cached `thread` of its threads.
+    pub(crate) ver: u64,
+    /// Set once this process shows on another's events (as an ancestor or a
+    /// session or group leader): its changes then invalidate every cache.
+    pub(crate) in_chain: Cell<bool>,
 }
 
 /// uid value meaning "not set" (loginuid of processes outside a login).
@@ -91,6 +98,8 @@ impl Proc {
         child.start_ts_ns = start_ts_ns;
         child.partial = false;
         child.threads = 0;
+        child.ver = 0;
+        child.in_chain = Cell::new(false);
         child
     }
 }
@@ -106,6 +115,20 @@ pub struct Thread {
     pub partial: bool,
     /// Creation sequence number, for oldest-first eviction.
     seq: u64,
+    /// Bumped on every change of this thread's own fields.
+    pub(crate) ver: u64,
+    /// This thread's `thread` as last written, and the versions it was
+    /// written at (see [`crate::splice`]).
+    pub(crate) cache: RefCell<Option<ThreadCache>>,
+}
+
+/// A thread's `thread` struct, serialised, with the versions it reflects.
+#[derive(Debug, Clone)]
+pub struct ThreadCache {
+    /// (process version, thread version, table epoch).
+    pub key: (u64, u64, u64),
+    /// One Cap'n Proto segment whose root is the `Thread`.
+    pub segment: Vec<u8>,
 }
 
 /// Threads and processes, bounded by `max_threads`.
@@ -117,6 +140,9 @@ pub struct ThreadTable {
     order: VecDeque<(u64, i32)>,
     next_seq: u64,
     max_threads: usize,
+    /// Bumped when a process that shows on others' events changes or goes:
+    /// every cached `thread` is stale then.
+    pub(crate) epoch: u64,
     pub evictions: u64,
     pub fd_evictions: u64,
 }
@@ -129,6 +155,7 @@ impl ThreadTable {
             order: VecDeque::new(),
             next_seq: 0,
             max_threads: max_threads.max(1),
+            epoch: 0,
             evictions: 0,
             fd_evictions: 0,
         }
@@ -152,15 +179,23 @@ impl ThreadTable {
     }
 
     pub fn thread_mut(&mut self, tid: i32) -> Option<&mut Thread> {
-        self.threads.get_mut(&tid)
+        let t = self.threads.get_mut(&tid)?;
+        t.ver += 1;
+        Some(t)
     }
 
     pub fn proc(&self, pid: i32) -> Option<&Proc> {
         self.procs.get(&pid)
     }
 
+    /// A process, for a change that shows on its events.
     pub fn proc_mut(&mut self, pid: i32) -> Option<&mut Proc> {
-        self.procs.get_mut(&pid)
+        let p = self.procs.get_mut(&pid)?;
+        p.ver += 1;
+        if p.in_chain.get() {
+            self.epoch += 1;
+        }
+        Some(p)
     }
 
     /// The process of thread `tid`.
@@ -170,15 +205,43 @@ impl ThreadTable {
 
     pub fn proc_of_mut(&mut self, tid: i32) -> Option<&mut Proc> {
         let pid = self.threads.get(&tid)?.pid;
-        self.procs.get_mut(&pid)
+        self.proc_mut(pid)
+    }
+
+    /// The process of `tid`, for a change of descriptor `num` only: that
+    /// shows on its threads' events (as `stdioTypes`) only for 0, 1 and 2.
+    pub fn proc_for_fd(&mut self, tid: i32, num: i64) -> Option<&mut Proc> {
+        let pid = self.threads.get(&tid)?.pid;
+        let p = self.procs.get_mut(&pid)?;
+        if (0..=2).contains(&num) {
+            p.ver += 1;
+        }
+        Some(p)
     }
 
     /// Inserts or replaces process `p` (its threads are kept).
     pub fn put_proc(&mut self, mut p: Proc) {
-        if let Some(old) = self.procs.get(&p.pid) {
-            p.threads = old.threads;
+        match self.procs.get(&p.pid) {
+            Some(old) => {
+                p.threads = old.threads;
+                p.ver = old.ver + 1;
+                p.in_chain = Cell::new(old.in_chain.get());
+                if old.in_chain.get() {
+                    self.epoch += 1;
+                }
+            }
+            // A new fork child cannot be anyone's parent yet: no cache
+            // names it. Other new processes use `put_proc_seen_before`.
+            None => {}
         }
         self.procs.insert(p.pid, p);
+    }
+
+    /// Inserts a process that may already be someone's parent (from a
+    /// snapshot, or built lazily): caches naming its pid are stale.
+    pub fn put_proc_seen_before(&mut self, p: Proc) {
+        self.epoch += 1;
+        self.put_proc(p);
     }
 
     /// Inserts thread `tid` of process `pid` (which must be in the table),
@@ -204,6 +267,8 @@ impl ThreadTable {
                 comm,
                 partial,
                 seq,
+                ver: 0,
+                cache: RefCell::new(None),
             },
         );
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -260,7 +325,11 @@ impl ThreadTable {
             None => false,
         };
         if gone && drop_empty {
-            self.procs.remove(&pid);
+            if let Some(p) = self.procs.remove(&pid) {
+                if p.in_chain.get() {
+                    self.epoch += 1;
+                }
+            }
         }
     }
 
@@ -291,7 +360,7 @@ impl ThreadTable {
         let (comm, partial) = match self.procs.get(&pid) {
             Some(p) => (p.comm.clone(), false),
             None => {
-                self.procs.insert(pid, Proc::partial(pid));
+                self.put_proc_seen_before(Proc::partial(pid));
                 (Vec::new(), true)
             }
         };

@@ -521,3 +521,58 @@ fn stats_are_forwarded_and_added() {
     assert_eq!(get("threads"), Some(2));
     assert_eq!(get("stats_forwarded"), Some(1));
 }
+
+#[test]
+fn an_ancestor_that_changes_shows_on_its_descendants_next_events() {
+    let mut st = Stream::new();
+    family(&mut st);
+    st.snap(&Snap::new(200, 100, "make"));
+    st.ev(Kind::Close, 200, 200, 0, &[P::Int(3)]);
+    // bash renames itself; then exits: make's ancestors follow both.
+    st.ev(
+        Kind::Prctl,
+        100,
+        100,
+        0,
+        &[P::Uint(15), b("renamed"), P::Int(0)],
+    );
+    st.ev(Kind::Close, 200, 200, 0, &[P::Int(3)]);
+    st.ev(Kind::ProcExit, 100, 100, 0, &[P::Int(0), P::Uint(0)]);
+    st.ev(Kind::Close, 200, 200, 0, &[P::Int(3)]);
+    // And its own stdio follows dup2.
+    st.ev(
+        Kind::Openat,
+        200,
+        200,
+        3,
+        &[
+            P::Int(AT_FDCWD),
+            b("/tmp/log"),
+            P::Uint(0),
+            P::Uint(0),
+            P::Uint(0),
+            P::Uint(0),
+        ],
+    );
+    st.ev(Kind::Dup2, 200, 200, 1, &[P::Int(3), P::Int(1)]);
+    let ev = run(st.bytes());
+    let names = |e: &serde_json::Value| -> Vec<String> {
+        e["thread"]["ancestors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| s(a, &["name"]))
+            .collect()
+    };
+    assert_eq!(names(&ev[3]), ["bash", "systemd"]);
+    assert_eq!(names(&ev[5]), ["renamed", "systemd"]);
+    assert_eq!(names(&ev[7]), Vec::<String>::new(), "the parent is gone");
+    assert_eq!(
+        s(&ev[8], &["thread", "stdioTypes"]),
+        r#"["unknown","unknown","unknown"]"#
+    );
+    assert_eq!(
+        s(&ev[9], &["thread", "stdioTypes"]),
+        r#"["unknown","file","unknown"]"#
+    );
+}
