@@ -213,3 +213,103 @@ fn capture_leaves_itself_out() {
     for_events_of(&bytes, 1, |_| init += 1);
     assert!(init >= 1 && stats.threads >= 1);
 }
+
+/// True when the test can mount (root); otherwise CI fails it and a
+/// developer's run skips it with a notice.
+fn have_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    let msg = format!("{test}: needs root (mounts an overlay)");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}; CI must run the tests as root");
+    }
+    eprintln!("skipped: {msg}");
+    false
+}
+
+/// Kills the overlay test's processes and removes its directory, however the
+/// test ends.
+struct OverlayFixture {
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for OverlayFixture {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            // The shell's pid is the upper-layer sleep; its child (the lower
+            // one) ends with the process group.
+            // SAFETY: signals our own child's process group.
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn exe_in_an_overlay_upper_layer() {
+    if !have_root("exe_in_an_overlay_upper_layer") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let me = std::process::id();
+    let dir = std::env::temp_dir().join(format!("kestrel-ovl-{me}"));
+    let mut fx = OverlayFixture {
+        dir: dir.clone(),
+        child: None,
+    };
+    for d in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir_all(dir.join(d)).expect("overlay dirs");
+    }
+    std::fs::copy("/bin/sleep", dir.join("lower/lowsleep")).expect("copy sleep into lower");
+    let d = dir.display();
+    // In a private mount namespace: mount the overlay, copy a binary into
+    // it (so it lands in the upper dir), start the lower one, become the
+    // upper one.
+    let script = format!(
+        "mount -t overlay overlay -o lowerdir={d}/lower,upperdir={d}/upper,workdir={d}/work {d}/merged \
+         && cp /bin/sleep {d}/merged/upsleep && ({d}/merged/lowsleep 30 &) && exec {d}/merged/upsleep 30"
+    );
+    let child = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .process_group(0)
+        .spawn()
+        .expect("start unshare");
+    let pid = child.id() as i32;
+    fx.child = Some(child);
+    let comm = |p: i32| std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while comm(pid).trim() != "upsleep" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the overlay child did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let (bytes, _) = snapshot_bytes(me as i32);
+    let mut upper = None;
+    let mut lower = None;
+    let mut r = FrameReader::new(&bytes[..]);
+    while let Some(fr) = r.next().expect("frame") {
+        let root = fr.root().expect("root");
+        let Ok(frame::Event(Ok(ev))) = root.which() else {
+            continue;
+        };
+        let th = ev.get_thread().expect("thread");
+        match th.get_name().expect("name") {
+            b"upsleep" if th.get_pid() == pid => upper = Some(th.get_exe_upper_layer()),
+            b"lowsleep" if th.get_pgid() == pid => lower = Some(th.get_exe_upper_layer()),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        upper,
+        Some(true),
+        "exe copied into the overlay is in the upper layer"
+    );
+    assert_eq!(lower, Some(false), "exe from the lower dir is not");
+}
