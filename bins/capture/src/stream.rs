@@ -40,12 +40,18 @@ const MAX_LOGGED_BAD_RECORDS: u64 = 10;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_stop_signal(_sig: libc::c_int) {
+extern "C" fn on_stop_signal(sig: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
+    // A second signal kills: the clean stop can be stuck behind a reader
+    // that no longer reads.
+    // SAFETY: signal() with SIG_DFL is async-signal-safe.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
 }
 
-/// Makes SIGINT and SIGTERM end the loop cleanly. Without SA_RESTART, so a
-/// signal also cuts a poll short.
+/// Makes SIGINT and SIGTERM end the loop cleanly (a second one ends capture
+/// at once). Without SA_RESTART, so a signal also cuts a poll short.
 pub fn install_signal_handlers() -> io::Result<()> {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: a zeroed sigaction is valid; the handler only stores to an
