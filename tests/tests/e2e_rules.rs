@@ -334,7 +334,10 @@ fn benign_workload_raises_nothing_at_warning_or_above() {
     if !prerequisite("cargo, for the benign workload's Rust build", have_cargo) {
         return;
     }
-    let root = env.work.path().join(BENIGN_ROOT);
+    // The root shell lives in the target directory, not in /tmp, where
+    // running it would be exactly what "Program run from a temporary
+    // directory" reports.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(BENIGN_ROOT);
     let bash = ["/bin/bash", "/usr/bin/bash"]
         .into_iter()
         .map(Path::new)
