@@ -32,7 +32,7 @@ mod squares {
 }
 RS
 cargo test --offline --quiet 2>&1 | tail -n 3 >&2
-cargo build --offline --quiet --release
+cargo build --offline --quiet
 cd "$work"
 
 echo "benign: apt-get install/remove of a small package" >&2
