@@ -1,6 +1,7 @@
-//! kestrel's default rules (`rules/`) load without a warning, and pass their
-//! fixtures (`rules/tests/`): for every rule, the events that must trigger it
-//! do, and the near misses do not. The live-kernel proof is `e2e_rules.rs`.
+//! kestrel's default rules (`rules/`) load without a warning, are the ones
+//! built into evaluate, and pass their fixtures (`rules/tests/`): for every
+//! rule, the events that must trigger it do, and the near misses do not. The
+//! live-kernel proof is `e2e_rules.rs`.
 //!
 //! Needs the built `evaluate` binary; without it the tests fail when CI=true
 //! and are skipped with a notice otherwise.
@@ -76,4 +77,20 @@ fn default_rules_pass_their_fixtures() {
         return;
     };
     assert!(ok, "evaluate test -r rules rules/tests failed:\n{text}");
+}
+
+#[test]
+fn evaluate_embeds_the_default_rules() {
+    let Some((ok, builtin)) = run(&["list-rules"]) else {
+        return;
+    };
+    assert!(ok, "evaluate list-rules failed:\n{builtin}");
+    let Some((ok, from_dir)) = run(&["list-rules", "-r", "rules"]) else {
+        return;
+    };
+    assert!(ok, "evaluate list-rules -r rules failed:\n{from_dir}");
+    assert_eq!(
+        builtin, from_dir,
+        "the evaluate binary's built-in rules differ from rules/: rebuild it (cargo build -p evaluate)"
+    );
 }
