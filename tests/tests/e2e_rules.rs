@@ -1,8 +1,8 @@
 //! End-to-end proof that kestrel's default rules detect on the real kernel:
 //! the live pipeline `capture | enrich | evaluate --format json` with the
 //! rules of `rules/`, the trigger programs of `tests/triggers/` run on the
-//! host and in real docker containers, and a benign workload that must stay
-//! quiet.
+//! host and in real docker and podman containers, and a benign workload
+//! that must stay quiet.
 //!
 //! These tests need root (capture loads the eBPF probe), the built stage
 //! binaries, a C compiler for the triggers and, for the container test, the
@@ -241,8 +241,8 @@ fn host_triggers_fire_their_rules() {
 fn container_triggers_fire_their_rules() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(env) = env() else { return };
-    let docker = containers::Docker::up();
-    if let Err(e) = &docker {
+    let runtimes = containers::up();
+    if let Err(e) = &runtimes {
         if !prerequisite(
             &format!("container runtimes from tests/ctr-test-env.sh ({e})"),
             false,
@@ -250,14 +250,11 @@ fn container_triggers_fire_their_rules() {
             return;
         }
     }
-    let Ok(docker) = docker else { return };
+    let Ok(runtimes) = runtimes else { return };
     let t = |name: &str| env.triggers.join(format!("kt-{name}"));
     let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
-    let enrich_args = vec![
-        "--docker-socket".to_string(),
-        docker.socket.display().to_string(),
-    ];
-    let p = start(&env, "containers", vec![rules_dir()], enrich_args, &marker);
+    let enrich_args = runtimes.iter().flat_map(|r| r.enrich_args()).collect();
+    let mut p = start(&env, "containers", vec![rules_dir()], enrich_args, &marker);
 
     // The setuid trigger must be root-owned with the set-user-ID bit; the
     // container runs it as an unprivileged user.
@@ -267,58 +264,82 @@ fn container_triggers_fire_their_rules() {
     std::fs::copy(t("suidroot"), suid.join("kt-suidroot")).unwrap_or_else(|e| panic!("copy: {e}"));
     triggers::set_mode(&suid.join("kt-suidroot"), 0o4755).unwrap_or_else(|e| panic!("{e}"));
 
-    let trig_mount = format!("{}:/trig:ro", env.triggers.display());
-    let suid_mount = format!("{}:/trig:ro", suid.display());
+    let mut expected = Vec::new();
+    let mut started = Vec::new();
+    for rt in &runtimes {
+        let set = run_container_triggers(rt, &env.triggers, &suid, &mut p);
+        expected.extend(expect::containers(&set.ids()));
+        started.push(set);
+    }
+    let alerts = finish(p, &marker);
+    check(&alerts, &expected, &logs_dir_path("containers"));
+    drop(started);
+}
+
+/// The containers of one runtime, kept until the alerts are checked.
+struct ContainerSet<'a> {
+    busy: containers::Container<'a>,
+    privileged: containers::Container<'a>,
+    host_mount: containers::Container<'a>,
+    setuid: containers::Container<'a>,
+    outbound: containers::Container<'a>,
+}
+
+impl ContainerSet<'_> {
+    fn ids(&self) -> expect::ContainerIds<'_> {
+        expect::ContainerIds {
+            busy: &self.busy.id,
+            privileged: &self.privileged.id,
+            host_mount: &self.host_mount.id,
+            setuid: &self.setuid.id,
+            outbound: &self.outbound.id,
+        }
+    }
+}
+
+/// Starts the trigger containers on `rt` (see [`expect::ContainerIds`]) and
+/// waits until their triggers have run.
+fn run_container_triggers<'a>(
+    rt: &'a containers::Runtime,
+    triggers: &Path,
+    suid: &Path,
+    p: &mut Pipeline,
+) -> ContainerSet<'a> {
+    let trig = containers::Runtime::trig_mount(triggers);
+    let suid = containers::Runtime::trig_mount(suid);
     let script =
         "/trig/kt-unshare; /trig/kt-mount; /trig/kt-listen; /trig/kt-revshell; exec sleep 60";
-    let busy = docker.start(
-        &["--network", "none", "-v", &trig_mount],
-        &["sh", "-c", script],
-    );
-    let privileged = docker.start(
-        &["--privileged", "--network", "none", "-v", &trig_mount],
+    let busy = rt.start(&["--network", "none", "-v", &trig], &["sh", "-c", script]);
+    let privileged = rt.start(
+        &["--privileged", "--network", "none", "-v", &trig],
         &["sh", "-c", "/trig/kt-sysctl; /trig/kt-capset"],
     );
-    let host_mount = docker.start(&["--network", "none", "-v", "/etc:/host-etc:ro"], &["true"]);
-    let setuid = docker.start(
-        &[
-            "--network",
-            "none",
-            "--user",
-            "1000:1000",
-            "-v",
-            &suid_mount,
-        ],
+    let host_mount = rt.start(&["--network", "none", "-v", "/etc:/host-etc:ro"], &["true"]);
+    let setuid = rt.start(
+        &["--network", "none", "--user", "1000:1000", "-v", &suid],
         &["/trig/kt-suidroot"],
     );
-    let outbound = docker.start(
-        &["--network", "host", "-v", &trig_mount],
-        &["/trig/kt-connect"],
-    );
+    let outbound = rt.start(&["--network", "host", "-v", &trig], &["/trig/kt-connect"]);
     for c in [&privileged, &host_mount, &setuid, &outbound] {
         c.wait();
     }
-    // The script's triggers have run once its shell sleeps; the exec'd shell
-    // is then a second process in the container.
-    let mut p = p;
+    // The script's triggers have run once its reverse shell is seen; the
+    // shell exec'd afterwards is then a second process in the container.
     let in_busy = |a: &Alert| a.field("container.id").as_deref() == Some(busy.id.as_str());
     if !p.wait_for(ALERT_TIMEOUT, |a| in_busy(a) && a.rule() == "Reverse shell") {
         eprintln!(
-            "NOTE: no reverse shell alert from container {} yet",
-            busy.id
+            "NOTE: no reverse shell alert from {} container {} yet",
+            rt.name, busy.id
         );
     }
     busy.exec(&["sh", "-c", "exit 0"]);
-
-    let alerts = finish(p, &marker);
-    let expected = expect::containers(&expect::ContainerIds {
-        busy: &busy.id,
-        privileged: &privileged.id,
-        host_mount: &host_mount.id,
-        setuid: &setuid.id,
-        outbound: &outbound.id,
-    });
-    check(&alerts, &expected, &logs_dir_path("containers"));
+    ContainerSet {
+        busy,
+        privileged,
+        host_mount,
+        setuid,
+        outbound,
+    }
 }
 
 /// Name of the shell that runs the benign workload: every process of the
