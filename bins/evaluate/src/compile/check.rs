@@ -13,7 +13,7 @@ use crate::lang::parse::{op_name, takes_list};
 
 use super::kinds::{candidates, KindSet};
 use super::matcher::{self, AffixSet, FastSet, Glob, PathPrefixes, StrMatcher};
-use super::node::{Net, Node, NumOp, Pred, Test};
+use super::node::{Net, Node, NumOp, Pred, Test, NO_SLOT};
 use super::{CompileError, CompileWarning, Condition, Names, Resolve};
 
 /// Deepest chain of macros using macros. Real rule sets nest fewer than
@@ -303,6 +303,13 @@ impl<'n> Checker<'n> {
         let negate = op == CmpOp::Ne;
         let pred = self.pred(c, ty, op, c.modifier, &items)?;
         let cost = field_cost(&field) + pred_cost(&pred) + trs.len() as u32 * 2;
+        let key = test_key(
+            &field,
+            &trs,
+            op,
+            c.modifier,
+            items.iter().map(|i| i.text.as_str()),
+        );
         Ok(Node::Test(Box::new(Test {
             all_items: op == CmpOp::In && shape == Shape::List,
             field,
@@ -311,6 +318,8 @@ impl<'n> Checker<'n> {
             negate,
             pred,
             cost,
+            key,
+            slot: NO_SLOT,
         })))
     }
 
@@ -338,9 +347,23 @@ impl<'n> Checker<'n> {
             Ok(f) => f,
             Err(_) => return Node::Const(false),
         };
+        let key = test_key(
+            &field,
+            &[],
+            c.op,
+            None,
+            addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        );
         Node::Test(Box::new(Test {
             shape: field.shape(),
             cost: field_cost(&field) + 1,
+            key,
+            slot: NO_SLOT,
             field,
             transformers: Vec::new(),
             negate: c.op == CmpOp::Ne,
@@ -666,7 +689,17 @@ impl<'n> Checker<'n> {
             );
         }
         let cost = field_cost(&field) + field_cost(&of) + 4;
+        let other_name = format!("val({}{:?})", of.display_name(), other.transformers);
+        let key = test_key(
+            &field,
+            &trs,
+            c.op,
+            None,
+            std::iter::once(other_name.as_str()),
+        );
         Ok(Node::Test(Box::new(Test {
+            key,
+            slot: NO_SLOT,
             shape: if trs.is_empty() {
                 field.shape()
             } else {
@@ -684,6 +717,22 @@ impl<'n> Checker<'n> {
             cost,
         })))
     }
+}
+
+/// The canonical spelling of a test, for sharing it between rules.
+fn test_key<'a>(
+    field: &Field,
+    trs: &[Transformer],
+    op: CmpOp,
+    m: Option<Modifier>,
+    items: impl Iterator<Item = &'a str>,
+) -> Box<str> {
+    let mut k = format!("{}\u{1}{trs:?}\u{1}{op:?}\u{1}{m:?}", field.display_name());
+    for it in items {
+        k.push('\u{0}');
+        k.push_str(it);
+    }
+    k.into_boxed_str()
 }
 
 fn it_span(it: &ListItem) -> Span {
@@ -819,11 +868,24 @@ fn and(items: Vec<Node>) -> Node {
     }
     // Adjacent kind sets merge into one test.
     merge_kinds(&mut out, KindSet::intersect);
-    out.sort_by_key(cost);
+    // Event-type tests first, then what the rule looks for, then its
+    // exclusions (`not …`): exclusions rarely fail, so they seldom
+    // short-circuit, while the positive tests usually do. Within each
+    // group, cheapest first.
+    out.sort_by_key(|n| (and_group(n), cost(n)));
     match out.len() {
         0 => Node::Const(true),
         1 => out.pop().unwrap_or(Node::Const(true)),
         _ => Node::And(out),
+    }
+}
+
+fn and_group(n: &Node) -> u8 {
+    match n {
+        Node::Const(_) | Node::Kind(_) => 0,
+        Node::Not(_) => 2,
+        Node::Test(t) if t.negate => 2,
+        _ => 1,
     }
 }
 

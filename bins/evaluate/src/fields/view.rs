@@ -13,6 +13,11 @@ use schema::{event, Kind};
 #[derive(Clone, Copy)]
 pub struct EventView<'a> {
     ev: event::Reader<'a>,
+    // The parts most fields read, followed once per event rather than once
+    // per field: each Cap'n Proto pointer hop is bounds-checked.
+    thread: Option<thread::Reader<'a>>,
+    fd: Option<fd::Reader<'a>>,
+    container: Option<container::Reader<'a>>,
     kind: Kind,
     info: &'static KindInfo,
     num: u64,
@@ -28,6 +33,12 @@ impl<'a> EventView<'a> {
         let kind = ev.get_kind().unwrap_or(Kind::Unknown);
         EventView {
             ev,
+            thread: ev.has_thread().then(|| ev.get_thread().ok()).flatten(),
+            fd: ev.has_fd().then(|| ev.get_fd().ok()).flatten(),
+            container: ev
+                .has_container()
+                .then(|| ev.get_container().ok())
+                .flatten(),
             kind,
             info: table::info(kind),
             num,
@@ -65,14 +76,11 @@ impl<'a> EventView<'a> {
     }
 
     pub fn thread(&self) -> Option<thread::Reader<'a>> {
-        self.ev
-            .has_thread()
-            .then(|| self.ev.get_thread().ok())
-            .flatten()
+        self.thread
     }
 
     pub fn fd(&self) -> Option<fd::Reader<'a>> {
-        self.ev.has_fd().then(|| self.ev.get_fd().ok()).flatten()
+        self.fd
     }
 
     pub fn user(&self) -> Option<user::Reader<'a>> {
@@ -97,10 +105,7 @@ impl<'a> EventView<'a> {
     }
 
     pub fn container(&self) -> Option<container::Reader<'a>> {
-        self.ev
-            .has_container()
-            .then(|| self.ev.get_container().ok())
-            .flatten()
+        self.container
     }
 
     pub fn k8s(&self) -> Option<k8s::Reader<'a>> {

@@ -1,0 +1,534 @@
+//! The engine benchmark: `cargo bench -p evaluate --bench engine`.
+//!
+//! 1. Throughput: events per second on one core, replaying an enriched
+//!    trace (frames decoded from memory, every event checked against every
+//!    candidate rule, all matches counted) through Falco's default ruleset
+//!    (`../shared/compat/falco_rules.yaml`) plus kestrel's own `rules/`.
+//!    No recorded enriched trace exists yet, so the trace is generated: a
+//!    realistic mix of file opens and closes, execs, network calls and
+//!    process events from shells, servers and daemons, in and out of
+//!    containers.
+//! 2. The cost of one `in` check against lists of 10, 100 and 1,000 items.
+//!
+//! Each figure is the median of [`ROUNDS`] rounds. The output is a Markdown
+//! table, ready for BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use evaluate::check::catalog::Registry;
+use evaluate::compile::{compile, Condition, NoNames};
+use evaluate::eval::CompiledRuleset;
+use evaluate::fields::sample::{self, Addr, Ancestor, Container, Event, Fd, Param, Thread};
+use evaluate::fields::EventView;
+use evaluate::lang::parse;
+use evaluate::loader;
+use schema::kestrel_capnp::{frame, FdType, L4Proto};
+use schema::{FrameReader, FrameWriter, Kind, Stage};
+
+/// Rounds per measurement; the median is reported.
+const ROUNDS: usize = 9;
+/// Events in the generated trace.
+const TRACE_EVENTS: usize = 200_000;
+/// `in` checks per round of the list benchmark.
+const IN_CHECKS: usize = 2_000_000;
+
+const NOW: u64 = 1_700_000_000_000_000_000;
+
+/// CPU time of this thread, in ns: what "one core" spends, unaffected by
+/// other processes competing for the machine's cores.
+fn cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Runs `f`, returning its result and the CPU ns it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = cpu_ns();
+    let out = f();
+    (out, (cpu_ns() - start) as f64)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+/// The compiled syscall rules: (name, condition).
+fn conditions() -> Vec<(String, Condition)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut paths = vec![root.join("../shared/compat/falco_rules.yaml")];
+    let own = root.join("rules");
+    if own.is_dir() {
+        paths.push(own);
+    }
+    let loaded = loader::load_paths(&paths, &Registry)
+        .unwrap_or_else(|d| panic!("rules failed to load:\n{d}"));
+    let mut compiled = Vec::new();
+    for r in &loaded.rules {
+        if r.source != "syscall" || !r.enabled {
+            continue;
+        }
+        match compile(&r.condition, &NoNames) {
+            Ok(c) => compiled.push((r.name.clone(), c)),
+            Err(e) => panic!("rule `{}` does not compile: {e}", r.name),
+        }
+    }
+    compiled
+}
+
+/// With `KESTREL_BENCH_PER_RULE` set: the rules that cost most per event,
+/// each replayed alone.
+fn per_rule(trace: &[u8], conds: &[(String, Condition)]) {
+    let mut costs: Vec<(f64, &str)> = conds
+        .iter()
+        .map(|(name, c)| {
+            let one = CompiledRuleset::new(vec![(0, c.clone())]);
+            let ((events, _), ns) = timed(|| replay(trace, &one));
+            (ns / events as f64, name.as_str())
+        })
+        .collect();
+    let base = CompiledRuleset::new(Vec::new());
+    let ((events, _), ns) = timed(|| replay(trace, &base));
+    eprintln!("decode only: {:.0} ns/event", ns / events as f64);
+    costs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (ns, name) in costs.iter().take(12) {
+        eprintln!("{ns:8.0} ns/event  {name}");
+    }
+}
+
+fn proc(
+    name: &str,
+    exe: &str,
+    args: &[&str],
+    parents: &[&str],
+    container: bool,
+) -> (Thread, Container) {
+    let t = Thread {
+        tid: 1000,
+        pid: 1000,
+        vpid: if container { 7 } else { 1000 },
+        name: name.into(),
+        exe: exe.into(),
+        exepath: exe.into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        cwd: "/srv".into(),
+        loginuid: u32::MAX,
+        cap_effective: if container {
+            0xa80425fb
+        } else {
+            0x1ff_ffff_ffff
+        },
+        start_ts: NOW - 3_600_000_000_000,
+        ancestors: parents
+            .iter()
+            .map(|p| Ancestor {
+                pid: 1,
+                name: p.to_string(),
+                exe: p.to_string(),
+                exepath: format!("/usr/bin/{p}"),
+                args: vec![],
+            })
+            .collect(),
+        stdio: vec![FdType::Pipe, FdType::Pipe, FdType::File],
+        ..Thread::default()
+    };
+    let c = if container {
+        Container {
+            id: "0123456789ab".into(),
+            name: "web".into(),
+            image_repository: "docker.io/library/nginx".into(),
+            image_tag: "1.27".into(),
+            ..Container::default()
+        }
+    } else {
+        Container {
+            id: "host".into(),
+            name: "host".into(),
+            ..Container::default()
+        }
+    };
+    (t, c)
+}
+
+fn ev(
+    kind: Kind,
+    (thread, container): (Thread, Container),
+    ret: i64,
+    params: Vec<Param>,
+    fd: Option<Fd>,
+) -> Event {
+    Event {
+        kind,
+        ts: NOW,
+        ret,
+        params,
+        thread: Some(thread),
+        fd,
+        user: Some((33, "www-data".into())),
+        login_user: None,
+        group: Some((33, "www-data".into())),
+        container: Some(container),
+        k8s: None,
+    }
+}
+
+fn file(path: &str) -> Fd {
+    Fd {
+        num: 7,
+        ty: FdType::File,
+        name: path.into(),
+        name_changed: true,
+        ..Fd::default()
+    }
+}
+
+/// The kinds of traffic in the trace, with their weights (per 100 events).
+fn templates() -> Vec<(u32, Event)> {
+    let nginx = || {
+        proc(
+            "nginx",
+            "/usr/sbin/nginx",
+            &["-g", "daemon off;"],
+            &["containerd-shim", "systemd"],
+            true,
+        )
+    };
+    let java = || {
+        proc(
+            "java",
+            "/usr/bin/java",
+            &["-jar", "app.jar"],
+            &["bash", "sshd", "systemd"],
+            false,
+        )
+    };
+    let bash = || {
+        proc(
+            "bash",
+            "/bin/bash",
+            &["-c", "ls /tmp"],
+            &["sshd", "systemd"],
+            false,
+        )
+    };
+    let openat = |p: (Thread, Container), path: &str, flags: u64| {
+        ev(
+            Kind::Openat,
+            p,
+            7,
+            vec![
+                Param::Int(-100),
+                Param::Bytes(path.as_bytes().to_vec()),
+                Param::Uint(flags),
+                Param::Uint(0o644),
+                Param::Uint(2049),
+                Param::Uint(1234),
+            ],
+            Some(file(path)),
+        )
+    };
+    let close = |p: (Thread, Container), path: &str| {
+        ev(Kind::Close, p, 0, vec![Param::Int(7)], Some(file(path)))
+    };
+    let tcp = |local: [u8; 4], remote: [u8; 4], port: u16| Fd {
+        num: 9,
+        ty: FdType::Ipv4,
+        name: format!(
+            "{}.{}.{}.{}:40000->{}.{}.{}.{}:{port}",
+            local[0], local[1], local[2], local[3], remote[0], remote[1], remote[2], remote[3]
+        ),
+        l4proto: L4Proto::Tcp,
+        local: Addr::v4(local, 40000),
+        remote: Addr::v4(remote, port),
+        connected: true,
+        name_changed: true,
+        ..Fd::default()
+    };
+    vec![
+        (
+            14,
+            openat(nginx(), "/usr/share/nginx/html/index.html", 0o2000000),
+        ),
+        (10, openat(java(), "/opt/app/lib/rt.jar", 0o2000000)),
+        (6, openat(bash(), "/etc/ld.so.cache", 0o2000000)),
+        (
+            4,
+            openat(java(), "/var/log/app/app.log", 1 | 0o2000 | 0o100),
+        ),
+        (2, openat(nginx(), "/etc/nginx/nginx.conf", 0)),
+        (
+            2,
+            Event {
+                ret: -2,
+                fd: Some(Fd {
+                    num: -1,
+                    ..file("/etc/missing.conf")
+                }),
+                ..openat(bash(), "/etc/missing.conf", 0)
+            },
+        ),
+        (26, close(nginx(), "/usr/share/nginx/html/index.html")),
+        (6, close(java(), "/opt/app/lib/rt.jar")),
+        (
+            3,
+            ev(
+                Kind::Execve,
+                proc(
+                    "ls",
+                    "/bin/ls",
+                    &["-la", "/tmp"],
+                    &["bash", "sshd", "systemd"],
+                    false,
+                ),
+                0,
+                vec![Param::Bytes(b"/bin/ls".to_vec())],
+                None,
+            ),
+        ),
+        (
+            1,
+            ev(
+                Kind::Execve,
+                proc(
+                    "sh",
+                    "/bin/sh",
+                    &["-c", "date"],
+                    &["nginx", "containerd-shim"],
+                    true,
+                ),
+                0,
+                vec![Param::Bytes(b"/bin/sh".to_vec())],
+                None,
+            ),
+        ),
+        (
+            2,
+            ev(Kind::Clone, java(), 1001, vec![Param::Uint(0x3d0f00)], None),
+        ),
+        (
+            5,
+            ev(
+                Kind::Connect,
+                java(),
+                0,
+                vec![Param::Int(9), Param::Addr(Addr::v4([10, 0, 3, 4], 5432))],
+                Some(tcp([10, 0, 1, 2], [10, 0, 3, 4], 5432)),
+            ),
+        ),
+        (
+            2,
+            ev(
+                Kind::Connect,
+                bash(),
+                -115,
+                vec![Param::Int(9), Param::Addr(Addr::v4([140, 82, 112, 3], 443))],
+                Some(tcp([10, 0, 1, 2], [140, 82, 112, 3], 443)),
+            ),
+        ),
+        (
+            5,
+            ev(
+                Kind::Accept4,
+                nginx(),
+                9,
+                vec![Param::Int(6)],
+                Some(Fd {
+                    is_server: true,
+                    ..tcp([172, 17, 0, 2], [10, 0, 0, 9], 80)
+                }),
+            ),
+        ),
+        (
+            4,
+            ev(
+                Kind::Sendto,
+                nginx(),
+                512,
+                vec![Param::Int(9), Param::Uint(512)],
+                Some(Fd {
+                    is_server: true,
+                    ..tcp([172, 17, 0, 2], [10, 0, 0, 9], 80)
+                }),
+            ),
+        ),
+        (
+            2,
+            ev(
+                Kind::Socket,
+                java(),
+                9,
+                vec![Param::Uint(2), Param::Uint(1), Param::Uint(6)],
+                None,
+            ),
+        ),
+        (
+            2,
+            ev(
+                Kind::Dup2,
+                bash(),
+                1,
+                vec![Param::Int(7), Param::Int(1)],
+                Some(Fd {
+                    ty: FdType::Pipe,
+                    name: "pipe:[1234]".into(),
+                    ..Fd::default()
+                }),
+            ),
+        ),
+        (
+            2,
+            ev(
+                Kind::ProcExit,
+                bash(),
+                0,
+                vec![Param::Int(0), Param::Uint(0)],
+                None,
+            ),
+        ),
+        (
+            2,
+            ev(
+                Kind::Unlinkat,
+                bash(),
+                0,
+                vec![
+                    Param::Int(-100),
+                    Param::Bytes(b"/tmp/x.lock".to_vec()),
+                    Param::Uint(0),
+                ],
+                None,
+            ),
+        ),
+    ]
+}
+
+/// The trace as a framed stream: header, then [`TRACE_EVENTS`] events in
+/// an interleaved order.
+fn trace() -> Vec<u8> {
+    let templates = templates();
+    let frames: Vec<(u32, Vec<u8>)> = templates
+        .iter()
+        .map(|(w, e)| (*w, e.to_frame_bytes()))
+        .collect();
+    let total: u32 = frames.iter().map(|(w, _)| w).sum();
+    let mut out = Vec::new();
+    let mut w = FrameWriter::new(&mut out);
+    w.write_header(Stage::Enrich).expect("writing to memory");
+    // A fixed pseudo-random walk over the weighted templates.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..TRACE_EVENTS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut pick = (x % total as u64) as u32;
+        let frame = frames.iter().find(|(w, _)| {
+            if pick < *w {
+                true
+            } else {
+                pick -= w;
+                false
+            }
+        });
+        let (_, bytes) = frame.unwrap_or(&frames[0]);
+        w.write_raw(bytes).expect("writing to memory");
+    }
+    w.flush().expect("writing to memory");
+    drop(w);
+    out
+}
+
+/// One replay of the trace; returns (events, matches).
+fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
+    let mut r = FrameReader::new(Cursor::new(trace));
+    let host = match r.read_header() {
+        Ok(Some(h)) => h.hostname,
+        _ => panic!("the generated trace has a header"),
+    };
+    let (mut events, mut matches) = (0u64, 0u64);
+    while let Ok(Some(f)) = r.next() {
+        let Ok(root) = f.root() else { continue };
+        if let Ok(frame::Which::Event(Ok(e))) = root.which() {
+            events += 1;
+            let view = EventView::new(e, events, &host);
+            matches += rules.evaluate(&view).count() as u64;
+        }
+    }
+    (events, matches)
+}
+
+fn in_check(n: usize) -> (f64, f64) {
+    let items: Vec<String> = (0..n).map(|i| format!("binary-{i:04}")).collect();
+    let cond = |extra: &str| -> Condition {
+        let src = format!("proc.name in ({}{extra})", items.join(", "));
+        compile(&parse(&src).expect("generated condition parses"), &NoNames)
+            .expect("generated condition compiles")
+    };
+    let c = cond("");
+    let hit = cond(", bash");
+    let (t, cont) = proc("bash", "/bin/bash", &[], &["sshd"], false);
+    let e = ev(Kind::Execve, (t, cont), 0, vec![], None);
+    sample::with_view(&e, 1, |v| {
+        let time = |c: &Condition| {
+            median(
+                (0..ROUNDS)
+                    .map(|_| {
+                        let ((), ns) = timed(|| {
+                            for _ in 0..IN_CHECKS {
+                                black_box(c.matches(black_box(v)));
+                            }
+                        });
+                        ns / IN_CHECKS as f64
+                    })
+                    .collect(),
+            )
+        };
+        assert!(!c.matches(v) && hit.matches(v));
+        (time(&c), time(&hit))
+    })
+}
+
+fn main() {
+    let conds = conditions();
+    let n_rules = conds.len();
+    let trace = trace();
+    if std::env::var_os("KESTREL_BENCH_PER_RULE").is_some() {
+        per_rule(&trace, &conds);
+    }
+    let rules = CompiledRuleset::new(conds.into_iter().enumerate().map(|(i, (_, c))| (i, c)));
+    let mut rates = Vec::new();
+    let mut matches = 0;
+    let mut decode = Vec::new();
+    let empty = CompiledRuleset::new(Vec::new());
+    for _ in 0..ROUNDS {
+        let ((events, m), ns) = timed(|| replay(&trace, &rules));
+        rates.push(events as f64 / (ns / 1e9));
+        matches = m;
+        let ((events, _), ns) = timed(|| replay(&trace, &empty));
+        decode.push(ns / events as f64);
+    }
+    let decode = median(decode);
+    let rate = median(rates);
+    println!("## evaluate (issue 5)\n");
+    println!("`cargo bench -p evaluate --bench engine` — median of {ROUNDS} rounds, CPU time of the one thread doing the work.\n");
+    println!("| measurement | result |");
+    println!("|---|---|");
+    println!(
+        "| replay of a generated enriched trace ({TRACE_EVENTS} events, {:.1} MB) through {n_rules} rules (compat default + kestrel's `rules/`); decode + evaluate, all matches | **{:.2} M events/s** ({:.0} ns/event; {matches} alerts per replay) |",
+        trace.len() as f64 / 1e6,
+        rate / 1e6,
+        1e9 / rate
+    );
+    println!("| of which frame reading and decoding alone (no rules) | {decode:.0} ns/event |");
+    for n in [10, 100, 1000] {
+        let (miss, hit) = in_check(n);
+        println!("| `proc.name in (…)` with {n} items: miss / hit | {miss:.1} ns / {hit:.1} ns |");
+    }
+}
