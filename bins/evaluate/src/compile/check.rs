@@ -602,7 +602,7 @@ impl<'n> Checker<'n> {
             CmpOp::EndsWith => StrMatcher::Affix(AffixSet::new(&vals, true)),
             CmpOp::Contains | CmpOp::BContains | CmpOp::IContains => {
                 match matcher::contains_any(&vals, op == CmpOp::IContains) {
-                    Ok(ac) => StrMatcher::ContainsAny(ac),
+                    Ok(ac) => StrMatcher::ContainsAny(Box::new(ac)),
                     Err(e) => return self.err(first_span, e),
                 }
             }
@@ -615,10 +615,10 @@ impl<'n> Checker<'n> {
         Ok(match op {
             CmpOp::Eq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects => StrMatcher::Eq(v.into()),
             CmpOp::Contains | CmpOp::BContains => {
-                StrMatcher::Contains(memmem::Finder::new(v).into_owned())
+                StrMatcher::Contains(Box::new(memmem::Finder::new(v).into_owned()))
             }
             CmpOp::IContains => match matcher::contains_any(&[v.to_vec()], true) {
-                Ok(ac) => StrMatcher::ContainsAny(ac),
+                Ok(ac) => StrMatcher::ContainsAny(Box::new(ac)),
                 Err(e) => return self.err(it.span, e),
             },
             CmpOp::StartsWith | CmpOp::BStartsWith => StrMatcher::StartsWith(v.into()),
@@ -627,7 +627,7 @@ impl<'n> Checker<'n> {
             CmpOp::IGlob => StrMatcher::Glob(Glob::new(v, true)),
             CmpOp::Pmatch => StrMatcher::Pmatch(PathPrefixes::new(&[v.to_vec()])),
             CmpOp::Regex => match matcher::regex(&it.text) {
-                Ok(r) => StrMatcher::Regex(r),
+                Ok(r) => StrMatcher::Regex(Box::new(r)),
                 Err(e) => return self.err(it.span, format!("invalid regex: {e}")),
             },
             CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {

@@ -243,14 +243,14 @@ fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
 pub enum StrMatcher {
     Eq(Box<[u8]>),
     In(FastSet<Box<[u8]>>),
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// `icontains` of one needle, and `contains`/`icontains` against a list.
-    ContainsAny(AhoCorasick),
+    ContainsAny(Box<AhoCorasick>),
     StartsWith(Box<[u8]>),
     EndsWith(Box<[u8]>),
     Affix(AffixSet),
     Glob(Glob),
-    Regex(Regex),
+    Regex(Box<Regex>),
     Pmatch(PathPrefixes),
     /// `allof`: every matcher holds.
     All(Vec<StrMatcher>),
@@ -314,7 +314,7 @@ pub fn regex(pat: &str) -> Result<Regex, String> {
 /// Decodes the hexadecimal right-hand side of `bcontains`/`bstartswith`.
 pub fn hex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

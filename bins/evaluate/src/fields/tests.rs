@@ -307,7 +307,9 @@ fn proc_and_thread_fields() {
     );
     assert_eq!(r(&ev, "thread.ismain"), "false");
     let mut orphan = ev.clone();
-    orphan.thread.as_mut().map(|t| t.ancestors.clear());
+    if let Some(t) = orphan.thread.as_mut() {
+        t.ancestors.clear();
+    }
     assert_eq!(r(&orphan, "proc.pname"), "<NA>");
     assert_eq!(r(&orphan, "proc.aname"), "<NA>");
     let bare = Event::default();
@@ -344,7 +346,9 @@ fn fd_file_fields() {
     assert_eq!(r(&ev, "fd.containername"), "host:/etc/shadow");
     assert_eq!(r(&ev, "fs.path.name"), "/etc/shadow");
     let mut root = ev.clone();
-    root.fd.as_mut().map(|f| f.name = "/x".into());
+    if let Some(f) = root.fd.as_mut() {
+        f.name = "/x".into();
+    }
     assert_eq!(r(&root, "fd.directory"), "/");
     let link = Event {
         kind: Kind::Symlinkat,
@@ -392,7 +396,9 @@ fn fd_socket_fields() {
     assert_eq!(r(&ev, "fd.directory"), "<NA>");
     assert_eq!(r(&ev, "evt.arg.addr"), "1.2.3.4:443");
     let mut server = ev.clone();
-    server.fd.as_mut().map(|f| f.is_server = true);
+    if let Some(f) = server.fd.as_mut() {
+        f.is_server = true;
+    }
     assert_eq!(r(&server, "fd.sip"), "10.0.0.2");
     assert_eq!(r(&server, "fd.sport"), "40000");
     assert_eq!(r(&server, "fd.lport"), "40000");
