@@ -87,21 +87,34 @@ fn rules_dir() -> PathBuf {
     pipeline::workspace().join("rules")
 }
 
+/// What a test changes in the pipeline: the rules, and extra stage
+/// arguments.
+struct Stages {
+    rules: Vec<PathBuf>,
+    enrich: Vec<String>,
+    evaluate: Vec<String>,
+}
+
+impl Stages {
+    fn default_rules() -> Stages {
+        Stages {
+            rules: vec![rules_dir()],
+            enrich: Vec::new(),
+            evaluate: Vec::new(),
+        }
+    }
+}
+
 /// Starts the pipeline and waits until it is live: the marker trigger is run
 /// until its alert comes out.
-fn start(
-    env: &Env,
-    test: &str,
-    rules: Vec<PathBuf>,
-    enrich_args: Vec<String>,
-    marker: &dyn Fn(&str),
-) -> Pipeline {
+fn start(env: &Env, test: &str, stages: Stages, marker: &dyn Fn(&str)) -> Pipeline {
     let logs = logs_dir(test);
     std::fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("mkdir logs: {e}"));
     let mut p = Pipeline::start(Config {
         bin: &env.bin,
-        rules,
-        enrich_args,
+        rules: stages.rules,
+        enrich_args: stages.enrich,
+        evaluate_args: stages.evaluate,
         logs: &logs,
     });
     let start = std::time::Instant::now();
@@ -187,7 +200,7 @@ fn host_triggers_fire_their_rules() {
     let Some(env) = env() else { return };
     let t = |name: &str| env.triggers.join(format!("kt-{name}"));
     let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
-    let p = start(&env, "host", vec![rules_dir()], Vec::new(), &marker);
+    let p = start(&env, "host", Stages::default_rules(), &marker);
 
     let scratch = env.work.path().join("home");
     std::fs::create_dir_all(&scratch).unwrap_or_else(|e| panic!("mkdir: {e}"));
@@ -254,7 +267,11 @@ fn container_triggers_fire_their_rules() {
     let t = |name: &str| env.triggers.join(format!("kt-{name}"));
     let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
     let enrich_args = runtimes.iter().flat_map(|r| r.enrich_args()).collect();
-    let mut p = start(&env, "containers", vec![rules_dir()], enrich_args, &marker);
+    let stages = Stages {
+        enrich: enrich_args,
+        ..Stages::default_rules()
+    };
+    let mut p = start(&env, "containers", stages, &marker);
 
     // The setuid trigger must be root-owned with the set-user-ID bit; the
     // container runs it as an unprivileged user.
@@ -380,13 +397,14 @@ fn benign_workload_raises_nothing_at_warning_or_above() {
         let cmd = format!("{} {tag}; true", readshadow.display());
         triggers::run(&root, &["-c", &cmd]);
     };
-    let p = start(
-        &env,
-        "benign",
-        vec![rules_dir(), scope],
-        Vec::new(),
-        &marker,
-    );
+    // Every rule that matches an event alerts, so that a Notice rule
+    // matching first cannot hide a Warning one.
+    let stages = Stages {
+        rules: vec![rules_dir(), scope],
+        enrich: Vec::new(),
+        evaluate: vec!["--rule-matching".into(), "all".into()],
+    };
+    let p = start(&env, "benign", stages, &marker);
 
     let script = pipeline::workspace().join("tests/triggers/benign-workload.sh");
     let out = std::process::Command::new(&root)

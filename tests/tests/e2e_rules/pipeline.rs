@@ -102,6 +102,8 @@ pub struct Config<'a> {
     pub rules: Vec<PathBuf>,
     /// Extra arguments for enrich (runtime sockets).
     pub enrich_args: Vec<String>,
+    /// Extra arguments for evaluate.
+    pub evaluate_args: Vec<String>,
     /// Where the stages' stderr goes, one file per stage.
     pub logs: &'a Path,
 }
@@ -158,6 +160,7 @@ impl Pipeline {
         let mut evaluate = Command::new(cfg.bin.join("evaluate"))
             .args(["--format", "json"])
             .args(&rule_args)
+            .args(&cfg.evaluate_args)
             .stdin(
                 enrich
                     .stdout
