@@ -324,8 +324,12 @@ fn run_container_triggers<'a>(
 ) -> ContainerSet<'a> {
     let trig = containers::Runtime::trig_mount(triggers);
     let suid = containers::Runtime::trig_mount(suid);
-    let script =
-        "/trig/kt-unshare; /trig/kt-mount; /trig/kt-listen; /trig/kt-revshell; exec sleep 60";
+    // The image is busybox with few applet links: `busybox cp` and
+    // `busybox mkdir` name the applets directly.
+    let script = "/trig/kt-unshare; /trig/kt-mount; /trig/kt-listen; /trig/kt-etcwrite; \
+                  busybox mkdir -p /usr/local/bin && /trig/kt-binwrite; \
+                  busybox cp /trig/kt-tmpexec /tmp/kt-tmpexec && /tmp/kt-tmpexec; \
+                  /trig/kt-memfd; /trig/kt-revshell; exec sleep 60";
     let busy = rt.start(&["--network", "none", "-v", &trig], &["sh", "-c", script]);
     let privileged = rt.start(
         &["--privileged", "--network", "none", "-v", &trig],

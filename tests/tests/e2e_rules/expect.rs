@@ -130,8 +130,9 @@ pub fn host(dir: &str) -> Vec<Expect> {
 
 /// The short ids of the test's containers.
 pub struct ContainerIds<'a> {
-    /// Runs kt-unshare, kt-mount, kt-listen and kt-revshell from a shell,
-    /// then gets a second shell by `docker exec`.
+    /// Runs kt-unshare, kt-mount, kt-listen, kt-etcwrite, kt-binwrite,
+    /// kt-tmpexec from /tmp, kt-memfd and kt-revshell from a shell, then
+    /// gets a second shell by `exec`.
     pub busy: &'a str,
     /// Privileged; runs kt-sysctl and kt-capset.
     pub privileged: &'a str,
@@ -184,6 +185,27 @@ pub fn containers(ids: &ContainerIds<'_>) -> Vec<Expect> {
             ids.busy,
             "kt-revshell",
         ),
+        inside(
+            "Write below /etc by an unexpected program",
+            ids.busy,
+            "kt-etcwrite",
+        )
+        .field("fd.name", "/etc/kt-probe.conf"),
+        inside(
+            "Write below a system binary or boot directory",
+            ids.busy,
+            "kt-binwrite",
+        )
+        .field("fd.name", "/usr/local/bin/kt-probe-binary"),
+        inside(
+            "Program run from a temporary directory",
+            ids.busy,
+            "kt-tmpexec",
+        )
+        .field("proc.exepath", "/tmp/kt-tmpexec"),
+        Expect::new("Program run from memory")
+            .field("proc.pname", "kt-memfd")
+            .field("container.id", ids.busy),
         inside("Reverse shell", ids.busy, "sh").field("proc.cmdline", "sh -c true"),
         inside("Shell spawned in a container", ids.busy, "sh")
             .field("proc.cmdline", "sh -c exit 0"),
