@@ -239,7 +239,37 @@ fn host_triggers_fire_their_rules() {
         scratch_exes.push((exe, path));
     }
 
+    // Near misses, named by a directory outside /tmp (running a program
+    // from /tmp is itself a trigger).
+    let near = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kt-near-misses");
+    let near_text = near.display().to_string();
+    let script = pipeline::workspace().join("tests/triggers/near-misses.sh");
+    triggers::run(
+        Path::new("bash"),
+        &[&script.display().to_string(), &near_text],
+    );
+
     let alerts = finish(p, &marker);
+    let near_alerts: Vec<String> = alerts
+        .iter()
+        .filter(|a| {
+            a.field("proc.cmdline")
+                .is_some_and(|c| c.contains(&near_text))
+        })
+        .map(|a| {
+            format!(
+                "  {}: {}",
+                a.rule(),
+                a.0.get("output").and_then(|o| o.as_str()).unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        near_alerts.is_empty(),
+        "near misses raised {} alert(s):\n{}",
+        near_alerts.len(),
+        near_alerts.join("\n")
+    );
     let mut expected = expect::host(&dir);
     for (_, path) in &scratch_exes {
         expected.push(
