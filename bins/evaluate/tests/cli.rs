@@ -347,6 +347,18 @@ fn validate_subcommand() {
     assert!(err.contains("type.yaml:4:20"), "{err}");
     assert!(err.contains("in macro `m`"), "{err}");
     assert!(err.contains("used by rule `R`"), "{err}");
+    // The compiler's warnings are located too.
+    let w = tmp("warn.yaml");
+    std::fs::write(&w, "- rule: R\n  desc: d\n  condition: evt.type in (open, sendfile)\n  output: o\n  priority: info\n").unwrap();
+    let out = run(&["validate", "-r", w.to_str().unwrap()], b"");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`sendfile` is not an event type kestrel captures"),
+        "{err}"
+    );
+    assert!(err.contains("warn.yaml:3:33"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 warning"));
     // The built-in rules validate.
     let out = run(&["validate"], b"");
     assert!(

@@ -537,7 +537,6 @@ fn warnings() {
     );
     assert!(!w.contains("rule `Quiet` matches every event type"), "{w}");
     assert!(w.contains("`evt.dir` is deprecated"), "{w}");
-    assert!(w.contains("unknown event type `sendfile`"), "{w}");
     assert_eq!(l.rules.len(), 3);
 }
 

@@ -158,34 +158,6 @@ pub fn kinds(e: &Expr, negated: bool) -> KindSet {
     }
 }
 
-/// `evt.type` values in `e` that name no event kestrel knows, with their
-/// spans.
-pub fn unknown_names(e: &Expr, out: &mut Vec<(String, crate::lang::ast::Span)>) {
-    match e {
-        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| unknown_names(x, out)),
-        Expr::Not(x) => unknown_names(x, out),
-        Expr::Compare(c) if c.lhs.name == "evt.type" => {
-            let spans: Vec<(String, crate::lang::ast::Span)> = match &c.rhs {
-                Operand::Value { text, span } => vec![(text.clone(), *span)],
-                Operand::List { items, .. } => items
-                    .iter()
-                    .map(|i| match i {
-                        ListItem::Value { text, span } => (text.clone(), *span),
-                        ListItem::Name { name, span } => (name.clone(), *span),
-                    })
-                    .collect(),
-                Operand::Field(_) => Vec::new(),
-            };
-            for (t, s) in spans {
-                if schema::table::by_name(&t).is_none() {
-                    out.push((t, s));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,14 +206,5 @@ mod tests {
             false
         )
         .is_all());
-    }
-
-    #[test]
-    fn unknown_types_are_reported() {
-        let mut out = Vec::new();
-        unknown_names(&parse("evt.type in (open, sendfile)").unwrap(), &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].0, "sendfile");
-        assert_eq!(names("evt.type = sendfile"), Vec::<&str>::new());
     }
 }

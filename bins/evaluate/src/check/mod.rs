@@ -596,11 +596,6 @@ impl<'a> Resolver<'a> {
 
         let kinds = if rule.source == "syscall" {
             let k = evttypes::kinds(&condition, false);
-            let mut unknown = Vec::new();
-            evttypes::unknown_names(&parsed, &mut unknown);
-            for (name, span) in unknown {
-                self.warn_at(owner, span, format!("unknown event type `{name}`: kestrel captures no such event, so this comparison never holds"));
-            }
             if k.is_all() && rule.warn_evttypes {
                 let d = Diagnostic::warning(format!(
                     "rule `{}` matches every event type ({} types): restrict it with `evt.type` so it runs only on the events it needs",

@@ -33,6 +33,36 @@ impl compile::Names for Names {
 }
 
 impl Names {
+    /// The compiler's warnings for rule `rule` (unresolvable addresses,
+    /// event types kestrel has not), each located in the macro or rule
+    /// text it concerns.
+    pub fn compile_warnings(&self, rule: &str) -> Vec<Diagnostic> {
+        let Some((expr, cond)) = self.rules.get(rule) else {
+            return Vec::new();
+        };
+        let Ok(c) = compile::compile(expr, self) else {
+            return Vec::new();
+        };
+        c.warnings
+            .iter()
+            .map(|w| {
+                match w
+                    .macros
+                    .last()
+                    .and_then(|m| self.macros.get(m).map(|x| (m, &x.1)))
+                {
+                    Some((m, mcond)) => Diagnostic::warning(w.message.clone())
+                        .at(self.map.locate_in(mcond, w.span))
+                        .item(ItemKind::Macro, m)
+                        .note(format!("used by rule `{rule}`")),
+                    None => Diagnostic::warning(w.message.clone())
+                        .at(self.map.locate_in(cond, w.span))
+                        .item(ItemKind::Rule, rule),
+                }
+            })
+            .collect()
+    }
+
     /// A diagnostic for a compile error of rule `rule`: compiled again with
     /// its macros by name, the error names the macro chain and a span in the
     /// innermost one, which locates it in its file.

@@ -46,6 +46,13 @@ pub fn validate(args: &RuleArgs) -> i32 {
     let warnings = loaded.warnings.items.len();
     match RuleSet::compile(loaded.rules, RuleMatching::All) {
         Ok((set, other)) => {
+            let mut warnings = warnings;
+            for c in set.rules.iter().filter(|c| !c.cond.warnings.is_empty()) {
+                for w in loaded.names.compile_warnings(&c.rule.name) {
+                    eprint!("{w}");
+                    warnings += 1;
+                }
+            }
             println!(
                 "ok: {total} rules ({} syscall, {} for other sources), {} macros, {} lists, {warnings} warning{}",
                 set.rules.len(),

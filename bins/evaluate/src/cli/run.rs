@@ -90,6 +90,11 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
         }
         RunError::Fatal(format!("{} rules failed to compile", errs.len()))
     })?;
+    for c in set.rules.iter().filter(|c| !c.cond.warnings.is_empty()) {
+        for w in loaded.names.compile_warnings(&c.rule.name) {
+            tracing::warn!("{}", w.to_string().trim_end());
+        }
+    }
     if !other.is_empty() {
         tracing::warn!("{} rules of the k8s_audit source are loaded but not evaluated: that source does not exist yet", other.len());
     }
