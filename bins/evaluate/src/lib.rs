@@ -1,9 +1,14 @@
 //! The `evaluate` library: Falco-compatible rules, from YAML files to alerts.
 //!
-//! The pipeline is lex → parse ([`lang`]) → load rule files ([`loader`]) →
-//! check and compile against the field registry → evaluate each enriched
-//! event → format alerts. The binary (`src/main.rs`) only wires these to
-//! frame streams and the command line.
+//! The pipeline: rule files are read and merged ([`loader`]), conditions
+//! parsed ([`lang`]), macros, lists and exceptions resolved and fields
+//! checked ([`check`]), conditions compiled against the field registry
+//! ([`fields`], [`compile`]) into a ruleset indexed by event type
+//! ([`ruleset`]), run on each enriched event ([`eval`]; [`reference`] is the
+//! plain interpreter the tests compare it with), and matches rendered as
+//! alerts ([`alert`]). [`cli`] holds the stream mode and the subcommands;
+//! [`builtin`] the default rules embedded at build time. The binary
+//! (`src/main.rs`) only parses the command line.
 //!
 //! It is not a place for state across events: evaluate is stateless, so a
 //! recorded enriched stream always gives the same alerts.
