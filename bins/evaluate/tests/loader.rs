@@ -405,6 +405,8 @@ fn malformed_yaml_points_at_the_line() {
     assert!(e.contains("f0.yaml:5:13"), "{e}");
     let e = err(&["- rule: R\n  desc: d\n  condition: evt.type = open\n  priority: info\n"]);
     assert!(e.contains("rule `R` is missing `output`"), "{e}");
+    let l = ok(&[BASE, "- rule: Shell\n  enabled: no\n"]);
+    assert!(!rule(&l, "Shell").enabled);
     let e = err(&["- rule: R\n  enabled: maybe\n"]);
     assert!(e.contains("`enabled` must be true or false"), "{e}");
     // Empty files and comment-only files are valid.

@@ -223,7 +223,15 @@ impl Reader<'_> {
 
     fn bool(&mut self, n: &Node, key: &str, item: (ItemKind, &str)) -> Option<(bool, Pos)> {
         let pos = self.pos(n);
-        match n.as_scalar().and_then(|s| s.as_bool()) {
+        // yaml-cpp, which Falco uses, also reads yes/no/on/off as booleans.
+        let b = n
+            .as_scalar()
+            .and_then(|s| match s.as_str().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "on" => Some(true),
+                "false" | "no" | "n" | "off" => Some(false),
+                _ => None,
+            });
+        match b {
             Some(b) => Some((b, pos)),
             None => {
                 self.error(pos, 1, format!("`{key}` must be true or false"), Some(item));
