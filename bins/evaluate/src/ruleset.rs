@@ -10,7 +10,8 @@ use schema::{Kind, Priority};
 
 use crate::alert::format::Output;
 use crate::check::Rule;
-use crate::compile::{self, Condition, NoNames};
+use crate::compile::{self, Condition, KindSet, NoNames};
+use crate::eval::CompiledRuleset;
 use crate::fields::EventView;
 
 /// `--enable` / `--disable`, applied in the order given.
@@ -95,12 +96,10 @@ pub struct RuleError {
     pub message: String,
 }
 
-/// The compiled ruleset with its per-kind index.
+/// The compiled ruleset, indexed by event kind by the engine.
 pub struct RuleSet {
     pub rules: Vec<Compiled>,
-    /// For each event kind (by ordinal), the rules that can match it, in
-    /// rule order.
-    by_kind: Vec<Vec<usize>>,
+    index: CompiledRuleset,
     pub matching: RuleMatching,
 }
 
@@ -129,36 +128,20 @@ impl RuleSet {
                         alerts: 0,
                     });
                 }
-                Err(e) => {
-                    let mut message = e.message.clone();
-                    if !e.macros.is_empty() {
-                        message.push_str(&format!(" (in macro {})", e.macros.join(" → ")));
-                    }
-                    errors.push(RuleError {
-                        rule: rule.name.clone(),
-                        message,
-                    });
-                }
+                Err(e) => errors.push(RuleError {
+                    rule: rule.name.clone(),
+                    message: e.message,
+                }),
             }
         }
         if !errors.is_empty() {
             return Err(errors);
         }
-        let n = schema::table::TABLE.len();
-        let mut by_kind = vec![Vec::new(); n];
-        for (i, c) in out.iter().enumerate() {
-            for (k, list) in by_kind.iter_mut().enumerate() {
-                if let Ok(kind) = Kind::try_from(k as u16) {
-                    if c.cond.kinds.contains(kind) {
-                        list.push(i);
-                    }
-                }
-            }
-        }
+        let index = CompiledRuleset::new(out.iter().enumerate().map(|(i, c)| (i, c.cond.clone())));
         Ok((
             RuleSet {
                 rules: out,
-                by_kind,
+                index,
                 matching,
             },
             other_sources,
@@ -168,28 +151,17 @@ impl RuleSet {
     /// The indices of the rules that match `ev`, in rule order (at most one
     /// with [`RuleMatching::First`]).
     pub fn matches(&self, ev: &EventView<'_>, out: &mut Vec<usize>) {
-        out.clear();
-        let Some(list) = self.by_kind.get(ev.kind() as usize) else {
-            return;
-        };
-        for &i in list {
-            if crate::eval::run(&self.rules[i].cond.node, ev) {
-                out.push(i);
-                if self.matching == RuleMatching::First {
-                    return;
-                }
-            }
-        }
+        self.index
+            .matches(ev, self.matching == RuleMatching::First, out);
     }
 
     /// The event kinds any rule can match.
     pub fn kinds(&self) -> Vec<Kind> {
-        self.by_kind
+        let all = self
+            .rules
             .iter()
-            .enumerate()
-            .filter(|(_, l)| !l.is_empty())
-            .filter_map(|(k, _)| Kind::try_from(k as u16).ok())
-            .collect()
+            .fold(KindSet::EMPTY, |acc, c| acc.union(c.cond.kinds));
+        all.iter().collect()
     }
 }
 
