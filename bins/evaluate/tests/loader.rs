@@ -591,3 +591,32 @@ fn directories_load_sorted() {
     assert!(!rule(&l, "Shell").enabled);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn override_exceptions_append_and_replace() {
+    let base = r#"
+- rule: E
+  desc: d
+  condition: evt.type = open
+  output: o
+  priority: info
+  exceptions:
+    - name: procs
+      fields: proc.name
+      values: [a]
+"#;
+    let append = "- rule: E\n  exceptions:\n    - name: procs\n      values: [b]\n    - name: files\n      fields: [fd.name]\n      values: [[/x]]\n  override:\n    exceptions: append\n";
+    let l = ok(&[base, append]);
+    assert_eq!(
+        show(&rule(&l, "E").condition),
+        "(evt.type = open and not (proc.name in (a, b) or fd.name = /x))"
+    );
+    let replace = "- rule: E\n  exceptions:\n    - name: only\n      fields: proc.name\n      comps: pmatch\n      values: [/tmp]\n  override:\n    exceptions: replace\n";
+    let l = ok(&[base, replace]);
+    assert_eq!(
+        show(&rule(&l, "E").condition),
+        "(evt.type = open and not proc.name pmatch (/tmp))"
+    );
+    let e = err(&[base, "- rule: E\n  exceptions:\n    - name: nofields\n      values: [x]\n  override:\n    exceptions: append\n"]);
+    assert!(e.contains("adds values to no exception"), "{e}");
+}
