@@ -162,7 +162,7 @@ impl Enricher {
             }
             Kind::Execve | Kind::Execveat => {
                 if ok {
-                    self.apply_exec(tid, params, &path);
+                    self.apply_exec(tid, ts, params, &path);
                 }
                 None
             }
@@ -523,6 +523,7 @@ impl Enricher {
     fn apply_exec(
         &mut self,
         tid: i32,
+        ts: u64,
         params: &Params<'_>,
         path: &dyn Fn(&str) -> Option<Vec<u8>>,
     ) {
@@ -531,6 +532,19 @@ impl Enricher {
         };
         // The exec'ing thread becomes the only one left (de_thread).
         self.threads.remove_other_threads(pid, tid);
+        // A child whose clone returned in the child before it did in the
+        // parent (always so for vfork) is still partial: it inherited its
+        // parent's state, and the exec names the parent.
+        if self.threads.proc(pid).is_some_and(|p| p.partial) {
+            let parent = params
+                .int("ppid")
+                .and_then(|pp| self.threads.proc(pp as i32))
+                .filter(|q| q.pid != pid);
+            if let Some(parent) = parent {
+                let child = parent.fork_child(pid, ts);
+                self.threads.put_proc(child);
+            }
+        }
         let comm = params.bytes("comm").map(<[u8]>::to_vec);
         let vtid = params.int("vtid");
         let Some(p) = self.threads.proc_mut(pid) else {

@@ -220,19 +220,17 @@ impl ThreadTable {
     }
 
     /// Inserts or replaces process `p` (its threads are kept).
+    /// A new process needs no invalidation here when it is a fork child,
+    /// which cannot be anyone's parent yet; other new processes go through
+    /// [`Self::put_proc_seen_before`].
     pub fn put_proc(&mut self, mut p: Proc) {
-        match self.procs.get(&p.pid) {
-            Some(old) => {
-                p.threads = old.threads;
-                p.ver = old.ver + 1;
-                p.in_chain = Cell::new(old.in_chain.get());
-                if old.in_chain.get() {
-                    self.epoch += 1;
-                }
+        if let Some(old) = self.procs.get(&p.pid) {
+            p.threads = old.threads;
+            p.ver = old.ver + 1;
+            p.in_chain = Cell::new(old.in_chain.get());
+            if old.in_chain.get() {
+                self.epoch += 1;
             }
-            // A new fork child cannot be anyone's parent yet: no cache
-            // names it. Other new processes use `put_proc_seen_before`.
-            None => {}
         }
         self.procs.insert(p.pid, p);
     }
