@@ -11,11 +11,11 @@
 //!
 //! Results go in BENCHMARKS.md (section "enrich (issue 4)").
 
-use std::io::{self, Write};
+use std::io;
 use std::time::Instant;
 
 use capnp::message::Builder;
-use schema::kestrel_capnp::{event, frame, FdType};
+use schema::kestrel_capnp::{event, frame};
 use schema::{FrameReader, FrameWriter, Kind, Stage};
 
 const RUNS: usize = 5;
@@ -292,5 +292,4 @@ fn main() {
         engine.threads().thread_count(),
         engine.threads().evictions
     );
-    let _ = FdType::File;
 }
