@@ -396,8 +396,14 @@ fn malformed_yaml_points_at_the_line() {
     let e = err(&["- rule: R\n  rule: S\n"]);
     assert!(e.contains("duplicate key `rule`"), "{e}");
     assert!(e.contains("f0.yaml:2:3"), "{e}");
-    let e = err(&["- bogus: 1\n"]);
-    assert!(e.contains("unknown item `bogus`"), "{e}");
+    let l = ok(&["- bogus: 1\n"]);
+    assert!(
+        l.warnings
+            .to_string()
+            .contains("unknown item `bogus` (ignored)"),
+        "{}",
+        l.warnings
+    );
     let e = err(&[
         "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: loud\n",
     ]);
@@ -572,8 +578,23 @@ fn sources() {
         "- rule: K\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: info\n",
     ]);
     assert!(e.contains("belongs to the k8s_audit source"), "{e}");
-    let e = err(&["- rule: K\n  desc: d\n  condition: x.y = 1\n  output: o\n  priority: info\n  source: aws_cloudtrail\n"]);
-    assert!(e.contains("unknown source `aws_cloudtrail`"), "{e}");
+    let l = ok(&["- rule: K\n  desc: d\n  condition: x.y = 1\n  output: o\n  priority: info\n  source: aws_cloudtrail\n"]);
+    assert!(l.rules.is_empty());
+    assert!(
+        l.warnings
+            .to_string()
+            .contains("unknown source `aws_cloudtrail`"),
+        "{}",
+        l.warnings
+    );
+    let l = ok(&["- macro: my-macro\n  condition: proc.name = x\n"]);
+    assert!(
+        l.warnings
+            .to_string()
+            .contains("macro name `my-macro` cannot appear in a condition"),
+        "{}",
+        l.warnings
+    );
 }
 
 #[test]

@@ -583,10 +583,12 @@ pub fn read_items(map: &SourceMap, file: usize, diags: &mut Diagnostics) -> Vec<
                 .next()
                 .map(|k| k.as_str().to_string())
                 .unwrap_or_default();
-            r.error(
+            // A warning, as in Falco: newer rule files may hold items an
+            // older engine does not know.
+            r.warn(
                 pos,
                 first.chars().count().max(1),
-                format!("unknown item `{first}`: expected `rule`, `macro`, `list`, `required_engine_version` or `required_plugin_versions`"),
+                format!("unknown item `{first}` (ignored): expected `rule`, `macro`, `list`, `required_engine_version` or `required_plugin_versions`"),
                 None,
             );
         }

@@ -430,6 +430,22 @@ impl Merger<'_> {
             return;
         };
         let n = name.value.clone();
+        let usable = n
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !usable {
+            self.warn(
+                name.pos,
+                len(&n),
+                format!(
+                    "macro name `{n}` cannot appear in a condition (use letters, digits and `_`)"
+                ),
+                ItemKind::Macro,
+                &n,
+            );
+        }
         let existing = self.defs.macro_ix.get(&n).copied();
         let mode = if let Some((ovs, opos)) = &x.overrides {
             if x.append.is_some_and(|a| a.0) {
@@ -652,12 +668,14 @@ impl Merger<'_> {
             return None;
         };
         let source = match &r.source {
+            // As Falco does for a source whose plugin is not loaded: skip
+            // the rule and say so.
             Some(s) if !SOURCES.contains(&s.value.as_str()) => {
-                self.error(
+                self.warn(
                     s.pos,
                     len(&s.value),
                     format!(
-                        "unknown source `{}` (kestrel provides: {})",
+                        "unknown source `{}` (kestrel provides: {}): rule skipped",
                         s.value,
                         SOURCES.join(", ")
                     ),
