@@ -725,15 +725,16 @@ impl Merger<'_> {
                 );
                 return None;
             }
+            // A warning, as in Falco: both still apply (they are or-ed),
+            // but later values can only be added to the first.
             if out.iter().any(|o| o.name.value == e.name.value) {
-                self.error(
+                self.warn(
                     e.name.pos,
                     len(&e.name.value),
-                    format!("exception `{}` is defined twice", e.name.value),
+                    format!("exception `{}` is defined twice in this rule", e.name.value),
                     ItemKind::Rule,
                     rule,
                 );
-                return None;
             }
             out.push(exception_def(e));
         }
