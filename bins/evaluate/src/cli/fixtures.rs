@@ -42,7 +42,7 @@ use schema::kestrel_capnp::frame;
 use schema::FrameReader;
 
 use super::fixture_event::{self, FixtureValue};
-use super::{load, RuleArgs};
+use super::{load, RulePaths};
 use crate::compile::{self, Condition, NoNames};
 use crate::fields::sample::with_view;
 use crate::fields::EventView;
@@ -205,7 +205,7 @@ fn fires_on_frames(cond: &Condition, path: &Path) -> Result<bool, String> {
 }
 
 /// Runs every fixture of `dir`; returns the exit code.
-pub fn run(dir: &Path, args: &RuleArgs) -> i32 {
+pub fn run(dir: &Path, args: &RulePaths) -> i32 {
     let loaded = match load(args) {
         Ok(l) => l,
         Err(d) => {

@@ -9,7 +9,7 @@ use std::io::Write;
 use anyhow::Context;
 use clap::ArgMatches;
 
-use super::{load, toggles, RuleArgs};
+use super::{load, toggles, RuleArgs, RulePaths};
 use crate::alert::format::priority_name;
 use crate::fields;
 use crate::ruleset::{self, RuleMatching, RuleSet};
@@ -28,7 +28,7 @@ const NOT_SYSCALLS: &[&str] = &["unknown", "procinfo", "container"];
 
 /// `validate`: 0 when the rules load and compile. Warnings and errors go to
 /// stderr; a one-line summary to stdout.
-pub fn validate(args: &RuleArgs) -> i32 {
+pub fn validate(args: &RulePaths) -> i32 {
     let loaded = match load(args) {
         Ok(l) => l,
         Err(d) => {
@@ -80,7 +80,7 @@ pub fn validate(args: &RuleArgs) -> i32 {
 /// `list-rules`: one rule per line, tab-separated: name, priority, source,
 /// enabled (after --enable/--disable), tags.
 pub fn list_rules(args: &RuleArgs, m: &ArgMatches) -> anyhow::Result<i32> {
-    let loaded = match load(args) {
+    let loaded = match load(&args.paths) {
         Ok(l) => l,
         Err(d) => {
             eprint!("{d}");
@@ -143,7 +143,7 @@ pub fn list_fields() -> anyhow::Result<i32> {
 /// `syscalls`: the syscalls the selected rules need plus enrich's, sorted
 /// and comma-separated.
 pub fn syscalls(args: &RuleArgs, m: &ArgMatches) -> anyhow::Result<i32> {
-    let loaded = match load(args) {
+    let loaded = match load(&args.paths) {
         Ok(l) => l,
         Err(d) => {
             eprint!("{d}");

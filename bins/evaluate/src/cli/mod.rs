@@ -46,13 +46,20 @@ impl From<Matching> for RuleMatching {
     }
 }
 
-/// Which rules to load and which of them to run.
+/// Which rule files to load.
 #[derive(Debug, Clone, Args)]
-pub struct RuleArgs {
+pub struct RulePaths {
     /// A rules file or directory (its .yaml/.yml files, sorted). Repeatable;
     /// later files change earlier ones. Without -r, the built-in rules.
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+}
+
+/// Which rules to load and which of them to run.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    #[command(flatten)]
+    pub paths: RulePaths,
     /// Enable rules by name, or by tag with `tag:NAME`; `*` and `?` are
     /// wildcards. Applied in order with --disable.
     #[arg(long, value_name = "PATTERN")]
@@ -108,7 +115,7 @@ pub enum Command {
     /// Load rules and report errors and warnings; exit 0 only if they load.
     Validate {
         #[command(flatten)]
-        rules: RuleArgs,
+        rules: RulePaths,
     },
     /// List the loaded rules: name, priority, source, enabled, tags.
     ListRules {
@@ -123,12 +130,13 @@ pub enum Command {
         #[command(flatten)]
         rules: RuleArgs,
     },
-    /// Run rule fixtures (YAML files of DIR, see `evaluate::cli::fixtures`).
+    /// Run rule fixtures (YAML files of DIR, see `evaluate::cli::fixtures`);
+    /// every rule is checked, enabled or not.
     Test {
         /// Directory of fixture files.
         dir: PathBuf,
         #[command(flatten)]
-        rules: RuleArgs,
+        rules: RulePaths,
     },
 }
 
@@ -155,7 +163,7 @@ pub fn toggles(m: &ArgMatches) -> Vec<Toggle> {
 }
 
 /// Loads the rules of `args`: the given paths, or the built-in rules.
-pub fn load(args: &RuleArgs) -> Result<Loaded, Diagnostics> {
+pub fn load(args: &RulePaths) -> Result<Loaded, Diagnostics> {
     if args.rules.is_empty() {
         loader::load_texts(crate::builtin::files(), &Registry)
     } else {

@@ -73,7 +73,7 @@ struct Counters {
 
 /// Runs the stream mode. `m` holds the parsed arguments, for toggle order.
 pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
-    let loaded = load(&args.rules).map_err(|d| {
+    let loaded = load(&args.rules.paths).map_err(|d| {
         eprint!("{d}");
         RunError::Fatal(format!(
             "rules failed to load ({} errors)",
