@@ -151,10 +151,19 @@ pub fn syscalls(args: &RuleArgs, m: &ArgMatches) -> anyhow::Result<i32> {
         }
     };
     let rules = ruleset::select(loaded.rules, &toggles(m), args.min_priority);
+    // The compiled conditions' event types: exactly what the ruleset will
+    // look at when it runs.
+    let set = match RuleSet::compile(rules, RuleMatching::All) {
+        Ok((set, _)) => set,
+        Err(errs) => {
+            for e in &errs {
+                eprint!("{}", loaded.names.locate(&e.rule, &e.message));
+            }
+            return Ok(1);
+        }
+    };
     let mut names: Vec<&str> = ENRICH_SYSCALLS.to_vec();
-    for r in rules.iter().filter(|r| r.source == "syscall") {
-        names.extend(r.kinds.names());
-    }
+    names.extend(set.kinds().into_iter().map(|k| schema::table::info(k).name));
     names.retain(|n| !NOT_SYSCALLS.contains(n));
     names.sort_unstable();
     names.dedup();
