@@ -76,6 +76,10 @@ fn boolean(key: &str, s: &str) -> Result<bool, String> {
     }
 }
 
+/// Largest enumeration value searched when reading a flag name back: the
+/// largest named value of any flag set (ptrace requests reach 0x4209).
+const MAX_ENUM_VALUE: u64 = 0x4300;
+
 /// The value of flag names joined by `|` (or a number) in `set`: each name
 /// is found by rendering candidate values, so the names are exactly those
 /// outputs and conditions show.
@@ -96,7 +100,7 @@ fn flag_value(key: &str, set: table::FlagSet, s: &str) -> Result<u64, String> {
     };
     let mut total = 0u64;
     for name in s.split('|').map(str::trim) {
-        let candidates = (0u64..=0x4300).chain((13..64).map(|b| 1u64 << b));
+        let candidates = (0..=MAX_ENUM_VALUE).chain((13..64).map(|b| 1u64 << b));
         match candidates
             .into_iter()
             .find(|&v| flags::render(set, v) == name || names_alone(v) == name)

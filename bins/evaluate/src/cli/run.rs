@@ -27,6 +27,10 @@ use crate::ruleset::{self, RuleSet};
 /// How often evaluate emits its stats frame.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Bytes of text or JSON lines buffered before a write: like the frame
+/// writer's batch, it turns a burst of alerts into few `write(2)` calls.
+const LINE_BUFFER_BYTES: usize = 64 << 10;
+
 /// Events between two looks at the clock for the stats interval: reading
 /// the clock per event would cost more than evaluating many of them.
 const CLOCK_CHECK_EVENTS: u64 = 4096;
@@ -123,7 +127,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
             w.write_header(Stage::Evaluate).map_err(out_err)?;
             Sink::Frames(w)
         }
-        _ => Sink::Lines(BufWriter::with_capacity(64 << 10, output)),
+        _ => Sink::Lines(BufWriter::with_capacity(LINE_BUFFER_BYTES, output)),
     };
     let hostname = if header.hostname.is_empty() {
         schema::hostname()
