@@ -112,6 +112,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
 
+    /// Sinks named by flags keep alerts in memory only, without a disk
+    /// spool (faster; alerts waiting at exit are lost).
+    #[arg(long)]
+    pub no_spool: bool,
+
     /// Alerts each sink keeps in memory.
     #[arg(long, value_name = "N")]
     pub queue_alerts: Option<usize>,

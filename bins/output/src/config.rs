@@ -286,7 +286,7 @@ impl Config {
         for kind in flagged {
             sinks.push(SinkSpec {
                 name: String::new(),
-                spool: kind.is_remote(),
+                spool: kind.is_remote() && !cli.no_spool,
                 kind,
                 min_priority: flag_min,
                 backoff: backoff(backoff_flags, None, None)?,

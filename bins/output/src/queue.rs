@@ -59,6 +59,11 @@ struct State {
     stopped: bool,
     /// Alerts lost: memory overflow, spool full, records unreadable.
     dropped: u64,
+    /// The delivery thread is waiting in [`Queue::next`]: only then does a
+    /// push need to wake it (a wake-up is a system call).
+    waiting: bool,
+    /// Threads waiting for room or for the queue to empty.
+    room_waiters: usize,
 }
 
 /// Depths, for metrics.
@@ -114,6 +119,8 @@ impl Queue {
                 closed: false,
                 stopped: false,
                 dropped: 0,
+                waiting: false,
+                room_waiters: 0,
             }),
             ready: Condvar::new(),
             room: Condvar::new(),
@@ -145,7 +152,9 @@ impl Queue {
                         st.dropped += 1;
                         break;
                     }
+                    st.room_waiters += 1;
                     st = self.room.wait(st).unwrap_or_else(|e| e.into_inner());
+                    st.room_waiters -= 1;
                 }
                 Store::Spooled { spool, cache } => {
                     let record = match serde_json::to_vec(&*alert) {
@@ -178,8 +187,11 @@ impl Queue {
                 }
             }
         }
+        let wake = st.waiting;
         drop(st);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
     }
 
     /// Writes spooled alerts out of the append buffer, so that they survive
@@ -212,7 +224,9 @@ impl Queue {
             if st.closed || !wait {
                 return None;
             }
+            st.waiting = true;
             st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.waiting = false;
         }
     }
 
@@ -234,8 +248,11 @@ impl Queue {
             }
             _ => {}
         }
+        let wake = st.room_waiters > 0;
         drop(st);
-        self.room.notify_all();
+        if wake {
+            self.room.notify_all();
+        }
     }
 
     /// No more alerts will be pushed: the delivery thread ends once the
@@ -290,11 +307,13 @@ impl Queue {
             if now >= deadline || st.stopped {
                 return false;
             }
+            st.room_waiters += 1;
             st = self
                 .room
                 .wait_timeout(st, (deadline - now).min(Duration::from_millis(100)))
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
+            st.room_waiters -= 1;
         }
     }
 

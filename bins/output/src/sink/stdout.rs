@@ -17,6 +17,8 @@ pub struct StdoutSink {
     out: BufWriter<Stream>,
     format: Format,
     colour: bool,
+    /// Reused for each line.
+    line: Vec<u8>,
 }
 
 impl StdoutSink {
@@ -26,6 +28,7 @@ impl StdoutSink {
             out: BufWriter::with_capacity(STDOUT_BUFFER_BYTES, out),
             format,
             colour,
+            line: Vec::with_capacity(1024),
         })
     }
 }
@@ -40,9 +43,15 @@ fn io_error(e: std::io::Error) -> DeliveryError {
 
 impl Sink for StdoutSink {
     fn deliver(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
-        let line = format::render(alert, self.format, self.colour);
-        self.out.write_all(line.as_bytes()).map_err(io_error)?;
-        self.out.write_all(b"\n").map_err(io_error)
+        self.line.clear();
+        match self.format {
+            Format::Json => format::json_into(&mut self.line, alert),
+            Format::Text => self
+                .line
+                .extend_from_slice(format::text(alert, self.colour).as_bytes()),
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line).map_err(io_error)
     }
 
     fn flush(&mut self) -> Result<(), DeliveryError> {
