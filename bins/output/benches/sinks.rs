@@ -37,7 +37,7 @@ fn write_stream(path: &Path, n: u32) {
             a.set_rule("Read sensitive file untrusted");
             a.set_priority(Priority::Warning);
             a.set_source("syscall");
-            a.set_output(&format!(
+            a.set_output(format!(
                 "Sensitive file opened for reading by non-trusted program (file=/etc/shadow gparent=systemd ggparent=<NA> ggggparent=<NA> evt_type=openat user=root user_uid=0 user_loginuid=-1 process=cat proc_exepath=/usr/bin/cat parent=bash command=cat /etc/shadow terminal=34816 pid={pid})"
             ));
             a.set_hostname("bench-host");
