@@ -31,8 +31,11 @@ fn is_name_char(c: u8) -> bool {
 
 /// Cuts `src` into parts. A `%` not followed by a field name is literal.
 /// The argument of `evt.arg.NAME` / `evt.rawarg.NAME` is the part after
-/// the dot, as in conditions.
+/// the dot, as in conditions. Surrounding white space is dropped, as Falco
+/// does: YAML block scalars (`output: >`) end in a newline that is not part
+/// of the alert.
 pub fn parse(src: &str) -> Template {
+    let src = src.trim();
     let b = src.as_bytes();
     let mut parts = Vec::new();
     let mut lit = String::new();
@@ -137,5 +140,11 @@ mod tests {
     fn non_ascii_text_survives() {
         let t = parse("é %proc.name ü");
         assert_eq!(t.parts.len(), 3);
+    }
+
+    #[test]
+    fn block_scalar_newline_is_not_part_of_the_output() {
+        let t = parse("file %fd.name opened\n");
+        assert_eq!(t.parts.last(), Some(&Part::Lit(" opened".into())));
     }
 }
