@@ -901,12 +901,110 @@ fn or(items: Vec<Node>) -> Node {
         }
     }
     merge_kinds(&mut out, KindSet::union);
+    merge_alternatives(&mut out);
     out.sort_by_key(cost);
     match out.len() {
         0 => Node::Const(false),
         1 => out.pop().unwrap_or(Node::Const(false)),
         _ => Node::Or(out),
     }
+}
+
+/// How the tests of one `or` on one field can combine into one matcher.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Combine {
+    Set,
+    Prefix,
+    Suffix,
+    Substring,
+}
+
+/// The strings a string test looks for, and how they combine.
+fn alternatives(t: &Test) -> Option<(Combine, Vec<Vec<u8>>)> {
+    if t.negate || t.all_items || !t.transformers.is_empty() {
+        return None;
+    }
+    let Pred::Str(m) = &t.pred else { return None };
+    Some(match m {
+        StrMatcher::Eq(x) => (Combine::Set, vec![x.to_vec()]),
+        StrMatcher::In(set) => (Combine::Set, set.iter().map(|x| x.to_vec()).collect()),
+        StrMatcher::StartsWith(x) => (Combine::Prefix, vec![x.to_vec()]),
+        StrMatcher::EndsWith(x) => (Combine::Suffix, vec![x.to_vec()]),
+        StrMatcher::Affix(a) => (
+            if a.is_suffix() {
+                Combine::Suffix
+            } else {
+                Combine::Prefix
+            },
+            a.items().map(<[u8]>::to_vec).collect(),
+        ),
+        StrMatcher::Contains(f) => (Combine::Substring, vec![f.needle().to_vec()]),
+        _ => return None,
+    })
+}
+
+/// Folds `f = a or f = b`, `f endswith a or f endswith b`… into one test
+/// per field and kind of match, so that a chain of alternatives costs one
+/// lookup, as a list would. (`any v: p(v)` or `any v: q(v)` is
+/// `any v: p(v) or q(v)`, so this holds for every shape.)
+fn merge_alternatives(out: &mut Vec<Node>) {
+    let mut groups: Vec<(Field, Combine, Vec<usize>)> = Vec::new();
+    for (i, n) in out.iter().enumerate() {
+        let Node::Test(t) = n else { continue };
+        let Some((how, _)) = alternatives(t) else {
+            continue;
+        };
+        match groups
+            .iter_mut()
+            .find(|(f, h, _)| *f == t.field && *h == how)
+        {
+            Some((_, _, members)) => members.push(i),
+            None => groups.push((t.field.clone(), how, vec![i])),
+        }
+    }
+    let mut remove = Vec::new();
+    let mut merged = Vec::new();
+    for (_, how, members) in groups.into_iter().filter(|g| g.2.len() > 1) {
+        let mut items = Vec::new();
+        let mut keys = Vec::new();
+        let mut first: Option<&Test> = None;
+        for &i in &members {
+            if let Node::Test(t) = &out[i] {
+                items.extend(alternatives(t).map(|a| a.1).unwrap_or_default());
+                keys.push(t.key.to_string());
+                first.get_or_insert(t);
+            }
+        }
+        let Some(first) = first else { continue };
+        let matcher = match how {
+            Combine::Set => StrMatcher::In(items.into_iter().map(Vec::into_boxed_slice).collect()),
+            Combine::Prefix => StrMatcher::Affix(AffixSet::new(&items, false)),
+            Combine::Suffix => StrMatcher::Affix(AffixSet::new(&items, true)),
+            Combine::Substring => match matcher::contains_any(&items, false) {
+                Ok(ac) => StrMatcher::ContainsAny(Box::new(ac)),
+                Err(_) => continue,
+            },
+        };
+        keys.sort();
+        let pred = Pred::Str(matcher);
+        merged.push(Node::Test(Box::new(Test {
+            field: first.field.clone(),
+            shape: first.shape,
+            transformers: Vec::new(),
+            negate: false,
+            all_items: false,
+            cost: field_cost(&first.field) + pred_cost(&pred),
+            pred,
+            key: keys.join("\u{2}").into_boxed_str(),
+            slot: NO_SLOT,
+        })));
+        remove.extend(members);
+    }
+    remove.sort_unstable();
+    for i in remove.into_iter().rev() {
+        out.remove(i);
+    }
+    out.extend(merged);
 }
 
 fn merge_kinds(out: &mut Vec<Node>, f: fn(KindSet, KindSet) -> KindSet) {

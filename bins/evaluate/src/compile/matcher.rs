@@ -85,6 +85,16 @@ impl AffixSet {
         }
     }
 
+    /// The strings of the set.
+    pub fn items(&self) -> impl Iterator<Item = &[u8]> {
+        self.set.iter().map(|b| &b[..])
+    }
+
+    /// True for a set of suffixes (`endswith`), false for prefixes.
+    pub fn is_suffix(&self) -> bool {
+        self.suffix
+    }
+
     pub fn matches(&self, v: &[u8]) -> bool {
         for &l in &self.lens {
             if l > v.len() {

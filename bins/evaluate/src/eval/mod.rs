@@ -101,6 +101,11 @@ fn eval(node: &Node, ev: &EventView<'_>, memo: &mut impl Cache) -> bool {
 
 fn test(t: &Test, ev: &EventView<'_>) -> bool {
     let vals = t.field.extract(ev);
+    // The common case, one value and no transformer, without iterators.
+    if let (crate::fields::Values::One(v), true) = (&vals, t.transformers.is_empty()) {
+        let hit = ops::pred(&t.pred, v, ev);
+        return if t.negate { !hit } else { hit };
+    }
     if vals.is_na() {
         return false;
     }

@@ -260,36 +260,39 @@ fn evt_res<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
     })
 }
 
-/// Open flags and mode of an open-family event, `None` for other kinds.
-fn open_flags(v: &EventView<'_>) -> Option<(u64, u64)> {
-    let get = |name| match v.param(name)?.1.which().ok()? {
+/// The unsigned parameter `name`.
+fn uint_param(v: &EventView<'_>, name: &str) -> Option<u64> {
+    match v.param(name)?.1.which().ok()? {
         param::Which::Uint(u) => Some(u),
         _ => None,
-    };
+    }
+}
+
+/// Open flags of an open-family event, `None` for other kinds.
+fn open_flags(v: &EventView<'_>) -> Option<u64> {
     match v.kind() {
-        Kind::Open | Kind::Openat | Kind::Openat2 => {
-            Some((get("flags")?, get("mode").unwrap_or(0)))
-        }
+        Kind::Open | Kind::Openat | Kind::Openat2 => uint_param(v, "flags"),
         // creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC).
-        Kind::Creat => Some((O_CREAT | O_WRONLY | O_TRUNC, get("mode").unwrap_or(0))),
+        Kind::Creat => Some(O_CREAT | O_WRONLY | O_TRUNC),
         _ => None,
     }
 }
 
 fn is_open_read<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    let acc = open_flags(v).map(|(fl, _)| fl & O_ACCMODE);
+    let acc = open_flags(v).map(|fl| fl & O_ACCMODE);
     boolean(Some(matches!(acc, Some(0) | Some(O_RDWR))))
 }
 
 fn is_open_write<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    let acc = open_flags(v).map(|(fl, _)| fl & O_ACCMODE);
+    let acc = open_flags(v).map(|fl| fl & O_ACCMODE);
     boolean(Some(matches!(acc, Some(O_WRONLY) | Some(O_RDWR))))
 }
 
 /// A file created with an execute bit.
 fn is_open_exec<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    let exec = open_flags(v)
-        .is_some_and(|(fl, mode)| fl & (O_CREAT | O_TMPFILE) != 0 && mode & 0o111 != 0);
+    let exec = open_flags(v).is_some_and(|fl| {
+        fl & (O_CREAT | O_TMPFILE) != 0 && uint_param(v, "mode").unwrap_or(0) & 0o111 != 0
+    });
     boolean(Some(exec))
 }
 

@@ -18,6 +18,7 @@ pub struct EventView<'a> {
     thread: Option<thread::Reader<'a>>,
     fd: Option<fd::Reader<'a>>,
     container: Option<container::Reader<'a>>,
+    params: Option<capnp::struct_list::Reader<'a, param::Owned>>,
     kind: Kind,
     info: &'static KindInfo,
     num: u64,
@@ -39,6 +40,7 @@ impl<'a> EventView<'a> {
                 .has_container()
                 .then(|| ev.get_container().ok())
                 .flatten(),
+            params: ev.get_params().ok(),
             kind,
             info: table::info(kind),
             num,
@@ -115,7 +117,7 @@ impl<'a> EventView<'a> {
     /// The `i`-th parameter with its table description.
     pub fn param_at(&self, i: usize) -> Option<(ParamInfo, param::Reader<'a>)> {
         let info = *self.info.params.get(i)?;
-        let params = self.ev.get_params().ok()?;
+        let params = self.params?;
         if i >= params.len() as usize {
             return None;
         }
