@@ -10,6 +10,11 @@
  *                               open()+close() of PATH paced at RATE events/s
  *                               (one pair = two events) for SECS seconds;
  *                               prints the rate actually achieved
+ *   workload stormclose RATE SECS
+ *                               close() of a descriptor that is not open,
+ *                               paced at RATE events/s: the cheapest call
+ *                               capture records, for offering rates one
+ *                               core cannot reach with open()+close()
  *
  * Each prints one line "MODE <number>" on stdout, for run.sh to parse.
  * The CPU is 1 unless KESTREL_BENCH_CPU says otherwise.
@@ -26,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Pairs issued between two looks at the clock while pacing: small enough to
+/* Calls issued between two looks at the clock while pacing: small enough to
  * keep the rate smooth, large enough that the clock read costs nothing. */
-#define STORM_BATCH_PAIRS 32
+#define STORM_BATCH_OPS 32
 
 static void die(const char *what)
 {
@@ -112,30 +117,41 @@ static void bench_openclose(long n, const char *path)
 	printf("openclose %.1f\n", (double)(now_ns() - t0) / (double)n);
 }
 
-static void storm(long rate, long secs, const char *path)
+/* A descriptor number far above anything open, so close() fails at once. */
+#define NOT_OPEN_FD 1000000
+
+static void close_not_open(const char *unused)
 {
-	touch(path);
-	double pair_ns = 2e9 / (double)rate;
+	(void)unused;
+	close(NOT_OPEN_FD);
+}
+
+/* Calls op(path) paced so that events (events_per_op per call) are offered
+ * at `rate` per second for `secs` seconds; prints the rate achieved. */
+static void storm(const char *name, long rate, long secs, void (*op)(const char *),
+		  const char *path, int events_per_op)
+{
+	double op_ns = 1e9 * events_per_op / (double)rate;
 	uint64_t t0 = now_ns(), end = t0 + (uint64_t)secs * 1000000000ull;
-	uint64_t pairs = 0, t = t0;
+	uint64_t ops = 0, t = t0;
 	while (t < end) {
-		for (int i = 0; i < STORM_BATCH_PAIRS; i++)
-			open_close(path);
-		pairs += STORM_BATCH_PAIRS;
+		for (int i = 0; i < STORM_BATCH_OPS; i++)
+			op(path);
+		ops += STORM_BATCH_OPS;
 		/* Ahead of schedule: spin on the vDSO clock (no syscall) until
 		 * the schedule catches up. Behind: go on at full speed. */
-		uint64_t due = t0 + (uint64_t)((double)pairs * pair_ns);
+		uint64_t due = t0 + (uint64_t)((double)ops * op_ns);
 		do
 			t = now_ns();
 		while (t < due && t < end);
 	}
-	printf("storm %.0f\n", 2.0 * (double)pairs * 1e9 / (double)(t - t0));
+	printf("%s %.0f\n", name, (double)events_per_op * (double)ops * 1e9 / (double)(t - t0));
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: workload getppid|read N | openclose N PATH | storm RATE SECS PATH\n");
+		fprintf(stderr, "usage: workload getppid|read N | openclose N PATH | storm RATE SECS PATH | stormclose RATE SECS\n");
 		return 2;
 	}
 	pin();
@@ -146,8 +162,11 @@ int main(int argc, char **argv)
 		bench_read(count_arg(argv[2]));
 	else if (strcmp(mode, "openclose") == 0 && argc == 4)
 		bench_openclose(count_arg(argv[2]), argv[3]);
-	else if (strcmp(mode, "storm") == 0 && argc == 5)
-		storm(count_arg(argv[2]), count_arg(argv[3]), argv[4]);
+	else if (strcmp(mode, "storm") == 0 && argc == 5) {
+		touch(argv[4]);
+		storm(mode, count_arg(argv[2]), count_arg(argv[3]), open_close, argv[4], 2);
+	} else if (strcmp(mode, "stormclose") == 0 && argc == 4)
+		storm(mode, count_arg(argv[2]), count_arg(argv[3]), close_not_open, NULL, 1);
 	else {
 		fprintf(stderr, "workload: bad arguments for %s\n", mode);
 		return 2;
