@@ -313,3 +313,40 @@ fn exe_in_an_overlay_upper_layer() {
     );
     assert_eq!(lower, Some(false), "exe from the lower dir is not");
 }
+
+#[test]
+fn exe_run_from_a_memfd() {
+    let bin = std::fs::read("/bin/sleep").expect("read /bin/sleep");
+    // SAFETY: memfd_create returns a new fd (checked), owned by `memfd`.
+    let fd = unsafe { libc::memfd_create(c"kestrel-memfd-exe".as_ptr(), libc::MFD_CLOEXEC) };
+    assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
+    // SAFETY: fd is new and owned here.
+    let mut memfd = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    memfd.write_all(&bin).expect("fill the memfd");
+    // Executing /proc/self/fd/N runs the memfd's contents; the kernel opens
+    // it before close-on-exec applies.
+    let mut child = std::process::Command::new(format!("/proc/self/fd/{fd}"))
+        .arg("30")
+        .spawn()
+        .expect("exec the memfd");
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.as_os_str().as_encoded_bytes().starts_with(b"/memfd:"))
+        .unwrap_or(false)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the memfd child did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (bytes, _) = snapshot_bytes(std::process::id() as i32);
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut from_memfd = None;
+    for_events_of(&bytes, pid, |ev| {
+        from_memfd = Some(ev.get_thread().expect("thread").get_exe_from_memfd());
+    });
+    assert_eq!(from_memfd, Some(true));
+}
