@@ -15,8 +15,14 @@ pub mod kestrel_capnp {
     include!(concat!(env!("OUT_DIR"), "/kestrel_capnp.rs"));
 }
 
+#[allow(clippy::all, missing_docs, unused)]
+pub mod control_capnp {
+    include!(concat!(env!("OUT_DIR"), "/control_capnp.rs"));
+}
+
 pub mod aio;
 pub mod arena;
+pub mod control;
 pub mod error;
 mod framing;
 pub mod header;

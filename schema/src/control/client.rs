@@ -1,0 +1,175 @@
+//! The client side, for `NAME ctl …`: connect to a stage's control socket,
+//! call a method, render the answer as text for people or JSON for tools.
+//!
+//! It is not a place for the command line itself (each binary parses its
+//! own `ctl` subcommands) nor for stage-specific rendering beyond the
+//! generic methods.
+
+use std::future::Future;
+use std::path::Path;
+
+use capnp_rpc::rpc_twoparty_capnp::Side;
+use serde_json::{json, Value};
+use tokio::net::UnixStream;
+
+use super::ControlError;
+use crate::control_capnp::{health, stage_control, version};
+use crate::kestrel_capnp::stats;
+
+/// Runs `f` on a fresh single-threaded runtime with a `LocalSet`, as
+/// capnp-rpc needs.
+pub fn block_on<F: Future>(f: F) -> Result<F::Output, ControlError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ControlError::Thread)?;
+    Ok(tokio::task::LocalSet::new().block_on(&rt, f))
+}
+
+/// Connects to the control socket at `path` and returns its bootstrap
+/// capability as a `C`. Call inside [`block_on`].
+pub async fn connect<C: capnp::capability::FromClientHook>(path: &Path) -> Result<C, ControlError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ControlError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut rpc = super::server::rpc_system(stream, Side::Client, None);
+    let client: C = rpc.bootstrap(Side::Server);
+    tokio::task::spawn_local(async move {
+        if let Err(e) = rpc.await {
+            tracing::debug!("control connection ended: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// The generic methods, as `ctl` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generic {
+    Health,
+    Stats,
+    Version,
+}
+
+/// Calls `what` on the stage at `path`; the answer as JSON.
+pub async fn call_generic(path: &Path, what: Generic) -> Result<Value, ControlError> {
+    let c: stage_control::Client = connect(path).await?;
+    Ok(match what {
+        Generic::Health => {
+            let r = c.health_request().send().promise.await?;
+            health_json(r.get()?.get_health()?)?
+        }
+        Generic::Stats => {
+            let r = c.stats_request().send().promise.await?;
+            stats_json(r.get()?.get_stats()?)?
+        }
+        Generic::Version => {
+            let r = c.version_request().send().promise.await?;
+            version_json(r.get()?.get_version()?)?
+        }
+    })
+}
+
+/// Runs `what` against `path` and renders it: JSON if `as_json`, else text.
+pub fn run_generic(path: &Path, what: Generic, as_json: bool) -> Result<String, ControlError> {
+    let v = block_on(call_generic(path, what))??;
+    Ok(if as_json {
+        v.to_string()
+    } else {
+        match what {
+            Generic::Health => health_text(&v),
+            Generic::Stats => stats_text(&v),
+            Generic::Version => version_text(&v),
+        }
+    })
+}
+
+fn stage_name(s: Result<crate::Stage, capnp::NotInSchema>) -> &'static str {
+    use crate::Stage;
+    match s {
+        Ok(Stage::Capture) => "capture",
+        Ok(Stage::Enrich) => "enrich",
+        Ok(Stage::Evaluate) => "evaluate",
+        Ok(Stage::Output) => "output",
+        Ok(Stage::Unknown) | Err(_) => "unknown",
+    }
+}
+
+pub fn health_json(h: health::Reader<'_>) -> Result<Value, capnp::Error> {
+    Ok(json!({
+        "stage": stage_name(h.get_stage()),
+        "pid": h.get_pid(),
+        "up_since_ns": h.get_up_since_ns(),
+        "input_connected": h.get_input_connected(),
+        "output_connected": h.get_output_connected(),
+        "last_error": h.get_last_error()?.to_str().unwrap_or(""),
+        "last_error_ns": h.get_last_error_ns(),
+    }))
+}
+
+pub fn stats_json(s: stats::Reader<'_>) -> Result<Value, capnp::Error> {
+    let mut counters = serde_json::Map::new();
+    for c in s.get_counters()? {
+        counters.insert(
+            c.get_name()?.to_str().unwrap_or("?").to_string(),
+            json!(c.get_value()),
+        );
+    }
+    Ok(json!({
+        "stage": stage_name(s.get_stage()),
+        "time_ns": s.get_time_ns(),
+        "hostname": s.get_hostname()?.to_str().unwrap_or(""),
+        "counters": counters,
+    }))
+}
+
+pub fn version_json(v: version::Reader<'_>) -> Result<Value, capnp::Error> {
+    Ok(json!({
+        "program": v.get_program()?.to_str().unwrap_or(""),
+        "version": v.get_version()?.to_str().unwrap_or(""),
+        "format": format!("{}.{}", v.get_format_major(), v.get_format_minor()),
+    }))
+}
+
+fn yes_no(v: &Value) -> &'static str {
+    if v.as_bool() == Some(true) {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn health_text(v: &Value) -> String {
+    let up_ns = v["up_since_ns"].as_u64().unwrap_or(0);
+    let up_s = crate::now_ns().saturating_sub(up_ns) / 1_000_000_000;
+    let err = v["last_error"].as_str().unwrap_or("");
+    format!(
+        "stage: {}\npid: {}\nup: {up_s} s\ninput connected: {}\noutput connected: {}\nlast error: {}",
+        v["stage"].as_str().unwrap_or("?"),
+        v["pid"],
+        yes_no(&v["input_connected"]),
+        yes_no(&v["output_connected"]),
+        if err.is_empty() { "none" } else { err },
+    )
+}
+
+fn stats_text(v: &Value) -> String {
+    let mut out = format!("stage: {}", v["stage"].as_str().unwrap_or("?"));
+    if let Some(m) = v["counters"].as_object() {
+        for (k, n) in m {
+            out.push_str(&format!("\n{k}: {n}"));
+        }
+    }
+    out
+}
+
+fn version_text(v: &Value) -> String {
+    format!(
+        "{} {} (format {})",
+        v["program"].as_str().unwrap_or("?"),
+        v["version"].as_str().unwrap_or("?"),
+        v["format"].as_str().unwrap_or("?"),
+    )
+}
