@@ -46,7 +46,8 @@ pub struct SnapshotStats {
     pub vanished: u64,
     /// Descriptors past [`fds::MAX_FDS_PER_PROCESS`].
     pub fds_left_out: u64,
-    /// Threads past [`MAX_SNAPSHOT_THREADS`].
+    /// Threads past [`MAX_SNAPSHOT_THREADS`] or
+    /// [`read::MAX_THREADS_PER_PROCESS`].
     pub threads_left_out: u64,
 }
 
@@ -92,7 +93,7 @@ pub fn write_snapshot<W: Write>(
     let mut budget = MAX_SNAPSHOT_THREADS;
     for pid in pids {
         if budget == 0 {
-            stats.threads_left_out += 1;
+            stats.threads_left_out += read::thread_count(pid);
             continue;
         }
         let Some(p) = read::process(pid, &mut ctx, budget) else {
@@ -103,6 +104,7 @@ pub fn write_snapshot<W: Write>(
         stats.processes += 1;
         stats.vanished += p.tasks_vanished;
         stats.fds_left_out += p.fds_left_out;
+        stats.threads_left_out += p.tasks_left_out;
         let ts = schema::now_ns();
         for (tid, task) in &p.tasks {
             let leader = *tid == p.pid;

@@ -49,6 +49,8 @@ pub struct Process {
     pub fds_left_out: u64,
     /// Threads that exited while the process was read.
     pub tasks_vanished: u64,
+    /// Threads not read because of the thread bounds.
+    pub tasks_left_out: u64,
 }
 
 /// Reads `pid`; `None` when it vanished (or is unreadable) before any of
@@ -77,7 +79,9 @@ pub fn process(pid: i32, ctx: &mut Context, max_tasks: usize) -> Option<Process>
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     tids.sort_unstable();
-    tids.truncate(max_tasks.min(MAX_THREADS_PER_PROCESS));
+    let keep = max_tasks.min(MAX_THREADS_PER_PROCESS);
+    let tasks_left_out = tids.len().saturating_sub(keep) as u64;
+    tids.truncate(keep);
     let mut tasks = Vec::with_capacity(tids.len());
     let mut tasks_vanished = 0;
     for tid in tids {
@@ -103,6 +107,7 @@ pub fn process(pid: i32, ctx: &mut Context, max_tasks: usize) -> Option<Process>
         fds,
         fds_left_out,
         tasks_vanished,
+        tasks_left_out,
     })
 }
 
@@ -114,6 +119,13 @@ fn task(pid: i32, tid: i32) -> Option<TaskInfo> {
     proc::parse_stat(&stat, &mut t)?;
     proc::parse_status(&status, &mut t);
     Some(t)
+}
+
+/// How many threads `pid` has, for counting what the bounds left out.
+pub fn thread_count(pid: i32) -> u64 {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count() as u64)
+        .unwrap_or(0)
 }
 
 /// Inode of the namespace `/proc/PID/ns/KIND` links to.
