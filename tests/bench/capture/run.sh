@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # capture's benchmark (issue 3, item 9), one command:
 #
-#   sudo tests/bench/capture/run.sh [--dry-run] [--runs N] [--rates "R1 R2 …"]
+#   sudo tests/bench/capture/run.sh [--dry-run] [--no-rt] [--runs N] [--rates "R1 R2 …"]
 #
 # It builds capture and output (release) and the C programs beside this
 # script, then, with capture pinned to CPU 0 and the workloads to CPU 1:
@@ -20,6 +20,10 @@
 #    for Falco), then close() of a descriptor that is not open (the cheapest
 #    recorded call, since one core cannot offer 1.5M open+close events/s).
 #
+# capture, framecount and the workloads run SCHED_FIFO (`chrt -f`), so that
+# other work on the machine (builds, tests) cannot preempt them and skew the
+# figures; --no-rt runs them at normal priority.
+#
 # --dry-run builds everything and runs each piece briefly without the probe
 # (for use before capture works end to end); it needs no root.
 #
@@ -33,9 +37,12 @@ repo=$(pwd)
 runs=5
 rates="250000 500000 1000000 1500000 2000000"
 dry=0
+# Real-time priority for everything measured (see above).
+rt=(chrt -f 50)
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry=1 ;;
+    --no-rt) rt=() ;;
     --runs) runs=$2; shift ;;
     --rates) rates=$2; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -63,6 +70,7 @@ die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
 if [ "$dry" = 1 ]; then
   N_GETPPID=100000; N_READ=100000; N_OPENCLOSE=10000; STORM_SECS=1; runs=1
+  [ "$(id -u)" -eq 0 ] || rt=()
 fi
 
 work=$(mktemp -d /tmp/kestrel-bench-capture.XXXXXX)
@@ -88,7 +96,7 @@ gcc -O2 -Wall -Wextra -o "$work/framecount" tests/bench/capture/framecount.c
 command -v jq >/dev/null || die "jq is needed to read capture's stats (apt-get install jq)"
 [ "$(nproc)" -ge 2 ] || die "needs two CPUs: capture on CPU 0, the workload on CPU 1"
 
-workload() { "$work/workload" "$@" | awk '{print $2}'; }
+workload() { "${rt[@]}" "$work/workload" "$@" | awk '{print $2}'; }
 
 # Starts capture → framecount in the background, returns once the header
 # arrived. Sets cap_pid and fc_pid; framecount's non-event frames go to
@@ -96,10 +104,10 @@ workload() { "$work/workload" "$@" | awk '{print $2}'; }
 start_capture() {
   rm -f "$work/ready" "$work/fifo"
   mkfifo "$work/fifo"
-  taskset -c 0 "$work/framecount" "$work/ready" < "$work/fifo" > "$work/frames.kst" 2> "$work/fc.log" &
+  "${rt[@]}" taskset -c 0 "$work/framecount" "$work/ready" < "$work/fifo" > "$work/frames.kst" 2> "$work/fc.log" &
   fc_pid=$!
   # shellcheck disable=SC2086
-  taskset -c 0 "$capture" --syscalls "$SELECTION" ${CAPTURE_ARGS:-} > "$work/fifo" 2> "$work/capture.log" &
+  "${rt[@]}" taskset -c 0 "$capture" --syscalls "$SELECTION" ${CAPTURE_ARGS:-} > "$work/fifo" 2> "$work/capture.log" &
   cap_pid=$!
   local waited=0
   while [ ! -e "$work/ready" ]; do
@@ -172,6 +180,7 @@ fi
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 
 # The figures only mean something on a quiet machine: say what it was.
+echo "## priority: ${rt[*]:-normal (--no-rt)}"
 echo "## machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 if awk '{exit !($1 > 0.5)}' /proc/loadavg; then
   log "warning: load average $(cut -d' ' -f1 /proc/loadavg) > 0.5; other work will skew the figures"
