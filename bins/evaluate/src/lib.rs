@@ -7,6 +7,7 @@
 //! ([`ruleset`]), run on each enriched event ([`eval`]; [`reference`] is the
 //! plain interpreter the tests compare it with), and matches rendered as
 //! alerts ([`alert`]). [`cli`] holds the stream mode and the subcommands;
+//! [`control`] the live ruleset behind `--control`, SIGHUP and `evaluate ctl`;
 //! [`builtin`] the default rules embedded at build time. The binary
 //! (`src/main.rs`) only parses the command line.
 //!
@@ -18,6 +19,7 @@ pub mod builtin;
 pub mod check;
 pub mod cli;
 pub mod compile;
+pub mod control;
 pub mod eval;
 pub mod fields;
 pub mod lang;

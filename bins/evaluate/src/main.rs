@@ -44,6 +44,13 @@ fn main() {
             report(cli::info::syscalls(&rules, sub))
         }
         Some(Command::Test { dir, rules }) => cli::fixtures::run(&dir, &rules),
+        Some(Command::Ctl { cmd, control, json }) => match control {
+            Some(path) => report(evaluate::control::ctl::run(&cmd, &path, json)),
+            None => {
+                eprintln!("evaluate: error: ctl needs --control PATH");
+                2
+            }
+        },
     };
     std::process::exit(code);
 }

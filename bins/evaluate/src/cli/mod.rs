@@ -1,6 +1,7 @@
 //! The command line: the default mode evaluates a frame stream; the
 //! subcommands inspect rules (`validate`, `list-rules`, `list-fields`,
-//! `syscalls`) and run rule fixtures (`test`).
+//! `syscalls`), run rule fixtures (`test`) and talk to a running evaluate
+//! (`ctl`, see [`crate::control::ctl`]).
 //!
 //! It is not a place for rule or stream logic: each subcommand lives in its
 //! own module and calls the library.
@@ -108,6 +109,10 @@ pub struct RunArgs {
     /// Whether only the first matching rule alerts for an event, or all.
     #[arg(long, value_enum, default_value = "first")]
     pub rule_matching: Matching,
+    /// Serve the control plane (health, stats, list-rules, enable/disable,
+    /// reload) on this Unix socket, mode 0600; see `evaluate ctl`.
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +142,17 @@ pub enum Command {
         dir: PathBuf,
         #[command(flatten)]
         rules: RulePaths,
+    },
+    /// Talk to a running evaluate through its `--control` socket.
+    Ctl {
+        #[command(subcommand)]
+        cmd: crate::control::ctl::CtlCommand,
+        /// The running evaluate's control socket.
+        #[arg(long, value_name = "PATH", global = true, required = true)]
+        control: Option<PathBuf>,
+        /// Print one JSON document instead of text.
+        #[arg(long, global = true)]
+        json: bool,
     },
 }
 

@@ -13,16 +13,18 @@
 //! ([`crate::alert::format`]).
 
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use schema::control::StageStatus;
 use schema::kestrel_capnp::frame;
 use schema::transport::{open_input, open_output};
 use schema::{FrameReader, FrameWriter, Stage};
 
-use super::{load, toggles, Format, RunArgs};
+use super::{toggles, Format, RunArgs};
 use crate::alert::format::{self, AlertInfo};
+use crate::control::{server, Controller, Live, RuleConfig};
 use crate::fields::EventView;
-use crate::ruleset::{self, RuleSet};
 
 /// How often evaluate emits its stats frame.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -77,35 +79,29 @@ struct Counters {
 
 /// Runs the stream mode. `m` holds the parsed arguments, for toggle order.
 pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
-    let loaded = load(&args.rules.paths).map_err(|d| {
-        eprint!("{d}");
-        RunError::Fatal(format!(
-            "rules failed to load ({} errors)",
-            d.errors().count()
-        ))
+    let status = StageStatus::new(Stage::Evaluate, "evaluate", env!("CARGO_PKG_VERSION"));
+    let config = RuleConfig {
+        paths: args.rules.paths.clone(),
+        toggles: toggles(m),
+        min_priority: args.rules.min_priority,
+        matching: args.rule_matching.into(),
+    };
+    let (ctl, mut live) = Controller::start(config, status.clone()).map_err(|e| {
+        eprint!("{}", e.report);
+        RunError::Fatal(e.summary)
     })?;
-    for w in loaded.warnings.items.iter() {
-        tracing::warn!("{}", w.to_string().trim_end());
-    }
-    let rules = ruleset::select(loaded.rules, &toggles(m), args.rules.min_priority);
-    let (mut set, other) = RuleSet::compile(rules, args.rule_matching.into()).map_err(|errs| {
-        for e in &errs {
-            eprint!("{}", loaded.names.locate(&e.rule, &e.message));
-        }
-        RunError::Fatal(format!("{} rules failed to compile", errs.len()))
-    })?;
-    for c in set.rules.iter().filter(|c| !c.cond.warnings.is_empty()) {
-        for w in loaded.names.compile_warnings(&c.rule.name) {
-            tracing::warn!("{}", w.to_string().trim_end());
-        }
-    }
-    if !other.is_empty() {
-        tracing::warn!("{} rules of the k8s_audit source are loaded but not evaluated: that source does not exist yet", other.len());
-    }
-    tracing::info!("evaluating with {} rules", set.rules.len());
+    tracing::info!("evaluating with {} rules", live.set.rules.len());
+    // Serves --control and SIGHUP; lives as long as the stream.
+    let _control = schema::control::spawn(
+        args.control.as_deref(),
+        server::bootstrap(ctl.clone()),
+        vec![server::sighup_task(ctl.clone())],
+    )
+    .map_err(|e| RunError::Fatal(e.to_string()))?;
 
     let input =
         open_input(&args.input).map_err(|e| RunError::Fatal(format!("opening input: {e}")))?;
+    status.set_input_connected(true);
     let mut reader = FrameReader::new(input);
     let header = match reader.read_header() {
         Ok(None) => return Ok(()),
@@ -129,6 +125,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
         }
         _ => Sink::Lines(BufWriter::with_capacity(LINE_BUFFER_BYTES, output)),
     };
+    status.set_output_connected(true);
     let hostname = if header.hostname.is_empty() {
         schema::hostname()
     } else {
@@ -147,6 +144,13 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
             Ok(None) => break,
             Err(e) => return Err(RunError::Fatal(e.to_string())),
         };
+        // A reload or a change of selection takes effect here, between two
+        // events: each event meets exactly one ruleset.
+        if ctl.has_pending() {
+            if let Some(l) = ctl.take() {
+                live = l;
+            }
+        }
         let offset = frame.offset();
         let root = frame.root().map_err(|e| RunError::Fatal(e.to_string()))?;
         match root.which() {
@@ -156,10 +160,10 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
                 })?;
                 counters.events += 1;
                 let view = EventView::new(ev, counters.events, &hostname);
-                set.matches(&view, &mut matched);
+                live.set.matches(&view, &mut matched);
                 for &i in &matched {
-                    let c = &mut set.rules[i];
-                    c.alerts += 1;
+                    let c = &live.set.rules[i];
+                    live.hits[i].fetch_add(1, Ordering::Relaxed);
                     counters.alerts += 1;
                     let rendered = c.output.render(&view);
                     let info = AlertInfo {
@@ -204,35 +208,44 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
             counters.events.is_multiple_of(CLOCK_CHECK_EVENTS) || !reader.has_buffered();
         if check_clock && last_stats.elapsed() >= STATS_INTERVAL {
             last_stats = Instant::now();
-            write_stats(&mut sink, &set, &counters, &hostname)?;
+            write_stats(&mut sink, &live, &counters, &hostname, &status)?;
         }
         if !reader.has_buffered() {
             sink.flush().map_err(out_err)?;
         }
     }
-    write_stats(&mut sink, &set, &counters, &hostname)?;
+    status.set_input_connected(false);
+    write_stats(&mut sink, &live, &counters, &hostname, &status)?;
     sink.flush().map_err(out_err)?;
     Ok(())
 }
 
+/// Publishes the counters to the control plane and, in frames mode,
+/// writes them as a stats frame. Per-rule alert counts are cumulative
+/// since start, across reloads.
 fn write_stats<W: Write>(
     sink: &mut Sink<W>,
-    set: &RuleSet,
+    live: &Live,
     c: &Counters,
     hostname: &str,
+    status: &StageStatus,
 ) -> Result<(), RunError> {
-    let Sink::Frames(w) = sink else { return Ok(()) };
     let mut counters: Vec<(String, u64)> = vec![
         ("events_evaluated".into(), c.events),
         ("alerts".into(), c.alerts),
-        ("rules".into(), set.rules.len() as u64),
+        ("rules".into(), live.set.rules.len() as u64),
         ("frames_skipped".into(), c.other_frames),
+        ("ruleset_generation".into(), live.generation),
     ];
     counters.extend(
-        set.rules
+        live.set
+            .rules
             .iter()
-            .map(|r| (format!("alerts.{}", r.rule.name), r.alerts)),
+            .zip(&live.hits)
+            .map(|(r, h)| (format!("alerts.{}", r.rule.name), h.load(Ordering::Relaxed))),
     );
+    status.publish_counters(&counters);
+    let Sink::Frames(w) = sink else { return Ok(()) };
     w.build(|f| {
         let mut s = f.init_stats();
         s.set_stage(Stage::Evaluate);
