@@ -148,7 +148,7 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::control::ctl::CtlCommand,
         /// The running evaluate's control socket.
-        #[arg(long, value_name = "PATH", global = true, required = true)]
+        #[arg(long, value_name = "PATH", global = true)]
         control: Option<PathBuf>,
         /// Print one JSON document instead of text.
         #[arg(long, global = true)]
