@@ -21,7 +21,7 @@ use evaluate::check::catalog::Registry;
 use evaluate::compile::{compile, Condition, NoNames};
 use evaluate::eval::CompiledRuleset;
 use evaluate::fields::sample::{self, Addr, Ancestor, Container, Event, Fd, Param, Thread};
-use evaluate::fields::EventView;
+use evaluate::fields::{EventView, Scratch};
 use evaluate::lang::parse;
 use evaluate::loader;
 use schema::kestrel_capnp::{frame, FdType, L4Proto};
@@ -457,7 +457,8 @@ fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
         let Ok(root) = f.root() else { continue };
         if let Ok(frame::Which::Event(Ok(e))) = root.which() {
             events += 1;
-            let view = EventView::new(e, events, &host);
+            let scratch = Scratch::default();
+            let view = EventView::with_scratch(e, events, &host, &scratch);
             matches += rules.evaluate(&view).count() as u64;
         }
     }

@@ -446,5 +446,8 @@ proptest! {
         let c = c.unwrap();
         let (got, want) = sample::with_view(&ev, 1, |v| (c.matches(v), reference::eval(&e, &NoNames, v)));
         prop_assert_eq!(got, want, "condition {:?}", e);
+        // Computed strings kept in a scratch give the same answers.
+        let cached = sample::with_scratch_view(&ev, 1, |v| c.matches(v) && c.matches(v));
+        prop_assert_eq!(cached, want, "condition {:?} with a scratch", e);
     }
 }

@@ -20,7 +20,7 @@ pub mod sample;
 
 pub use registry::{describe, FIELDS};
 pub use value::{str_of, Value, Values, NA};
-pub use view::EventView;
+pub use view::{EventView, Scratch};
 
 /// A field's type, as Falco names it in `--list` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

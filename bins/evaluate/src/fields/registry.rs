@@ -310,21 +310,65 @@ macro_rules! thread_num {
     };
 }
 
+/// A computed string, from the event's scratch when it has one.
+fn cached<'a>(
+    v: &EventView<'a>,
+    cell: impl FnOnce(&'a super::Scratch) -> &'a std::cell::OnceCell<Vec<u8>>,
+    compute: impl FnOnce() -> Option<Vec<u8>>,
+) -> Values<'a> {
+    match v.scratch() {
+        Some(s) => {
+            let cell = cell(s);
+            if cell.get().is_none() {
+                match compute() {
+                    Some(c) => {
+                        let _ = cell.set(c);
+                    }
+                    None => return Values::Na,
+                }
+            }
+            bytes(cell.get().map(Vec::as_slice))
+        }
+        None => owned(compute()),
+    }
+}
+
 fn proc_args<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    owned(v.thread().map(|t| {
-        let mut out = Vec::new();
-        join(list_items(t.get_args()), &mut out);
-        out
-    }))
+    cached(
+        v,
+        |s| &s.args,
+        || {
+            v.thread().map(|t| {
+                let mut out = Vec::new();
+                join(list_items(t.get_args()), &mut out);
+                out
+            })
+        },
+    )
 }
 
 fn proc_cmdline<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    owned(v.thread().map(|t| {
-        cmdline(
-            data(t.get_name()).unwrap_or_default(),
-            list_items(t.get_args()),
-        )
-    }))
+    cached(
+        v,
+        |s| &s.cmdline,
+        || {
+            v.thread().map(|t| {
+                cmdline(
+                    data(t.get_name()).unwrap_or_default(),
+                    list_items(t.get_args()),
+                )
+            })
+        },
+    )
+}
+
+fn proc_pcmdline<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
+    let compute =
+        || parent(v).and_then(|p| Some(cmdline(data(p.get_name())?, list_items(p.get_args()))));
+    match v.scratch() {
+        Some(s) => bytes(s.pcmdline.get_or_init(compute).as_deref()),
+        None => owned(compute()),
+    }
 }
 
 fn proc_exeline<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
@@ -847,7 +891,7 @@ pub static FIELDS: &[FieldDef] = &[
     s("proc.pname", T::Str, "Parent's name.", |v, _| bytes(parent(v).and_then(|p| data(p.get_name())))),
     s("proc.pexe", T::Str, "Parent's argv[0].", |v, _| bytes(parent(v).and_then(|p| data(p.get_exe())))),
     s("proc.pexepath", T::Str, "Parent's executable path.", |v, _| bytes(parent(v).and_then(|p| data(p.get_exepath())))),
-    s("proc.pcmdline", T::Str, "Parent's command line.", |v, _| one(parent(v).and_then(anc_cmdline))),
+    s("proc.pcmdline", T::Str, "Parent's command line.", proc_pcmdline),
     f("proc.aname", T::Str, A::OptIndex, Shape::AnyOf, "Name of ancestor N (0 = this process, 1 = parent…); without an index, matches any ancestor.", proc_aname),
     f("proc.apid", T::Int64, A::OptIndex, Shape::AnyOf, "Pid of ancestor N; without an index, matches any ancestor.", proc_apid),
     f("proc.aexe", T::Str, A::OptIndex, Shape::AnyOf, "argv[0] of ancestor N; without an index, matches any ancestor.", proc_aexe),

@@ -329,3 +329,22 @@ pub fn with_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) 
         _ => unreachable!("a message built here holds an event"),
     }
 }
+
+/// Like [`with_view`], with a per-event [`super::Scratch`] for computed
+/// strings.
+pub fn with_scratch_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) -> R) -> R {
+    let msg = ev.to_message();
+    let root = msg
+        .get_root_as_reader::<frame::Reader>()
+        .expect("a message built here has a frame root");
+    let scratch = super::Scratch::default();
+    match root.which() {
+        Ok(frame::Which::Event(Ok(e))) => f(&super::EventView::with_scratch(
+            e,
+            num,
+            "test-host",
+            &scratch,
+        )),
+        _ => unreachable!("a message built here holds an event"),
+    }
+}

@@ -5,6 +5,8 @@
 //! in place, and a missing or malformed part reads as absent, never as an
 //! error, because a field that cannot be read is `<NA>` in Falco's language.
 
+use std::cell::OnceCell;
+
 use schema::kestrel_capnp::{container, fd, group, k8s, param, thread, user};
 use schema::table::{self, KindInfo, ParamInfo};
 use schema::{event, Kind};
@@ -23,6 +25,19 @@ pub struct EventView<'a> {
     info: &'static KindInfo,
     num: u64,
     hostname: &'a str,
+    scratch: Option<&'a Scratch>,
+}
+
+/// Strings computed from an event (command lines, argument lists), kept for
+/// the rest of that event's evaluation so that every rule testing
+/// `proc.cmdline` shares one copy. Make one per event (it is empty until a
+/// field needs it, so this costs nothing) and pass it to
+/// [`EventView::with_scratch`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pub(super) cmdline: OnceCell<Vec<u8>>,
+    pub(super) args: OnceCell<Vec<u8>>,
+    pub(super) pcmdline: OnceCell<Option<Vec<u8>>>,
 }
 
 impl<'a> EventView<'a> {
@@ -45,7 +60,26 @@ impl<'a> EventView<'a> {
             info: table::info(kind),
             num,
             hostname,
+            scratch: None,
         }
+    }
+
+    /// Like [`EventView::new`], keeping computed strings in `scratch` (one
+    /// per event) so that they are built once, not once per test.
+    pub fn with_scratch(
+        ev: event::Reader<'a>,
+        num: u64,
+        hostname: &'a str,
+        scratch: &'a Scratch,
+    ) -> Self {
+        EventView {
+            scratch: Some(scratch),
+            ..EventView::new(ev, num, hostname)
+        }
+    }
+
+    pub fn scratch(&self) -> Option<&'a Scratch> {
+        self.scratch
     }
 
     pub fn raw(&self) -> event::Reader<'a> {
