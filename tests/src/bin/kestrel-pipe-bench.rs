@@ -121,6 +121,7 @@ fn write_unpacked(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<
         FrameWriter::new(out)
     };
     w.write_header(Stage::Enrich)?;
+    let start_cpu = cpu_ns();
     for i in 0..frames {
         w.build(|f: frame::Builder<'_>| {
             shape.fill(f.init_event(), i);
@@ -128,6 +129,7 @@ fn write_unpacked(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<
         })?;
     }
     w.flush()?;
+    report_writer_cpu(start_cpu, frames);
     Ok(())
 }
 
@@ -142,6 +144,7 @@ fn write_packed(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()
         );
         capnp::serialize_packed::write_message(&mut out, &msg)?;
     }
+    let start_cpu = cpu_ns();
     for i in 0..frames {
         let mut msg = Builder::new(&mut arena);
         shape.fill(msg.init_root::<frame::Builder>().init_event(), i);
@@ -151,6 +154,7 @@ fn write_packed(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()
         }
     }
     out.flush()?;
+    report_writer_cpu(start_cpu, frames);
     Ok(())
 }
 
@@ -184,8 +188,31 @@ fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
     Ok(sum)
 }
 
+/// CPU time (user + system) this process has used, in ns. Unlike wall-clock
+/// rates it hardly moves when other work shares the machine, so it shows
+/// what each end costs per frame.
+fn cpu_ns() -> u64 {
+    // SAFETY: rusage is plain data that getrusage fills.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: writes into the local we own.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0;
+    }
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    ns(u.ru_utime) + ns(u.ru_stime)
+}
+
+/// Reports the writer's CPU cost per frame on stderr (stdout is the stream).
+fn report_writer_cpu(start_cpu: u64, frames: u64) {
+    eprintln!(
+        "{}",
+        serde_json::json!({ "writer_cpu_ns_per_frame": (cpu_ns() - start_cpu) as f64 / frames.max(1) as f64 })
+    );
+}
+
 struct Tally {
     start: Instant,
+    start_cpu: u64,
     frames: u64,
     bytes: u64,
     sum: u64,
@@ -204,6 +231,7 @@ impl Tally {
                 "mb_per_s": self.bytes as f64 / secs / 1e6,
                 "frame_bytes": self.bytes / self.frames.max(1),
                 "checksum": self.sum,
+                "reader_cpu_ns_per_frame": (cpu_ns() - self.start_cpu) as f64 / self.frames.max(1) as f64,
             })
         );
     }
@@ -216,6 +244,7 @@ fn read_unpacked(touching: bool) -> anyhow::Result<()> {
     }
     let mut t = Tally {
         start: Instant::now(),
+        start_cpu: cpu_ns(),
         frames: 0,
         bytes: 0,
         sum: 0,
@@ -262,6 +291,7 @@ fn read_packed(touching: bool) -> anyhow::Result<()> {
     };
     let mut t = Tally {
         start: Instant::now(),
+        start_cpu: cpu_ns(),
         frames: 0,
         bytes: 0,
         sum: 0,
