@@ -28,7 +28,7 @@ use crate::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
 use crate::params::Params;
 use crate::splice::Splicer;
 use crate::stats::{self, Counters, Tables};
-use crate::threads::{ThreadCache, ThreadTable, UID_UNSET};
+use crate::threads::{Proc, Thread, ThreadCache, ThreadTable, UID_UNSET};
 use crate::users::UserDb;
 
 /// How the engine is set up.
@@ -276,7 +276,8 @@ impl Enricher {
             }
         }
         let mut msg = Builder::new_default();
-        self.fill_event(e, msg.init_root::<frame::Builder>().init_event(), true)
+        let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
+        self.fill_event(e, tp, msg.init_root::<frame::Builder>().init_event(), true)
             .map_err(to_io)?;
         self.stats.held_events += 1;
         self.hold.push(
@@ -322,7 +323,7 @@ impl Enricher {
             }
             if let Some(c) = cache.as_ref() {
                 return self.splicer.borrow_mut().write(w, &c.segment, |mut out| {
-                    self.fill_event(e, out.reborrow(), false)?;
+                    self.fill_event(e, Some((t, p)), out.reborrow(), false)?;
                     self.write_container(cid, out);
                     Ok(())
                 });
@@ -330,7 +331,9 @@ impl Enricher {
         }
         w.build(|f| -> io::Result<()> {
             let mut out = f.init_event();
-            self.fill_event(e, out.reborrow(), true).map_err(to_io)?;
+            let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
+            self.fill_event(e, tp, out.reborrow(), true)
+                .map_err(to_io)?;
             self.write_container(cid, out);
             Ok(())
         })
@@ -341,6 +344,7 @@ impl Enricher {
     fn fill_event(
         &self,
         e: &Ev<'_>,
+        tp: Option<(&Thread, &Proc)>,
         mut out: event::Builder<'_>,
         with_thread: bool,
     ) -> capnp::Result<()> {
@@ -360,7 +364,7 @@ impl Enricher {
                 }
             }
         }
-        let (Some(t), Some(p)) = (self.threads.thread(e.tid), self.threads.proc_of(e.tid)) else {
+        let Some((t, p)) = tp else {
             return Ok(());
         };
         if with_thread {

@@ -45,6 +45,12 @@ fn fake_api(answer: Answer) -> (tempfile::TempDir, PathBuf) {
                 if r.read_line(&mut line).is_err() {
                     return;
                 }
+                // Read the rest of the request: closing with unread bytes
+                // would reset the connection under the client's read.
+                let mut rest = String::new();
+                while r.read_line(&mut rest).is_ok_and(|n| n > 0) && rest != "\r\n" {
+                    rest.clear();
+                }
                 if line.starts_with("GET /events") {
                     // An event stream that stays open and quiet.
                     let _ =

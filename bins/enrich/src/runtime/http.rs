@@ -181,8 +181,16 @@ mod tests {
         let l = UnixListener::bind(&path).unwrap();
         std::thread::spawn(move || {
             if let Ok((mut s, _)) = l.accept() {
+                // Read the whole request first: closing with unread bytes
+                // would reset the connection under the client's read.
+                let mut req = Vec::new();
                 let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf);
+                while !req.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let _ = s.write_all(reply);
             }
         });
