@@ -122,6 +122,10 @@ pub struct Alert {
     /// Output fields in the rule's order; absent values are "<NA>".
     pub fields: Vec<(String, String)>,
     pub hostname: String,
+    /// When evaluate read the event (ns since the epoch; 0 if unknown), for
+    /// measuring latency up to delivery.
+    #[serde(default)]
+    pub eval_ts_ns: u64,
 }
 
 impl Alert {
@@ -151,6 +155,7 @@ impl Alert {
             output: text(a.get_output())?,
             fields,
             hostname: text(a.get_hostname())?,
+            eval_ts_ns: a.get_eval_ts_ns(),
         })
     }
 
@@ -170,6 +175,7 @@ impl Alert {
             output,
             fields,
             hostname: schema::hostname(),
+            eval_ts_ns: 0,
         }
     }
 }

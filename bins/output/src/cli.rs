@@ -159,6 +159,11 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 
+    /// At exit, print each sink's latency (p50, p99) from evaluate reading
+    /// the event to the alert leaving the sink, on stderr.
+    #[arg(long)]
+    pub latency_summary: bool,
+
     /// Colour the stdout sink's priorities.
     #[arg(long, value_enum)]
     pub colour: Option<Colour>,

@@ -218,6 +218,7 @@ mod tests {
                 ("container.id".into(), "<NA>".into()),
             ],
             hostname: "h1".into(),
+            eval_ts_ns: 0,
         }
     }
 

@@ -14,6 +14,7 @@ mod config;
 mod drops;
 mod exit;
 mod format;
+mod latency;
 mod metrics;
 mod pipeline;
 mod queue;

@@ -300,6 +300,27 @@ pub fn render(p: &Pipeline) -> String {
             );
         }
     }
+    let name = "kestrel_alert_latency_seconds";
+    help(
+        &mut o,
+        name,
+        "histogram",
+        "From evaluate reading the event to the alert leaving the sink.",
+    );
+    for s in sinks {
+        let h = &s.stats.latency;
+        let labels = format!("sink=\"{}\",type=\"{}\"", esc(&s.name), s.kind);
+        for le in crate::latency::EXPORTED_BOUNDS {
+            let _ = writeln!(
+                o,
+                "{name}_bucket{{{labels},le=\"{le}\"}} {}",
+                h.count_le(le)
+            );
+        }
+        let _ = writeln!(o, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count());
+        let _ = writeln!(o, "{name}_sum{{{labels}}} {:.6}", h.sum().as_secs_f64());
+        let _ = writeln!(o, "{name}_count{{{labels}}} {}", h.count());
+    }
     o
 }
 

@@ -27,7 +27,31 @@ pub fn run(cli: &Cli) -> Result<(), StageError> {
 
     let result = read_input(cli, &pipeline);
     pipeline.finish(cfg.drain_timeout);
+    if cli.latency_summary {
+        print_latency(&pipeline);
+    }
     result
+}
+
+/// One line per sink: `output: latency sink=NAME alerts=N p50_us=… p99_us=… mean_us=…`,
+/// easy to read and to parse.
+fn print_latency(pipeline: &Pipeline) {
+    for s in pipeline.sinks() {
+        let h = &s.stats.latency;
+        let us = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1e6).unwrap_or(0.0);
+        let n = h.count();
+        let mean = if n == 0 {
+            0.0
+        } else {
+            h.sum().as_secs_f64() * 1e6 / n as f64
+        };
+        eprintln!(
+            "output: latency sink={} alerts={n} p50_us={:.0} p99_us={:.0} mean_us={mean:.0}",
+            s.name,
+            us(h.quantile(0.5)),
+            us(h.quantile(0.99)),
+        );
+    }
 }
 
 fn read_input(cli: &Cli, pipeline: &Pipeline) -> Result<(), StageError> {

@@ -262,6 +262,7 @@ fn metrics_and_health_come_from_in_band_stats() {
         "kestrel_sink_failures_total{sink=\"file-0\",type=\"file\"} 0",
         "kestrel_sink_queue_depth{sink=\"file-0\",type=\"file\"} 0",
         "kestrel_sink_spool_depth{sink=\"file-0\",type=\"file\"} 0",
+        "# TYPE kestrel_alert_latency_seconds histogram",
         "# TYPE kestrel_drops_total counter",
     ] {
         assert!(m.lines().any(|l| l == want), "missing {want:?} in\n{m}");
@@ -269,4 +270,33 @@ fn metrics_and_health_come_from_in_band_stats() {
     assert_eq!(http_get(&addr, "/nope").0, 404);
     let out = live.finish();
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn latency_from_evaluate_to_delivery_is_measured() {
+    let mut s = Stream::new();
+    let five_ms_ago = schema::now_ns() - 5_000_000;
+    for i in 0..20 {
+        let out = format!("n={i}");
+        s = s.alert(&TestAlert {
+            eval_ts_ns: five_ms_ago,
+            ..TestAlert::new("R", &out)
+        });
+    }
+    let out = run_output(&["--json", "--latency-summary"], &s.bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("output: latency sink=stdout-0 alerts=20 "))
+        .unwrap_or_else(|| panic!("no latency line in {err}"));
+    let p50: f64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("p50_us="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // At least the 5 ms that had passed before output started, and not
+    // absurdly more.
+    assert!((5_000.0..5_000_000.0).contains(&p50), "{line}");
 }

@@ -55,6 +55,8 @@ pub struct SinkStats {
     pub refused: AtomicU64,
     /// Whether the last delivery attempt failed.
     pub failing: AtomicBool,
+    /// From evaluate reading the event to the alert leaving this sink.
+    pub latency: crate::latency::Histogram,
 }
 
 /// Retry delays: doubling from `min` up to `max`.
@@ -69,6 +71,10 @@ pub const DEFAULT_BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest retry delay unless configured: a destination that comes back is
 /// noticed within this.
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Delivered alerts whose latency is held until the sink's next flush (when
+/// they really leave); past this many the sink is flushed early.
+const LATENCY_BATCH: usize = 1024;
 
 /// Failures between two repeated warnings about the same failing sink, so a
 /// long outage does not flood the log.
@@ -85,15 +91,15 @@ pub fn run(
     reopen: &AtomicBool,
 ) {
     let mut unflushed = false;
+    // evalTsNs of alerts delivered but maybe still in the sink's buffer.
+    let mut pending: Vec<u64> = Vec::with_capacity(LATENCY_BATCH);
     loop {
         let item = match queue.next(false) {
             Some(item) => item,
             None => {
                 if unflushed {
                     unflushed = false;
-                    if let Err(e) = sink.flush() {
-                        fail(name, &e, stats);
-                    }
+                    flush(name, sink.as_mut(), stats, &mut pending);
                 }
                 match queue.next(true) {
                     Some(item) => item,
@@ -117,6 +123,12 @@ pub fn run(
                     }
                     queue.ack(ticket);
                     unflushed = true;
+                    if alert.eval_ts_ns != 0 {
+                        pending.push(alert.eval_ts_ns);
+                        if pending.len() >= LATENCY_BATCH {
+                            flush(name, sink.as_mut(), stats, &mut pending);
+                        }
+                    }
                     break;
                 }
                 Err(DeliveryError::Refused(why)) => {
@@ -135,8 +147,18 @@ pub fn run(
             }
         }
     }
+    flush(name, sink.as_mut(), stats, &mut pending);
+}
+
+/// Flushes the sink; the alerts it held have now left, so their latency is
+/// recorded.
+fn flush(name: &str, sink: &mut dyn Sink, stats: &SinkStats, pending: &mut Vec<u64>) {
     if let Err(e) = sink.flush() {
         fail(name, &e, stats);
+    }
+    let now = schema::now_ns();
+    for t in pending.drain(..) {
+        stats.latency.record(now.saturating_sub(t));
     }
 }
 

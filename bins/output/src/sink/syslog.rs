@@ -231,6 +231,7 @@ mod tests {
             output: "bad\nthing".into(),
             fields: vec![],
             hostname: "web 1".into(),
+            eval_ts_ns: 0,
         };
         let m = s.message(&a);
         let expected = format!(

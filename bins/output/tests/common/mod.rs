@@ -20,6 +20,7 @@ pub struct TestAlert<'a> {
     pub time_ns: u64,
     pub fields: &'a [(&'a str, &'a str)],
     pub tags: &'a [&'a str],
+    pub eval_ts_ns: u64,
 }
 
 impl<'a> TestAlert<'a> {
@@ -31,6 +32,7 @@ impl<'a> TestAlert<'a> {
             time_ns: 1_700_000_000_123_456_789,
             fields: &[],
             tags: &[],
+            eval_ts_ns: 0,
         }
     }
 
@@ -49,6 +51,7 @@ pub fn write_alert<W: Write>(w: &mut FrameWriter<W>, a: &TestAlert<'_>) {
         al.set_source("syscall");
         al.set_output(a.output);
         al.set_hostname("testhost");
+        al.set_eval_ts_ns(a.eval_ts_ns);
         let mut tags = al.reborrow().init_tags(a.tags.len() as u32);
         for (i, t) in a.tags.iter().enumerate() {
             tags.set(i as u32, t);
