@@ -22,4 +22,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 log "cargo build (binaries used by the end-to-end tests)"
 cargo build --workspace --bins
 log "cargo test"
-cargo test --workspace -- --test-threads=2
+cargo test --workspace --no-fail-fast -- --test-threads=2
