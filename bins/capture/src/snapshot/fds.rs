@@ -16,6 +16,16 @@ use super::net::{Family, Proto, SockInfo, SocketTable};
 /// each stay well inside it. Past this the rest are counted, not sent.
 pub const MAX_FDS_PER_PROCESS: usize = 4096;
 
+/// Most bytes the descriptors of one process may take in its snapshot event,
+/// counting each name plus [`FD_ENCODED_OVERHEAD_BYTES`]: long paths could
+/// otherwise push the event past the frame limit
+/// (`schema::limits::MAX_FRAME_BYTES`, 4 MiB) that every reader enforces.
+pub const MAX_FD_BYTES_PER_PROCESS: usize = 2 << 20;
+
+/// Generous size of one encoded `Fd` without its name: the struct, two
+/// socket addresses and their pointers.
+const FD_ENCODED_OVERHEAD_BYTES: usize = 256;
+
 /// One descriptor as the snapshot reports it.
 #[derive(Debug, Clone)]
 pub struct FdEntry {
@@ -108,7 +118,7 @@ pub fn parse_fdinfo_flags(text: &str) -> Option<u32> {
 }
 
 /// The descriptors of `pid`, sorted by number, and how many were left out by
-/// [`MAX_FDS_PER_PROCESS`]. An `Err` means the process is gone (or its fd
+/// [`MAX_FDS_PER_PROCESS`] and [`MAX_FD_BYTES_PER_PROCESS`]. An `Err` means the process is gone (or its fd
 /// directory unreadable); an fd closed while we read it is skipped.
 pub fn list(pid: i32, sockets: &SocketTable) -> std::io::Result<(Vec<FdEntry>, u64)> {
     let dir = format!("/proc/{pid}/fd");
@@ -116,15 +126,21 @@ pub fn list(pid: i32, sockets: &SocketTable) -> std::io::Result<(Vec<FdEntry>, u
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     nums.sort_unstable();
-    let left_out = nums.len().saturating_sub(MAX_FDS_PER_PROCESS) as u64;
+    let mut left_out = nums.len().saturating_sub(MAX_FDS_PER_PROCESS) as u64;
     nums.truncate(MAX_FDS_PER_PROCESS);
     let mut out = Vec::with_capacity(nums.len());
-    for num in nums {
+    let mut bytes = 0;
+    for (i, &num) in nums.iter().enumerate() {
         let path = format!("{dir}/{num}");
         let Ok(link) = fs::read_link(&path) else {
             continue;
         };
         let link = std::os::unix::ffi::OsStrExt::as_bytes(link.as_os_str()).to_vec();
+        bytes += link.len() + FD_ENCODED_OVERHEAD_BYTES;
+        if bytes > MAX_FD_BYTES_PER_PROCESS {
+            left_out += (nums.len() - i) as u64;
+            break;
+        }
         let open_flags = fs::read_to_string(format!("/proc/{pid}/fdinfo/{num}"))
             .ok()
             .and_then(|t| parse_fdinfo_flags(&t))

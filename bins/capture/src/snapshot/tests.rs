@@ -350,3 +350,70 @@ fn exe_run_from_a_memfd() {
     });
     assert_eq!(from_memfd, Some(true));
 }
+
+#[test]
+fn descriptors_are_bounded_by_bytes() {
+    // A path of about 3.8 KB: 15 directories of 250 bytes.
+    let base = std::env::temp_dir().join(format!("kestrel-longfd-{}", std::process::id()));
+    let mut path = base.clone();
+    for i in 0..15 {
+        path.push(format!("{i:02}{}", "d".repeat(248)));
+    }
+    std::fs::create_dir_all(&path).expect("long directory chain");
+    path.push("f");
+    std::fs::write(&path, b"x").expect("file at the end of the chain");
+    let each = path.as_os_str().len() + 256;
+    let count = fds::MAX_FD_BYTES_PER_PROCESS / each + 50;
+
+    // A forked child holds the descriptors, so this test's many fds do not
+    // reach the other tests' snapshots of this process.
+    let mut ready = [0; 2];
+    let mut release = [0; 2];
+    // SAFETY: pipe2 writes two fds per call into the arrays.
+    unsafe {
+        assert_eq!(libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        assert_eq!(libc::pipe2(release.as_mut_ptr(), libc::O_CLOEXEC), 0);
+    }
+    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
+    // SAFETY: the child only makes raw system calls and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        // SAFETY: raw calls on fds and memory this child owns.
+        unsafe {
+            for _ in 0..count {
+                libc::open(cpath.as_ptr(), libc::O_RDONLY);
+            }
+            libc::write(ready[1], b"r".as_ptr().cast(), 1);
+            let mut b = 0u8;
+            libc::read(release[0], (&mut b as *mut u8).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    let mut b = 0u8;
+    // SAFETY: reads one byte from our pipe end.
+    unsafe { libc::read(ready[0], (&mut b as *mut u8).cast(), 1) };
+    let (bytes, stats) = snapshot_bytes(std::process::id() as i32);
+    // SAFETY: releases and reaps our own child; closes our pipe ends.
+    unsafe {
+        libc::write(release[1], b"x".as_ptr().cast(), 1);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+        for fd in ready.into_iter().chain(release) {
+            libc::close(fd);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+
+    let mut reported = None;
+    for_events_of(&bytes, pid, |ev| {
+        if ev.get_tid() == pid {
+            reported = Some(ev.get_snapshot_fds().expect("fds").len() as usize);
+        }
+    });
+    let reported = reported.expect("the child's event");
+    assert!(
+        reported > 0 && reported < count,
+        "{reported} of {count} fds reported"
+    );
+    assert!(stats.fds_left_out >= (count - reported) as u64, "{stats:?}");
+}
