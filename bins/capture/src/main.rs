@@ -132,6 +132,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut src = stream::Source {
         ring: probe.ring()?,
         drops: probe.drops()?,
+        control: probe.control()?,
         boot_wall_ns,
     };
 
@@ -158,7 +159,18 @@ fn run(args: &Args) -> anyhow::Result<()> {
     tracing::info!(attached = probe.attached, "streaming");
 
     stream::run(&mut src, &mut out, &mut stats, duration).context("writing events")?;
-    // The probe stays attached until here.
+    tracing::debug!("stopping");
+    stream::finish(&mut src, &mut out, &mut stats).context("writing events")?;
+    tracing::debug!(events = stats.events(), "stream ended");
+    // The reader sees the end of the stream now, not after the kernel has
+    // detached every program (which the exit does, and which takes seconds).
+    drop(out);
+    if args.output == Endpoint::Stdio {
+        // SAFETY: nothing writes to stdout after this; the frames went
+        // through `out`, which is flushed and gone.
+        unsafe { libc::close(libc::STDOUT_FILENO) };
+    }
     drop(probe);
+    tracing::debug!("probe detached");
     Ok(())
 }

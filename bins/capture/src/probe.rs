@@ -9,7 +9,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::{ProgramError, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use schema::table::KindInfo;
@@ -245,6 +245,19 @@ impl Probe {
             .ok_or(ProbeError::MissingMap("events"))?;
         RingBuf::try_from(map).map_err(|source| ProbeError::Map {
             name: "events",
+            source,
+        })
+    }
+
+    /// The switch that stops every program from writing (see
+    /// [`crate::stream::Source::stop_probe`]).
+    pub fn control(&mut self) -> Result<Array<MapData, u32>, ProbeError> {
+        let map = self
+            .ebpf
+            .take_map("control")
+            .ok_or(ProbeError::MissingMap("control"))?;
+        Array::try_from(map).map_err(|source| ProbeError::Map {
+            name: "control",
             source,
         })
     }

@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use schema::FrameWriter;
 
 use crate::encode::fill_event;
@@ -73,12 +73,22 @@ pub fn install_signal_handlers() -> io::Result<()> {
 pub struct Source {
     pub ring: RingBuf<MapData>,
     pub drops: PerCpuArray<MapData, u64>,
+    pub control: Array<MapData, u32>,
     /// Wall-clock time of boot, ns: record times are CLOCK_BOOTTIME.
     pub boot_wall_ns: u64,
 }
 
-/// Runs until stopped. An I/O error is the output's (a broken pipe
-/// included); the caller decides how to report it.
+impl Source {
+    /// Makes every program return before writing anything. Detaching them
+    /// would do the same, but the kernel waits for an RCU grace period per
+    /// program, one after the other: seconds for the full selection.
+    pub fn stop_probe(&mut self) -> io::Result<()> {
+        self.control.set(0, 1, 0).map_err(io::Error::other)
+    }
+}
+
+/// Runs until stopped; then the caller calls [`finish`]. An I/O error is the output's (a broken pipe included); the
+/// caller decides how to report it.
 pub fn run<W: Write>(
     src: &mut Source,
     out: &mut FrameWriter<W>,
@@ -112,7 +122,21 @@ pub fn run<W: Write>(
             wait_readable(fd, timeout);
         }
     }
-    // What the probe wrote before the stop is still delivered.
+    Ok(())
+}
+
+/// Stops the probe, delivers what it wrote before, then the final stats.
+/// The probe is stopped first so the ring buffer only empties: on a busy
+/// host a running probe could refill it as fast as it is drained.
+pub fn finish<W: Write>(
+    src: &mut Source,
+    out: &mut FrameWriter<W>,
+    stats: &mut Stats,
+) -> io::Result<()> {
+    if let Err(e) = src.stop_probe() {
+        // Still correct, only the drain may last longer.
+        tracing::warn!("cannot stop the probe before the final drain: {e}");
+    }
     while drain(src, out, stats, BATCH_RECORDS)? > 0 {}
     read_drops(src, stats);
     stats.write_frame(out)?;
