@@ -92,7 +92,7 @@ impl Pipeline {
     /// An alert read from the input: counted, rate-limited, delivered.
     pub fn on_alert(&self, alert: Alert) {
         lock(&self.stats).record_alert(&alert);
-        if !lock(&self.limiter).admit(&alert.rule, Instant::now()) {
+        if !lock(&self.limiter).admit(&alert.rule, alert.priority, Instant::now()) {
             lock(&self.stats).suppressed += 1;
             return;
         }

@@ -68,6 +68,10 @@ pub struct RuleLimiter {
     limit: RateLimit,
     buckets: HashMap<String, TokenBucket>,
     suppressed: BTreeMap<String, u64>,
+    /// Most severe priority suppressed since the last summary: the
+    /// summary takes it, so it reaches every sink the suppressed alerts
+    /// would have reached.
+    worst: Option<Priority>,
     last_summary: Instant,
 }
 
@@ -77,12 +81,13 @@ impl RuleLimiter {
             limit,
             buckets: HashMap::new(),
             suppressed: BTreeMap::new(),
+            worst: None,
             last_summary: now,
         }
     }
 
-    /// Whether an alert of `rule` may pass now.
-    pub fn admit(&mut self, rule: &str, now: Instant) -> bool {
+    /// Whether an alert of `rule` and `priority` may pass now.
+    pub fn admit(&mut self, rule: &str, priority: Priority, now: Instant) -> bool {
         if self.limit.rate <= 0.0 {
             return true;
         }
@@ -100,6 +105,7 @@ impl RuleLimiter {
             return true;
         }
         *self.suppressed.entry(rule.to_string()).or_default() += 1;
+        self.worst = Some(self.worst.map_or(priority, |w| w.min(priority)));
         false
     }
 
@@ -125,12 +131,8 @@ impl RuleLimiter {
                 .into_iter()
                 .map(|(r, n)| (format!("suppressed.{r}"), n.to_string())),
         );
-        Some(Alert::internal(
-            SUMMARY_RULE,
-            Priority::Notice,
-            output,
-            fields,
-        ))
+        let priority = self.worst.take().unwrap_or(Priority::Notice);
+        Some(Alert::internal(SUMMARY_RULE, priority, output, fields))
     }
 }
 
@@ -157,14 +159,17 @@ mod tests {
             summary_interval: Duration::from_secs(60),
         };
         let mut l = RuleLimiter::new(limit, t0);
-        let passed_a = (0..10).filter(|_| l.admit("A", t0)).count();
-        let passed_b = (0..3).filter(|_| l.admit("B", t0)).count();
+        let passed_a = (0..10)
+            .filter(|_| l.admit("A", Priority::Notice, t0))
+            .count();
+        let passed_b = (0..3).filter(|_| l.admit("B", Priority::Error, t0)).count();
         assert_eq!((passed_a, passed_b), (2, 2));
         assert!(l.summary(t0 + Duration::from_secs(1), false).is_none());
         let s = l
             .summary(t0 + Duration::from_secs(61), false)
             .expect("summary due");
         assert_eq!(s.rule, SUMMARY_RULE);
+        assert_eq!(s.priority, Priority::Error);
         assert!(s.output.contains("suppressed 9 alerts"), "{}", s.output);
         assert!(s.output.contains("A (8), B (1)"), "{}", s.output);
         assert!(l.summary(t0 + Duration::from_secs(200), true).is_none());
@@ -181,6 +186,6 @@ mod tests {
             },
             t0,
         );
-        assert!((0..1000).all(|_| l.admit("A", t0)));
+        assert!((0..1000).all(|_| l.admit("A", Priority::Notice, t0)));
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Size at which the write segment is closed and a new one started. Small
@@ -32,6 +32,9 @@ pub const MIN_SPOOL_BYTES: u64 = 2 * SEGMENT_BYTES;
 
 /// Bytes of appended records buffered before a write.
 const APPEND_BUFFER_BYTES: usize = 64 << 10;
+
+/// Mode of a sink's spool directory.
+const SPOOL_DIR_MODE: u32 = 0o700;
 
 const CURSOR_FILE: &str = "cursor";
 const SEGMENT_SUFFIX: &str = ".seg";
@@ -77,6 +80,10 @@ impl Spool {
             move |source| SpoolError::Io { dir, what, source }
         };
         fs::create_dir_all(dir).map_err(err("cannot create the directory"))?;
+        // Alerts name users, files and commands: only output's user may
+        // read them.
+        fs::set_permissions(dir, fs::Permissions::from_mode(SPOOL_DIR_MODE))
+            .map_err(err("cannot restrict the directory's permissions"))?;
         let mut ids: Vec<u64> = fs::read_dir(dir)
             .map_err(err("cannot list the directory"))?
             .filter_map(|e| e.ok())
@@ -398,6 +405,8 @@ mod tests {
         }
         let mut s = Spool::open(dir.path(), MIN_SPOOL_BYTES).unwrap();
         assert_eq!(s.pending(), 4);
+        let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, SPOOL_DIR_MODE);
         s.append(b"r5").unwrap();
         assert_eq!(drain(&mut s), ["r1", "r2", "r3", "r4", "r5"]);
         assert_eq!(s.pending(), 0);

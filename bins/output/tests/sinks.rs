@@ -281,3 +281,25 @@ fn http_refusals_are_counted_not_retried_forever() {
         stderr(&out)
     );
 }
+
+#[test]
+fn http_redirects_are_not_followed() {
+    let rx = HttpReceiver::start("127.0.0.1:0", 301);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_output(
+        &[
+            "--http",
+            &rx.url(),
+            "--spool-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &sample(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(rx.count(), 2);
+    assert!(
+        stderr(&out).contains("redirects are not followed"),
+        "{}",
+        stderr(&out)
+    );
+}

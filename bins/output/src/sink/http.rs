@@ -2,8 +2,8 @@
 //! falcosidekick and Falco's http_output use), with configured headers,
 //! TLS through rustls, and a timeout per request. Retries and backoff are
 //! the worker's ([`super::run`]); this file classifies answers: 2xx is
-//! delivered, 4xx other than 408 and 429 is a refusal that retrying cannot
-//! fix, anything else is retried.
+//! delivered, 3xx and 4xx other than 408 and 429 are refusals that retrying
+//! cannot fix, anything else is retried.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +92,14 @@ impl Sink for HttpSink {
             req = req.set(k, v);
         }
         match req.send_bytes(&self.body) {
-            Ok(_) => Ok(()),
+            Ok(resp) if (200..300).contains(&resp.status()) => Ok(()),
+            // Redirects are not followed (a webhook that moved should be
+            // reconfigured, not chased with alert bodies).
+            Ok(resp) => Err(DeliveryError::Refused(format!(
+                "HTTP {} from {} (redirects are not followed)",
+                resp.status(),
+                self.opts.url
+            ))),
             Err(ureq::Error::Status(code, resp)) => {
                 let mut body = resp.into_string().unwrap_or_default();
                 body.truncate(body.floor_char_boundary(MAX_ERROR_BODY));
