@@ -12,15 +12,16 @@ use schema::table::{self, KindInfo, ParamInfo};
 use schema::{event, Kind};
 
 /// An enriched event, ready for field extraction.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct EventView<'a> {
     ev: event::Reader<'a>,
-    // The parts most fields read, followed once per event rather than once
-    // per field: each Cap'n Proto pointer hop is bounds-checked.
-    thread: Option<thread::Reader<'a>>,
-    fd: Option<fd::Reader<'a>>,
-    container: Option<container::Reader<'a>>,
-    params: Option<capnp::struct_list::Reader<'a, param::Owned>>,
+    // The parts most fields read, followed at most once per event rather
+    // than once per field (each Cap'n Proto pointer hop is bounds-checked),
+    // and only when a field asks: most events meet no rule at all.
+    thread: OnceCell<Option<thread::Reader<'a>>>,
+    fd: OnceCell<Option<fd::Reader<'a>>>,
+    container: OnceCell<Option<container::Reader<'a>>>,
+    params: OnceCell<Option<capnp::struct_list::Reader<'a, param::Owned>>>,
     kind: Kind,
     info: &'static KindInfo,
     num: u64,
@@ -49,13 +50,10 @@ impl<'a> EventView<'a> {
         let kind = ev.get_kind().unwrap_or(Kind::Unknown);
         EventView {
             ev,
-            thread: ev.has_thread().then(|| ev.get_thread().ok()).flatten(),
-            fd: ev.has_fd().then(|| ev.get_fd().ok()).flatten(),
-            container: ev
-                .has_container()
-                .then(|| ev.get_container().ok())
-                .flatten(),
-            params: ev.get_params().ok(),
+            thread: OnceCell::new(),
+            fd: OnceCell::new(),
+            container: OnceCell::new(),
+            params: OnceCell::new(),
             kind,
             info: table::info(kind),
             num,
@@ -112,11 +110,17 @@ impl<'a> EventView<'a> {
     }
 
     pub fn thread(&self) -> Option<thread::Reader<'a>> {
-        self.thread
+        let ev = self.ev;
+        *self
+            .thread
+            .get_or_init(|| ev.has_thread().then(|| ev.get_thread().ok()).flatten())
     }
 
     pub fn fd(&self) -> Option<fd::Reader<'a>> {
-        self.fd
+        let ev = self.ev;
+        *self
+            .fd
+            .get_or_init(|| ev.has_fd().then(|| ev.get_fd().ok()).flatten())
     }
 
     pub fn user(&self) -> Option<user::Reader<'a>> {
@@ -141,7 +145,12 @@ impl<'a> EventView<'a> {
     }
 
     pub fn container(&self) -> Option<container::Reader<'a>> {
-        self.container
+        let ev = self.ev;
+        *self.container.get_or_init(|| {
+            ev.has_container()
+                .then(|| ev.get_container().ok())
+                .flatten()
+        })
     }
 
     pub fn k8s(&self) -> Option<k8s::Reader<'a>> {
@@ -151,7 +160,8 @@ impl<'a> EventView<'a> {
     /// The `i`-th parameter with its table description.
     pub fn param_at(&self, i: usize) -> Option<(ParamInfo, param::Reader<'a>)> {
         let info = *self.info.params.get(i)?;
-        let params = self.params?;
+        let ev = self.ev;
+        let params = (*self.params.get_or_init(|| ev.get_params().ok()))?;
         if i >= params.len() as usize {
             return None;
         }
