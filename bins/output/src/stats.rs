@@ -2,8 +2,10 @@
 //! of every stage instance, and output's own counts of the alerts it read.
 //!
 //! Counter naming, shared by the stages: `events` is what a stage counted
-//! through it (capture: events captured); `drops.REASON` (or `drops_REASON`)
-//! counts events lost for REASON; any other name is exported as is.
+//! through it (capture: events captured; `events_in` and `events_evaluated`
+//! are read too, as enrich and evaluate name it); `drops.REASON` (or
+//! `drops_REASON`) counts events lost for REASON; any other name is
+//! exported as is.
 //!
 //! Rendering for Prometheus is [`crate::metrics`]; not here.
 
@@ -52,11 +54,12 @@ impl StageStats {
         })
     }
 
-    /// The `events` counter.
+    /// Events counted through the stage: the `events` counter, or else the
+    /// first of the names the stages use today for what they took in.
     pub fn events(&self) -> Option<u64> {
-        self.counters
+        EVENT_COUNTERS
             .iter()
-            .find(|(n, _)| n == "events")
+            .find_map(|want| self.counters.iter().find(|(n, _)| n == want))
             .map(|(_, v)| *v)
     }
 
@@ -78,6 +81,15 @@ impl StageStats {
             .collect()
     }
 }
+
+/// Counter names that mean "events through this stage", by preference:
+/// capture's `events`, enrich's `events_in`, evaluate's `events_evaluated`.
+const EVENT_COUNTERS: [&str; 4] = [
+    "events",
+    "events_in",
+    "events_evaluated",
+    "events_processed",
+];
 
 /// The schema's name of a stage, as `--raw` spells it.
 pub fn stage_name(stage: schema::Stage) -> &'static str {
@@ -149,6 +161,11 @@ mod tests {
             ],
         };
         assert_eq!(s.events(), Some(100));
+        let enrich = StageStats {
+            counters: vec![("events_out".into(), 9), ("events_in".into(), 10)],
+            ..s.clone()
+        };
+        assert_eq!(enrich.events(), Some(10));
         assert_eq!(
             s.drops(),
             vec![("ringbuf_full".to_string(), 5), ("too_long".to_string(), 2)]
