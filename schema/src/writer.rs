@@ -14,14 +14,14 @@ use std::io::{self, BufWriter, Write};
 use capnp::message::{Builder, HeapAllocator};
 
 use crate::arena::ReusedArena;
-
 use crate::header;
 use crate::kestrel_capnp::{frame, Stage};
 use crate::limits::{MAX_FRAME_BYTES, WRITE_BATCH_BYTES};
 
-/// Size of the reused scratch arena for [`FrameWriter::build`], in words.
-/// A typical enriched event needs well under 1 KiB; larger frames spill to the
-/// heap.
+/// Size of the reused first segment for [`FrameWriter::build`], in words
+/// (64 KiB). A typical enriched event needs about 1 KiB and a large snapshot
+/// event tens of KiB; larger frames spill to the heap. Only the words a frame
+/// used are re-zeroed, so the size costs memory, not time.
 const SCRATCH_WORDS: usize = 8 << 10;
 
 /// Writes frames to a byte stream.
