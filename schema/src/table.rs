@@ -187,12 +187,9 @@ const fn concat<const A: usize, const B: usize, const N: usize>(
 }
 
 const EXECVE: [ParamInfo; 27] = concat([p("filename", Path)], EXEC_TAIL);
+#[rustfmt::skip]
 const EXECVEAT: [ParamInfo; 29] = concat(
-    [
-        p("dirfd", Fd),
-        at("pathname", 0),
-        p("flags", Flags(F::Execveat)),
-    ],
+    [p("dirfd", Fd), at("pathname", 0), p("flags", Flags(F::Execveat))],
     EXEC_TAIL,
 );
 
@@ -203,463 +200,79 @@ macro_rules! k {
 }
 
 /// Every kind, indexed by its ordinal.
+// One row per kind, so that the table reads (and diffs) as a table.
+#[rustfmt::skip]
 pub static TABLE: &[KindInfo] = &[
     k!(Unknown, "unknown", Other, Int, []),
     k!(ProcSnapshot, "procinfo", Process, Int, []),
-    k!(
-        ProcExit,
-        "procexit",
-        Process,
-        Int,
-        [p("status", Int), p("sig", Signal)]
-    ),
+    k!(ProcExit, "procexit", Process, Int, [p("status", Int), p("sig", Signal)]),
     k!(Clone, "clone", Process, Pid, [p("flags", Flags(F::Clone))]),
-    k!(
-        Clone3,
-        "clone3",
-        Process,
-        Pid,
-        [p("flags", Flags(F::Clone))]
-    ),
+    k!(Clone3, "clone3", Process, Pid, [p("flags", Flags(F::Clone))]),
     k!(Fork, "fork", Process, Pid, []),
     k!(Vfork, "vfork", Process, Pid, []),
-    KindInfo {
-        kind: Kind::Execve,
-        name: "execve",
-        category: Category::Process,
-        ret: Int,
-        params: &EXECVE,
-    },
-    KindInfo {
-        kind: Kind::Execveat,
-        name: "execveat",
-        category: Category::Process,
-        ret: Int,
-        params: &EXECVEAT,
-    },
+    KindInfo { kind: Kind::Execve, name: "execve", category: Category::Process, ret: Int, params: &EXECVE },
+    KindInfo { kind: Kind::Execveat, name: "execveat", category: Category::Process, ret: Int, params: &EXECVEAT },
     k!(Setuid, "setuid", Process, Int, [p("uid", Uid)]),
     k!(Setgid, "setgid", Process, Int, [p("gid", Gid)]),
-    k!(
-        Setreuid,
-        "setreuid",
-        Process,
-        Int,
-        [p("ruid", Uid), p("euid", Uid)]
-    ),
-    k!(
-        Setregid,
-        "setregid",
-        Process,
-        Int,
-        [p("rgid", Gid), p("egid", Gid)]
-    ),
-    k!(
-        Setresuid,
-        "setresuid",
-        Process,
-        Int,
-        [p("ruid", Uid), p("euid", Uid), p("suid", Uid)]
-    ),
-    k!(
-        Setresgid,
-        "setresgid",
-        Process,
-        Int,
-        [p("rgid", Gid), p("egid", Gid), p("sgid", Gid)]
-    ),
-    k!(
-        Capset,
-        "capset",
-        Process,
-        Int,
-        [
-            p("cap_inheritable", Caps),
-            p("cap_permitted", Caps),
-            p("cap_effective", Caps)
-        ]
-    ),
-    k!(
-        Setns,
-        "setns",
-        Process,
-        Int,
-        [p("fd", Fd), p("nstype", Flags(F::Namespace))]
-    ),
-    k!(
-        Unshare,
-        "unshare",
-        Process,
-        Int,
-        [p("flags", Flags(F::Namespace))]
-    ),
-    k!(
-        Ptrace,
-        "ptrace",
-        Process,
-        Int,
-        [p("request", Flags(F::Ptrace)), p("pid", Pid)]
-    ),
-    k!(
-        Prctl,
-        "prctl",
-        Process,
-        Int,
-        [
-            p("option", Flags(F::Prctl)),
-            p("arg2_str", Bytes),
-            p("arg2_int", Int)
-        ]
-    ),
+    k!(Setreuid, "setreuid", Process, Int, [p("ruid", Uid), p("euid", Uid)]),
+    k!(Setregid, "setregid", Process, Int, [p("rgid", Gid), p("egid", Gid)]),
+    k!(Setresuid, "setresuid", Process, Int, [p("ruid", Uid), p("euid", Uid), p("suid", Uid)]),
+    k!(Setresgid, "setresgid", Process, Int, [p("rgid", Gid), p("egid", Gid), p("sgid", Gid)]),
+    k!(Capset, "capset", Process, Int, [p("cap_inheritable", Caps), p("cap_permitted", Caps), p("cap_effective", Caps)]),
+    k!(Setns, "setns", Process, Int, [p("fd", Fd), p("nstype", Flags(F::Namespace))]),
+    k!(Unshare, "unshare", Process, Int, [p("flags", Flags(F::Namespace))]),
+    k!(Ptrace, "ptrace", Process, Int, [p("request", Flags(F::Ptrace)), p("pid", Pid)]),
+    k!(Prctl, "prctl", Process, Int, [p("option", Flags(F::Prctl)), p("arg2_str", Bytes), p("arg2_int", Int)]),
     k!(Chdir, "chdir", Process, Int, [p("path", Path)]),
     k!(Fchdir, "fchdir", Process, Int, [p("fd", Fd)]),
     k!(Chroot, "chroot", Process, Int, [p("path", Path)]),
-    k!(
-        Kill,
-        "kill",
-        Process,
-        Int,
-        [p("pid", Pid), p("sig", Signal)]
-    ),
-    k!(
-        MemfdCreate,
-        "memfd_create",
-        File,
-        Fd,
-        [p("name", Bytes), p("flags", Flags(F::Memfd))]
-    ),
-    k!(
-        InitModule,
-        "init_module",
-        Other,
-        Int,
-        [p("len", Uint), p("uargs", Bytes)]
-    ),
-    k!(
-        FinitModule,
-        "finit_module",
-        Other,
-        Int,
-        [
-            p("fd", Fd),
-            p("uargs", Bytes),
-            p("flags", Flags(F::FinitModule))
-        ]
-    ),
+    k!(Kill, "kill", Process, Int, [p("pid", Pid), p("sig", Signal)]),
+    k!(MemfdCreate, "memfd_create", File, Fd, [p("name", Bytes), p("flags", Flags(F::Memfd))]),
+    k!(InitModule, "init_module", Other, Int, [p("len", Uint), p("uargs", Bytes)]),
+    k!(FinitModule, "finit_module", Other, Int, [p("fd", Fd), p("uargs", Bytes), p("flags", Flags(F::FinitModule))]),
     k!(Bpf, "bpf", Other, Int, [p("cmd", Flags(F::Bpf))]),
-    k!(
-        Userfaultfd,
-        "userfaultfd",
-        File,
-        Fd,
-        [p("flags", Flags(F::Ufd))]
-    ),
-    k!(
-        Mount,
-        "mount",
-        File,
-        Int,
-        [
-            p("dev", Bytes),
-            p("dir", Path),
-            p("type", Bytes),
-            p("flags", Flags(F::Mount))
-        ]
-    ),
-    k!(
-        Umount2,
-        "umount2",
-        File,
-        Int,
-        [p("name", Path), p("flags", Flags(F::Umount))]
-    ),
-    k!(
-        Open,
-        "open",
-        File,
-        Fd,
-        [
-            p("name", Path),
-            p("flags", Flags(F::Open)),
-            p("mode", Mode),
-            p("dev", Dev),
-            p("ino", Ino)
-        ]
-    ),
-    k!(
-        Openat,
-        "openat",
-        File,
-        Fd,
-        [
-            p("dirfd", Fd),
-            at("name", 0),
-            p("flags", Flags(F::Open)),
-            p("mode", Mode),
-            p("dev", Dev),
-            p("ino", Ino)
-        ]
-    ),
-    k!(
-        Openat2,
-        "openat2",
-        File,
-        Fd,
-        [
-            p("dirfd", Fd),
-            at("name", 0),
-            p("flags", Flags(F::Open)),
-            p("mode", Mode),
-            p("resolve", Flags(F::Resolve)),
-            p("dev", Dev),
-            p("ino", Ino)
-        ]
-    ),
-    k!(
-        Creat,
-        "creat",
-        File,
-        Fd,
-        [
-            p("name", Path),
-            p("mode", Mode),
-            p("dev", Dev),
-            p("ino", Ino)
-        ]
-    ),
+    k!(Userfaultfd, "userfaultfd", File, Fd, [p("flags", Flags(F::Ufd))]),
+    k!(Mount, "mount", File, Int, [p("dev", Bytes), p("dir", Path), p("type", Bytes), p("flags", Flags(F::Mount))]),
+    k!(Umount2, "umount2", File, Int, [p("name", Path), p("flags", Flags(F::Umount))]),
+    k!(Open, "open", File, Fd, [p("name", Path), p("flags", Flags(F::Open)), p("mode", Mode), p("dev", Dev), p("ino", Ino)]),
+    k!(Openat, "openat", File, Fd, [p("dirfd", Fd), at("name", 0), p("flags", Flags(F::Open)), p("mode", Mode), p("dev", Dev), p("ino", Ino)]),
+    k!(Openat2, "openat2", File, Fd, [p("dirfd", Fd), at("name", 0), p("flags", Flags(F::Open)), p("mode", Mode), p("resolve", Flags(F::Resolve)), p("dev", Dev), p("ino", Ino)]),
+    k!(Creat, "creat", File, Fd, [p("name", Path), p("mode", Mode), p("dev", Dev), p("ino", Ino)]),
     k!(Close, "close", File, Int, [p("fd", Fd)]),
     k!(Dup, "dup", File, Fd, [p("fd", Fd)]),
     k!(Dup2, "dup2", File, Fd, [p("fd", Fd), p("newfd", Fd)]),
-    k!(
-        Dup3,
-        "dup3",
-        File,
-        Fd,
-        [p("fd", Fd), p("newfd", Fd), p("flags", Flags(F::Dup3))]
-    ),
-    k!(
-        Fcntl,
-        "fcntl",
-        File,
-        Int,
-        [p("fd", Fd), p("cmd", Flags(F::Fcntl))]
-    ),
+    k!(Dup3, "dup3", File, Fd, [p("fd", Fd), p("newfd", Fd), p("flags", Flags(F::Dup3))]),
+    k!(Fcntl, "fcntl", File, Int, [p("fd", Fd), p("cmd", Flags(F::Fcntl))]),
     k!(Unlink, "unlink", File, Int, [p("path", Path)]),
-    k!(
-        Unlinkat,
-        "unlinkat",
-        File,
-        Int,
-        [p("dirfd", Fd), at("name", 0), p("flags", Flags(F::At))]
-    ),
-    k!(
-        Rename,
-        "rename",
-        File,
-        Int,
-        [p("oldpath", Path), p("newpath", Path)]
-    ),
-    k!(
-        Renameat,
-        "renameat",
-        File,
-        Int,
-        [
-            p("olddirfd", Fd),
-            at("oldpath", 0),
-            p("newdirfd", Fd),
-            at("newpath", 2)
-        ]
-    ),
-    k!(
-        Renameat2,
-        "renameat2",
-        File,
-        Int,
-        [
-            p("olddirfd", Fd),
-            at("oldpath", 0),
-            p("newdirfd", Fd),
-            at("newpath", 2),
-            p("flags", Flags(F::Rename))
-        ]
-    ),
-    k!(
-        Mkdir,
-        "mkdir",
-        File,
-        Int,
-        [p("path", Path), p("mode", Mode)]
-    ),
-    k!(
-        Mkdirat,
-        "mkdirat",
-        File,
-        Int,
-        [p("dirfd", Fd), at("path", 0), p("mode", Mode)]
-    ),
+    k!(Unlinkat, "unlinkat", File, Int, [p("dirfd", Fd), at("name", 0), p("flags", Flags(F::At))]),
+    k!(Rename, "rename", File, Int, [p("oldpath", Path), p("newpath", Path)]),
+    k!(Renameat, "renameat", File, Int, [p("olddirfd", Fd), at("oldpath", 0), p("newdirfd", Fd), at("newpath", 2)]),
+    k!(Renameat2, "renameat2", File, Int, [p("olddirfd", Fd), at("oldpath", 0), p("newdirfd", Fd), at("newpath", 2), p("flags", Flags(F::Rename))]),
+    k!(Mkdir, "mkdir", File, Int, [p("path", Path), p("mode", Mode)]),
+    k!(Mkdirat, "mkdirat", File, Int, [p("dirfd", Fd), at("path", 0), p("mode", Mode)]),
     k!(Rmdir, "rmdir", File, Int, [p("path", Path)]),
-    k!(
-        Symlink,
-        "symlink",
-        File,
-        Int,
-        [p("target", Bytes), p("linkpath", Path)]
-    ),
-    k!(
-        Symlinkat,
-        "symlinkat",
-        File,
-        Int,
-        [p("target", Bytes), p("linkdirfd", Fd), at("linkpath", 1)]
-    ),
-    k!(
-        Link,
-        "link",
-        File,
-        Int,
-        [p("oldpath", Path), p("newpath", Path)]
-    ),
-    k!(
-        Linkat,
-        "linkat",
-        File,
-        Int,
-        [
-            p("olddir", Fd),
-            at("oldpath", 0),
-            p("newdir", Fd),
-            at("newpath", 2),
-            p("flags", Flags(F::At))
-        ]
-    ),
-    k!(
-        Chmod,
-        "chmod",
-        File,
-        Int,
-        [p("filename", Path), p("mode", Mode)]
-    ),
+    k!(Symlink, "symlink", File, Int, [p("target", Bytes), p("linkpath", Path)]),
+    k!(Symlinkat, "symlinkat", File, Int, [p("target", Bytes), p("linkdirfd", Fd), at("linkpath", 1)]),
+    k!(Link, "link", File, Int, [p("oldpath", Path), p("newpath", Path)]),
+    k!(Linkat, "linkat", File, Int, [p("olddir", Fd), at("oldpath", 0), p("newdir", Fd), at("newpath", 2), p("flags", Flags(F::At))]),
+    k!(Chmod, "chmod", File, Int, [p("filename", Path), p("mode", Mode)]),
     k!(Fchmod, "fchmod", File, Int, [p("fd", Fd), p("mode", Mode)]),
-    k!(
-        Fchmodat,
-        "fchmodat",
-        File,
-        Int,
-        [p("dirfd", Fd), at("filename", 0), p("mode", Mode)]
-    ),
-    k!(
-        Chown,
-        "chown",
-        File,
-        Int,
-        [p("path", Path), p("uid", Uid), p("gid", Gid)]
-    ),
-    k!(
-        Fchown,
-        "fchown",
-        File,
-        Int,
-        [p("fd", Fd), p("uid", Uid), p("gid", Gid)]
-    ),
-    k!(
-        Lchown,
-        "lchown",
-        File,
-        Int,
-        [p("path", Path), p("uid", Uid), p("gid", Gid)]
-    ),
-    k!(
-        Fchownat,
-        "fchownat",
-        File,
-        Int,
-        [
-            p("dirfd", Fd),
-            at("pathname", 0),
-            p("uid", Uid),
-            p("gid", Gid),
-            p("flags", Flags(F::At))
-        ]
-    ),
-    k!(
-        Socket,
-        "socket",
-        Net,
-        Fd,
-        [
-            p("domain", Flags(F::SockFamily)),
-            p("type", Flags(F::SockType)),
-            p("proto", Uint)
-        ]
-    ),
-    k!(
-        Socketpair,
-        "socketpair",
-        Ipc,
-        Int,
-        [
-            p("domain", Flags(F::SockFamily)),
-            p("type", Flags(F::SockType)),
-            p("proto", Uint),
-            p("fd1", Fd),
-            p("fd2", Fd)
-        ]
-    ),
-    k!(
-        Connect,
-        "connect",
-        Net,
-        Int,
-        [p("fd", Fd), p("addr", SockAddr), p("tuple", SockTuple)]
-    ),
-    k!(
-        Accept,
-        "accept",
-        Net,
-        Fd,
-        [p("fd", Fd), p("tuple", SockTuple)]
-    ),
-    k!(
-        Accept4,
-        "accept4",
-        Net,
-        Fd,
-        [
-            p("fd", Fd),
-            p("tuple", SockTuple),
-            p("flags", Flags(F::Accept))
-        ]
-    ),
+    k!(Fchmodat, "fchmodat", File, Int, [p("dirfd", Fd), at("filename", 0), p("mode", Mode)]),
+    k!(Chown, "chown", File, Int, [p("path", Path), p("uid", Uid), p("gid", Gid)]),
+    k!(Fchown, "fchown", File, Int, [p("fd", Fd), p("uid", Uid), p("gid", Gid)]),
+    k!(Lchown, "lchown", File, Int, [p("path", Path), p("uid", Uid), p("gid", Gid)]),
+    k!(Fchownat, "fchownat", File, Int, [p("dirfd", Fd), at("pathname", 0), p("uid", Uid), p("gid", Gid), p("flags", Flags(F::At))]),
+    k!(Socket, "socket", Net, Fd, [p("domain", Flags(F::SockFamily)), p("type", Flags(F::SockType)), p("proto", Uint)]),
+    k!(Socketpair, "socketpair", Ipc, Int, [p("domain", Flags(F::SockFamily)), p("type", Flags(F::SockType)), p("proto", Uint), p("fd1", Fd), p("fd2", Fd)]),
+    k!(Connect, "connect", Net, Int, [p("fd", Fd), p("addr", SockAddr), p("tuple", SockTuple)]),
+    k!(Accept, "accept", Net, Fd, [p("fd", Fd), p("tuple", SockTuple)]),
+    k!(Accept4, "accept4", Net, Fd, [p("fd", Fd), p("tuple", SockTuple), p("flags", Flags(F::Accept))]),
     k!(Bind, "bind", Net, Int, [p("fd", Fd), p("addr", SockAddr)]),
     k!(Listen, "listen", Net, Int, [p("fd", Fd), p("backlog", Int)]),
-    k!(
-        Sendto,
-        "sendto",
-        Net,
-        Int,
-        [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]
-    ),
-    k!(
-        Sendmsg,
-        "sendmsg",
-        Net,
-        Int,
-        [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]
-    ),
-    k!(
-        Recvfrom,
-        "recvfrom",
-        Net,
-        Int,
-        [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]
-    ),
-    k!(
-        Recvmsg,
-        "recvmsg",
-        Net,
-        Int,
-        [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]
-    ),
+    k!(Sendto, "sendto", Net, Int, [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]),
+    k!(Sendmsg, "sendmsg", Net, Int, [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]),
+    k!(Recvfrom, "recvfrom", Net, Int, [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]),
+    k!(Recvmsg, "recvmsg", Net, Int, [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]),
     k!(ContainerStart, "container", Other, Int, []),
 ];
 
