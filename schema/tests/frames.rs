@@ -150,3 +150,40 @@ fn has_buffered_reports_read_ahead() {
     assert!(!r.has_buffered());
     assert!(r.next().expect("clean end").is_none());
 }
+
+#[test]
+fn async_writer_to_async_reader_over_a_socket() {
+    use schema::aio::{AsyncFrameReader, AsyncFrameWriter};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (a, b) = tokio::net::UnixStream::pair().expect("socketpair");
+        let writer = tokio::spawn(async move {
+            let mut w = AsyncFrameWriter::new(a);
+            w.write_header(Stage::Output).await.expect("header");
+            for seq in 0..10 {
+                let mut msg = capnp::message::Builder::new_default();
+                event(msg.init_root::<frame::Builder>(), seq).expect("fill");
+                w.write(&msg).await.expect("event");
+            }
+            w.flush().await.expect("flush");
+            w.frames()
+        });
+        let mut r = AsyncFrameReader::new(b);
+        let h = r.read_header().await.expect("valid").expect("header");
+        assert_eq!(h.stage, Some(Stage::Output));
+        let mut seen = 0;
+        while let Some(f) = r.next().await.expect("valid") {
+            match f.root().expect("root").which().expect("kind") {
+                frame::Event(e) => assert_eq!(e.expect("event").get_ts_ns(), seen),
+                _ => panic!("expected events"),
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 10);
+        assert_eq!(r.frames(), 11);
+        assert_eq!(writer.await.expect("writer task"), 11);
+    });
+}
