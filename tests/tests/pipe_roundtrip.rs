@@ -320,3 +320,32 @@ fn systemd_listening_socket() {
 fn systemd_accept_mode() {
     through_systemd(&["--accept"]);
 }
+
+#[test]
+fn unix_waits_for_a_listener_that_starts_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("late.sock");
+    // The reader starts first and must wait for the socket to appear.
+    let reader = relay()
+        .args(["--input", &format!("unix:{}", sock.display())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start reader");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut writer = relay()
+        .args(["--output", &format!("listen:{}", sock.display())])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start writer");
+    writer
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(&valid_stream())
+        .expect("feed");
+    assert!(writer.wait().expect("wait").success(), "writer failed");
+    check_relayed(&finish(reader), 2);
+}
