@@ -16,6 +16,7 @@
 pub mod client;
 pub mod generic;
 pub mod server;
+pub mod stage;
 pub mod status;
 
 pub use server::{spawn, ControlThread};
