@@ -2,45 +2,95 @@
 //! the byte offset of the frame it concerns, so a user can find the damage
 //! with `dd skip=`.
 
-use std::io;
+use std::{fmt, io};
 
 /// What went wrong with a frame stream. Every variant names the byte offset
 /// of the frame it concerns (`NoHeader` and `NewerVersion` concern byte 0).
-#[derive(Debug, thiserror::Error)]
+///
+/// Messages are complete on their own, causes included, and `source()` is
+/// `None`: stages print them as one line with `{}` or in an anyhow chain
+/// with `{:#}`, and either way the cause appears exactly once.
+#[derive(Debug)]
 pub enum FrameError {
-    // The cause is the error's source, printed by `{:#}` (anyhow) after a
-    // colon: repeating it here would print it twice.
-    #[error("I/O error at byte {offset}")]
     Io {
         offset: u64,
-        #[source]
         source: io::Error,
     },
-    #[error("truncated frame at byte {offset}: the stream ended {got} bytes into a frame that needs at least {expected}")]
     Truncated {
         offset: u64,
         expected: u64,
         got: u64,
     },
-    #[error("frame at byte {offset} is {size} bytes, over the limit of {limit} bytes")]
     TooLarge {
         offset: u64,
         size: u64,
         limit: usize,
     },
-    #[error("frame at byte {offset} claims {count} segments, over the limit of {limit}")]
     TooManySegments {
         offset: u64,
         count: u64,
         limit: usize,
     },
-    #[error("corrupt frame at byte {offset}: {reason}")]
-    Corrupt { offset: u64, reason: String },
-    #[error("not a kestrel stream: the first frame (byte 0) is not a header ({reason})")]
-    NoHeader { reason: String },
-    #[error("stream at byte 0 has format version {major}.{minor}, newer than this reader's {ours}.x; upgrade kestrel")]
-    NewerVersion { major: u16, minor: u16, ours: u16 },
+    Corrupt {
+        offset: u64,
+        reason: String,
+    },
+    NoHeader {
+        reason: String,
+    },
+    NewerVersion {
+        major: u16,
+        minor: u16,
+        ours: u16,
+    },
 }
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::Io { offset, source } => write!(f, "I/O error at byte {offset}: {source}"),
+            FrameError::Truncated {
+                offset,
+                expected,
+                got,
+            } => write!(
+                f,
+                "truncated frame at byte {offset}: the stream ended {got} bytes into a frame \
+                 that needs at least {expected}"
+            ),
+            FrameError::TooLarge {
+                offset,
+                size,
+                limit,
+            } => write!(
+                f,
+                "frame at byte {offset} is {size} bytes, over the limit of {limit} bytes"
+            ),
+            FrameError::TooManySegments {
+                offset,
+                count,
+                limit,
+            } => write!(
+                f,
+                "frame at byte {offset} claims {count} segments, over the limit of {limit}"
+            ),
+            FrameError::Corrupt { offset, reason } => {
+                write!(f, "corrupt frame at byte {offset}: {reason}")
+            }
+            FrameError::NoHeader { reason } => write!(
+                f,
+                "not a kestrel stream: the first frame (byte 0) is not a header ({reason})"
+            ),
+            FrameError::NewerVersion { major, minor, ours } => write!(
+                f,
+                "stream at byte 0 has format version {major}.{minor}, newer than this \
+                 reader's {ours}.x; upgrade kestrel"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
 
 impl FrameError {
     /// Byte offset in the stream of the frame the error concerns.

@@ -48,21 +48,46 @@ pub enum Endpoint {
     Systemd,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Why an endpoint could not be opened. Like [`crate::FrameError`], each
+/// message is complete, cause included, and `source()` is `None`, so the
+/// cause is printed once whether a stage prints `{}` or an anyhow chain.
+#[derive(Debug)]
 pub enum TransportError {
-    #[error("bad endpoint {spec:?}: {why} (expected -, unix:PATH, listen:PATH[:mode=0600], fd:N or systemd)")]
     Syntax { spec: String, why: String },
-    // Causes are sources, printed by `{:#}` after a colon, not repeated here.
-    #[error("cannot connect to {path}")]
     Connect { path: PathBuf, source: io::Error },
-    #[error("cannot listen on {path}")]
     Listen { path: PathBuf, source: io::Error },
-    #[error("fd:{fd} is not an open descriptor")]
     BadFd { fd: RawFd },
-    #[error("systemd socket activation: {0}")]
     Systemd(String),
-    #[error(transparent)]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Syntax { spec, why } => write!(
+                f,
+                "bad endpoint {spec:?}: {why} (expected -, unix:PATH, \
+                 listen:PATH[:mode=0600], fd:N or systemd)"
+            ),
+            TransportError::Connect { path, source } => {
+                write!(f, "cannot connect to {}: {source}", path.display())
+            }
+            TransportError::Listen { path, source } => {
+                write!(f, "cannot listen on {}: {source}", path.display())
+            }
+            TransportError::BadFd { fd } => write!(f, "fd:{fd} is not an open descriptor"),
+            TransportError::Systemd(why) => write!(f, "systemd socket activation: {why}"),
+            TransportError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+impl From<io::Error> for TransportError {
+    fn from(e: io::Error) -> Self {
+        TransportError::Io(e)
+    }
 }
 
 impl FromStr for Endpoint {
