@@ -52,7 +52,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let cli = Cli::parse();
+    // `enrich ctl …` and `--control PATH`: see schema::control::stage.
+    let cli = Cli::parse_from(schema::control::stage::stage_args(
+        schema::Stage::Enrich,
+        "enrich",
+        env!("CARGO_PKG_VERSION"),
+    ));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

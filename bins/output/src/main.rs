@@ -37,7 +37,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     init_logging();
-    let cli = Cli::parse();
+    // `output ctl …` and `--control PATH`: see schema::control::stage.
+    let cli = Cli::parse_from(schema::control::stage::stage_args(
+        schema::Stage::Output,
+        "output",
+        env!("CARGO_PKG_VERSION"),
+    ));
     let result = if cli.raw {
         raw::run(&cli.input)
     } else {
