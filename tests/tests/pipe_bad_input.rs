@@ -99,3 +99,26 @@ fn closed_output_is_a_clean_stop() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert_eq!(err.trim(), "kestrel-relay: output closed");
 }
+
+#[test]
+fn concatenated_streams_are_joined_and_checked() {
+    let mut two = kestrel_tests::frames::valid_stream();
+    two.extend_from_slice(&kestrel_tests::frames::valid_stream());
+    let out = run_with_input(&mut capped_relay(), &two);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    // One header (the relay's), both bodies, the relay's stats.
+    let frames = kestrel_tests::run::split_frames(&out.stdout);
+    assert_eq!(frames.len(), 1 + 2 * body_frames().len() + 1);
+
+    // A newer stream appended to a current one is refused at its offset.
+    let mut mixed = kestrel_tests::frames::valid_stream();
+    let at = mixed.len();
+    mixed.extend_from_slice(&bad::newer_major());
+    let out = run_with_input(&mut capped_relay(), &mixed);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let line = out.stderr.trim();
+    assert!(
+        line.contains(&format!("byte {at}")) && line.contains("newer"),
+        "{line}"
+    );
+}

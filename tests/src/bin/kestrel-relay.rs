@@ -1,7 +1,7 @@
 //! kestrel-relay: copies a frame stream from `--input` to `--output`, following
 //! the conventions every stage follows (header check, own header, batching
 //! flushed when input is idle, stats forwarded and emitted, one-line errors,
-//! clean stop on EOF and on a closed output).
+//! clean stop on EOF and on a closed output, concatenated streams joined).
 //!
 //! It exists to test the pipe itself (every transport, every bad stream)
 //! without any stage's logic in the way; it is not a stage.
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use schema::header;
 use schema::kestrel_capnp::{frame, Stage};
 use schema::transport::{open_input, open_output};
 use schema::{Endpoint, FrameReader, FrameWriter};
@@ -93,9 +94,17 @@ fn relay(args: &Args) -> Result<(), Stop> {
         };
         counters.frames += 1;
         counters.bytes += f.raw().len() as u64;
-        // Every frame, stats and headers of concatenated streams included,
-        // goes on unchanged.
-        writer.write_raw(f.raw()).map_err(write_err)?;
+        // A header here starts a concatenated stream (`cat a.kst b.kst`):
+        // checked like the first, not forwarded, since this stream has
+        // its own. Every other frame, stats included, goes on unchanged.
+        let root = f.root().context("reading")?;
+        if let Ok(frame::Header(_)) = root.which() {
+            let offset = f.offset();
+            header::check_frame(Ok(root))
+                .with_context(|| format!("header of a concatenated stream at byte {offset}"))?;
+        } else {
+            writer.write_raw(f.raw()).map_err(write_err)?;
+        }
         if Instant::now() >= next_stats {
             write_stats(&mut writer, &counters)?;
             next_stats += STATS_INTERVAL;
