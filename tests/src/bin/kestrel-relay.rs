@@ -15,7 +15,7 @@ use clap::Parser;
 use schema::header;
 use schema::kestrel_capnp::{frame, Stage};
 use schema::transport::{open_input, open_output};
-use schema::{Endpoint, FrameReader, FrameWriter};
+use schema::{Endpoint, FrameError, FrameReader, FrameWriter};
 
 /// How often the relay emits its own stats frame.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -100,8 +100,23 @@ fn relay(args: &Args) -> Result<(), Stop> {
         let root = f.root().context("reading")?;
         if let Ok(frame::Header(_)) = root.which() {
             let offset = f.offset();
-            header::check_frame(Ok(root))
-                .with_context(|| format!("header of a concatenated stream at byte {offset}"))?;
+            match header::check_frame(Ok(root)) {
+                Ok(_) => {}
+                // Its own message says "byte 0", the start of a stream: name
+                // where this stream starts instead.
+                Err(FrameError::NewerVersion { major, minor, ours }) => {
+                    return Err(anyhow::anyhow!(
+                        "concatenated stream at byte {offset} has format version \
+                         {major}.{minor}, newer than this reader's {ours}.x; upgrade kestrel"
+                    )
+                    .into())
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("concatenated stream at byte {offset}"))
+                        .into())
+                }
+            }
         } else {
             writer.write_raw(f.raw()).map_err(write_err)?;
         }
