@@ -3,7 +3,10 @@
 //! cleanly ([`bad`]), and ways to run a stage and watch it ([`run`]).
 //!
 //! Nothing here is linked into the stages; it exists so that every stage's
-//! tests feed the same inputs.
+//! tests feed the same inputs. The crate's binaries serve the pipe's own
+//! tests and benchmark: `kestrel-relay` (a stage with no logic, for testing
+//! transports and bad input) and `kestrel-pipe-bench` (both ends of
+//! `tests/bench/pipe.sh`).
 
 pub mod bad;
 pub mod frames;
