@@ -79,3 +79,26 @@ struct ReloadResult {
   # Counts every ruleset that went live, the first one being 1.
   generation @6 :UInt64;
 }
+
+# output: follow alerts live, as Falco's former gRPC output API allowed.
+interface OutputControl extends(StageControl) {
+  # Streams the alerts that `filter` selects to `sink` until either side
+  # goes away. `filter`: empty for all; a rule name, or `tag:PATTERN`, or
+  # `priority:LEVEL` (that level and more severe); `*` and `?` are
+  # wildcards. A subscriber that reads slower than alerts come loses the
+  # excess (counted) rather than slowing the sinks.
+  subscribe @0 (filter :Text, sink :AlertSink) -> (subscription :Subscription);
+}
+
+# Implemented by the subscriber.
+interface AlertSink {
+  # One alert; flow-controlled, so a slow sink holds back only its own
+  # stream.
+  alert @0 (alert :K.Alert) -> stream;
+}
+
+interface Subscription {
+  # Alerts sent to the sink and alerts dropped because its backlog was
+  # full, so far.
+  counts @0 () -> (sent :UInt64, dropped :UInt64);
+}
