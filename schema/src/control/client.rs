@@ -173,3 +173,71 @@ fn version_text(v: &Value) -> String {
         v["format"].as_str().unwrap_or("?"),
     )
 }
+
+/// An alert as JSON: time, rule, priority, source, tags, output, hostname.
+pub fn alert_json(a: crate::kestrel_capnp::alert::Reader<'_>) -> Result<Value, capnp::Error> {
+    let mut tags = Vec::new();
+    for t in a.get_tags()? {
+        tags.push(t?.to_str().unwrap_or("?").to_string());
+    }
+    Ok(json!({
+        "time_ns": a.get_time_ns(),
+        "rule": a.get_rule()?.to_str().unwrap_or("?"),
+        "priority": format!("{:?}", a.get_priority().unwrap_or(crate::Priority::Debug)),
+        "source": a.get_source()?.to_str().unwrap_or("?"),
+        "tags": tags,
+        "output": a.get_output()?.to_str().unwrap_or("?"),
+        "hostname": a.get_hostname()?.to_str().unwrap_or("?"),
+    }))
+}
+
+/// The subscriber's side of a subscription: hands each alert, as JSON, to
+/// the loop of [`subscribe`].
+struct SinkServer {
+    tx: tokio::sync::mpsc::UnboundedSender<Value>,
+}
+
+impl crate::control_capnp::alert_sink::Server for SinkServer {
+    async fn alert(
+        self: std::rc::Rc<Self>,
+        params: crate::control_capnp::alert_sink::AlertParams,
+    ) -> Result<(), capnp::Error> {
+        let v = alert_json(params.get()?.get_alert()?)?;
+        // The loop stopped listening: the subscription is ending anyway.
+        let _ = self.tx.send(v);
+        Ok(())
+    }
+}
+
+/// Subscribes to the alerts `filter` selects at the output stage at
+/// `path` and calls `each` with every one until it returns false or the
+/// stage goes away. Returns (sent, dropped) as the stage counted them at
+/// the end, when it could still be asked. Call inside [`block_on`].
+pub async fn subscribe(
+    path: &Path,
+    filter: &str,
+    mut each: impl FnMut(Value) -> bool,
+) -> Result<Option<(u64, u64)>, ControlError> {
+    use crate::control_capnp::{alert_sink, output_control};
+    let c: output_control::Client = connect(path).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink: alert_sink::Client = capnp_rpc::new_client(SinkServer { tx });
+    let mut req = c.subscribe_request();
+    req.get().set_filter(filter);
+    req.get().set_sink(sink);
+    let resp = req.send().promise.await?;
+    let sub = resp.get()?.get_subscription()?;
+    while let Some(v) = rx.recv().await {
+        if !each(v) {
+            break;
+        }
+    }
+    let counts = match sub.counts_request().send().promise.await {
+        Ok(r) => {
+            let r = r.get()?;
+            Some((r.get_sent(), r.get_dropped()))
+        }
+        Err(_) => None,
+    };
+    Ok(counts)
+}

@@ -14,6 +14,7 @@
 //! methods by calling [`generic`].
 
 pub mod client;
+pub mod feed;
 pub mod generic;
 pub mod server;
 pub mod stage;

@@ -13,15 +13,19 @@
 //! interface with [`super::spawn`].
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::client::{self, Generic};
-use super::{generic, StageStatus};
+use super::{feed, generic, StageStatus};
 use crate::Stage;
 
 /// The serving stage's status, set once by [`stage_args`].
 static STATUS: OnceLock<Arc<StageStatus>> = OnceLock::new();
+
+/// output's alert fan-out for `subscribe`, set by [`stage_args`] when the
+/// stage is output.
+static FEED: OnceLock<Arc<feed::AlertFeed>> = OnceLock::new();
 
 /// Keeps the control thread's handle for the life of the process (the
 /// socket file is left behind at exit; the next bind replaces it).
@@ -44,7 +48,14 @@ pub fn stage_args(stage: Stage, program: &'static str, version: &'static str) ->
     };
     if let Some(path) = path {
         let status = StageStatus::new(stage, program, version);
-        match super::spawn(Some(&path), generic::bootstrap(status.clone()), vec![]) {
+        let served = if stage == Stage::Output {
+            let f = feed::AlertFeed::new();
+            let _ = FEED.set(f.clone());
+            super::spawn(Some(&path), feed::bootstrap(status.clone(), f), vec![])
+        } else {
+            super::spawn(Some(&path), generic::bootstrap(status.clone()), vec![])
+        };
+        match served {
             Ok(t) => {
                 let _ = THREAD.set(t);
                 let _ = STATUS.set(status);
@@ -84,7 +95,13 @@ fn take_control(args: Vec<OsString>) -> Result<(Vec<OsString>, Option<PathBuf>),
 }
 
 fn usage(program: &str) -> String {
-    format!("usage: {program} ctl health|stats|version --control PATH [--json]")
+    let mut u = format!("usage: {program} ctl health|stats|version --control PATH [--json]");
+    if program == "output" {
+        u.push_str(
+            "\n       output ctl subscribe --control PATH [--filter NAME|tag:P|priority:LEVEL] [--count N] [--json]",
+        );
+    }
+    u
 }
 
 /// `NAME ctl health|stats|version --control PATH [--json]`; the exit code.
@@ -92,9 +109,26 @@ pub fn ctl_main(program: &str, args: &[OsString]) -> i32 {
     let mut what = None;
     let mut json = false;
     let mut path = None;
+    let mut subscribe = false;
+    let mut filter = String::new();
+    let mut count: Option<u64> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.to_str() {
+            Some("subscribe") if program == "output" => subscribe = true,
+            Some("--filter") if subscribe => {
+                filter = it
+                    .next()
+                    .and_then(|f| f.to_str())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            Some("--count") if subscribe => {
+                count = it
+                    .next()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.parse().ok())
+            }
             Some("health") => what = Some(Generic::Health),
             Some("stats") => what = Some(Generic::Stats),
             Some("version") => what = Some(Generic::Version),
@@ -113,6 +147,13 @@ pub fn ctl_main(program: &str, args: &[OsString]) -> i32 {
             }
         }
     }
+    if subscribe {
+        let Some(path) = path else {
+            eprintln!("{}", usage(program));
+            return 2;
+        };
+        return subscribe_main(program, &path, &filter, count, json);
+    }
     let (Some(what), Some(path)) = (what, path) else {
         eprintln!("{}", usage(program));
         return 2;
@@ -126,6 +167,55 @@ pub fn ctl_main(program: &str, args: &[OsString]) -> i32 {
             eprintln!("{program}: error: {e}");
             1
         }
+    }
+}
+
+/// `output ctl subscribe`: prints alerts as they come, one per line.
+fn subscribe_main(program: &str, path: &Path, filter: &str, count: Option<u64>, json: bool) -> i32 {
+    use std::io::Write;
+    let mut seen = 0u64;
+    let mut stdout = std::io::stdout().lock();
+    let r = client::block_on(client::subscribe(path, filter, |v| {
+        let line = if json {
+            v.to_string()
+        } else {
+            format!(
+                "{} {} {}",
+                v["rule"].as_str().unwrap_or("?"),
+                v["priority"].as_str().unwrap_or("?"),
+                v["output"].as_str().unwrap_or("?")
+            )
+        };
+        seen += 1;
+        // A closed stdout (e.g. `| head`) ends the subscription.
+        writeln!(stdout, "{line}")
+            .and_then(|_| stdout.flush())
+            .is_ok()
+            && count.is_none_or(|n| seen < n)
+    }));
+    match r {
+        Ok(Ok(Some((sent, dropped)))) => {
+            if dropped > 0 {
+                eprintln!(
+                    "{program}: {sent} alerts received, {dropped} dropped (subscriber too slow)"
+                );
+            }
+            0
+        }
+        Ok(Ok(None)) => 0,
+        Ok(Err(e)) | Err(e) => {
+            eprintln!("{program}: error: {e}");
+            1
+        }
+    }
+}
+
+/// Offers one frame read by output (as read, framing included) to the
+/// live subscribers; non-alert frames are ignored. Never waits. Does
+/// nothing without a control socket or without subscribers.
+pub fn offer_alert(raw: &[u8]) {
+    if let Some(f) = FEED.get() {
+        f.offer(raw);
     }
 }
 

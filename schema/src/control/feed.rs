@@ -1,0 +1,321 @@
+//! Live alert subscriptions (output's `subscribe`): an [`AlertFeed`] that
+//! the stage's alert path offers every alert frame to, a bounded backlog
+//! per subscriber, and the capnp-rpc tasks that stream each backlog to its
+//! subscriber's `AlertSink` with flow control.
+//!
+//! Offering never waits: an alert that finds a subscriber's backlog full is
+//! dropped for that subscriber and counted, so a slow subscriber costs the
+//! sinks nothing but a failed `try_send`. With no subscriber, offering is
+//! one atomic load.
+//!
+//! It is not a place for alert delivery to sinks (that is output's own
+//! pipeline) nor for rendering.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use super::generic;
+use super::status::StageStatus;
+use crate::control_capnp::{alert_sink, output_control, stage_control, subscription};
+use crate::kestrel_capnp::{alert, frame, Priority};
+
+/// Alerts that may wait for one subscriber before more are dropped.
+pub const SUBSCRIBER_BACKLOG: usize = 4096;
+
+/// Subscribers served at once.
+pub const MAX_SUBSCRIBERS: usize = 8;
+
+/// What a subscription selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    /// Rule name, wildcards allowed.
+    Rule(String),
+    /// Any tag, wildcards allowed.
+    Tag(String),
+    /// This priority or more severe.
+    Priority(Priority),
+}
+
+impl Filter {
+    /// Parses `""`, `NAME`, `tag:PATTERN` or `priority:LEVEL`.
+    pub fn parse(s: &str) -> Result<Filter, String> {
+        if s.is_empty() {
+            return Ok(Filter::All);
+        }
+        if let Some(t) = s.strip_prefix("tag:") {
+            return Ok(Filter::Tag(t.to_string()));
+        }
+        if let Some(p) = s.strip_prefix("priority:") {
+            return priority(p)
+                .map(Filter::Priority)
+                .ok_or_else(|| format!("unknown priority {p:?}"));
+        }
+        Ok(Filter::Rule(s.to_string()))
+    }
+
+    fn selects(&self, a: alert::Reader<'_>) -> bool {
+        fn text(r: capnp::Result<capnp::text::Reader<'_>>) -> &str {
+            r.ok().and_then(|t| t.to_str().ok()).unwrap_or("")
+        }
+        match self {
+            Filter::All => true,
+            Filter::Rule(p) => wildcard(p, text(a.get_rule())),
+            Filter::Tag(p) => a
+                .get_tags()
+                .map(|tags| tags.iter().any(|t| wildcard(p, text(t))))
+                .unwrap_or(false),
+            // Priorities are ordered most severe first (emergency = 0).
+            Filter::Priority(min) => a
+                .get_priority()
+                .map(|p| (p as u16) <= (*min as u16))
+                .unwrap_or(false),
+        }
+    }
+}
+
+fn priority(s: &str) -> Option<Priority> {
+    use Priority as P;
+    Some(match s.to_ascii_lowercase().as_str() {
+        "emergency" => P::Emergency,
+        "alert" => P::Alert,
+        "critical" => P::Critical,
+        "error" => P::Error,
+        "warning" => P::Warning,
+        "notice" => P::Notice,
+        "informational" | "info" => P::Informational,
+        "debug" => P::Debug,
+        _ => return None,
+    })
+}
+
+/// Wildcard match: `*` is any run of characters, `?` one character.
+pub fn wildcard(pat: &str, s: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A subscription's counters.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub sent: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+struct Subscriber {
+    filter: Filter,
+    tx: mpsc::Sender<Vec<u8>>,
+    counts: Arc<Counts>,
+}
+
+/// The alert fan-out shared by the alert path and the control thread.
+#[derive(Default)]
+pub struct AlertFeed {
+    any: AtomicBool,
+    subs: Mutex<Vec<Subscriber>>,
+}
+
+impl AlertFeed {
+    pub fn new() -> Arc<AlertFeed> {
+        Arc::new(AlertFeed::default())
+    }
+
+    /// Offers one frame (as read, framing included); non-alert frames and
+    /// frames that do not decode are ignored. Never waits.
+    pub fn offer(&self, raw: &[u8]) {
+        if !self.any.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut slice = raw;
+        let Ok(msg) = capnp::serialize::read_message_from_flat_slice(
+            &mut slice,
+            crate::limits::reader_options(),
+        ) else {
+            return;
+        };
+        let Ok(root) = msg.get_root::<frame::Reader<'_>>() else {
+            return;
+        };
+        let Ok(frame::Alert(Ok(a))) = root.which() else {
+            return;
+        };
+        let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|s| {
+            if !s.filter.selects(a) {
+                return !s.tx.is_closed();
+            }
+            match s.tx.try_send(raw.to_vec()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    s.counts.dropped.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+        self.any.store(!subs.is_empty(), Ordering::Relaxed);
+    }
+
+    /// Registers a subscriber; `None` when [`MAX_SUBSCRIBERS`] are served.
+    fn subscribe(&self, filter: Filter) -> Option<(mpsc::Receiver<Vec<u8>>, Arc<Counts>)> {
+        let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|s| !s.tx.is_closed());
+        if subs.len() >= MAX_SUBSCRIBERS {
+            return None;
+        }
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BACKLOG);
+        let counts = Arc::new(Counts::default());
+        subs.push(Subscriber {
+            filter,
+            tx,
+            counts: counts.clone(),
+        });
+        self.any.store(true, Ordering::Relaxed);
+        Some((rx, counts))
+    }
+
+    /// Subscribers currently registered.
+    pub fn subscribers(&self) -> usize {
+        self.subs.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// output's control server: the generic methods plus `subscribe`.
+pub struct OutputServer {
+    pub status: Arc<StageStatus>,
+    pub feed: Arc<AlertFeed>,
+}
+
+/// A bootstrap maker for [`super::spawn`] serving [`OutputServer`].
+pub fn bootstrap(
+    status: Arc<StageStatus>,
+    feed: Arc<AlertFeed>,
+) -> impl Fn() -> capnp::capability::Client + Send {
+    move || {
+        let c: output_control::Client = capnp_rpc::new_client(OutputServer {
+            status: status.clone(),
+            feed: feed.clone(),
+        });
+        c.client
+    }
+}
+
+impl stage_control::Server for OutputServer {
+    async fn health(
+        self: Rc<Self>,
+        _: stage_control::HealthParams,
+        mut results: stage_control::HealthResults,
+    ) -> Result<(), capnp::Error> {
+        generic::fill_health(&self.status, results.get().init_health());
+        Ok(())
+    }
+
+    async fn stats(
+        self: Rc<Self>,
+        _: stage_control::StatsParams,
+        mut results: stage_control::StatsResults,
+    ) -> Result<(), capnp::Error> {
+        generic::fill_stats(&self.status, results.get().init_stats());
+        Ok(())
+    }
+
+    async fn version(
+        self: Rc<Self>,
+        _: stage_control::VersionParams,
+        mut results: stage_control::VersionResults,
+    ) -> Result<(), capnp::Error> {
+        generic::fill_version(&self.status, results.get().init_version());
+        Ok(())
+    }
+}
+
+struct SubscriptionServer {
+    counts: Arc<Counts>,
+}
+
+impl subscription::Server for SubscriptionServer {
+    async fn counts(
+        self: Rc<Self>,
+        _: subscription::CountsParams,
+        mut results: subscription::CountsResults,
+    ) -> Result<(), capnp::Error> {
+        let mut r = results.get();
+        r.set_sent(self.counts.sent.load(Ordering::Relaxed));
+        r.set_dropped(self.counts.dropped.load(Ordering::Relaxed));
+        Ok(())
+    }
+}
+
+impl output_control::Server for OutputServer {
+    async fn subscribe(
+        self: Rc<Self>,
+        params: output_control::SubscribeParams,
+        mut results: output_control::SubscribeResults,
+    ) -> Result<(), capnp::Error> {
+        let p = params.get()?;
+        let filter = Filter::parse(p.get_filter()?.to_str()?).map_err(capnp::Error::failed)?;
+        let sink = p.get_sink()?;
+        let (rx, counts) = self.feed.subscribe(filter).ok_or_else(|| {
+            capnp::Error::overloaded(format!("{MAX_SUBSCRIBERS} subscribers already"))
+        })?;
+        results
+            .get()
+            .set_subscription(capnp_rpc::new_client(SubscriptionServer {
+                counts: counts.clone(),
+            }));
+        tokio::task::spawn_local(pump(rx, sink, counts));
+        Ok(())
+    }
+}
+
+/// Streams a subscriber's backlog to its sink. Each `alert` call waits for
+/// the flow-control window, not for the previous answer; the first failed
+/// call (the subscriber went away) ends the subscription.
+async fn pump(mut rx: mpsc::Receiver<Vec<u8>>, sink: alert_sink::Client, counts: Arc<Counts>) {
+    while let Some(raw) = rx.recv().await {
+        let mut slice = raw.as_slice();
+        let Ok(msg) = capnp::serialize::read_message_from_flat_slice(
+            &mut slice,
+            crate::limits::reader_options(),
+        ) else {
+            continue;
+        };
+        let Ok(frame::Alert(Ok(a))) = msg
+            .get_root::<frame::Reader<'_>>()
+            .and_then(|r| r.which().map_err(|e| capnp::Error::failed(e.to_string())))
+        else {
+            continue;
+        };
+        let mut req = sink.alert_request();
+        if req.get().set_alert(a).is_err() {
+            continue;
+        }
+        if let Err(e) = req.send().await {
+            tracing::debug!("subscriber gone: {e}");
+            break;
+        }
+        counts.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    // Dropping `rx` closes the channel: the next offer removes this
+    // subscriber.
+}
