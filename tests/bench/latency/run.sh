@@ -24,8 +24,11 @@
 # Prints a Markdown table: medians over the runs of p50, p99 and max, and
 # the alerts received against the events built to match.
 #
-# Needs no root and no kernel. KESTREL_BIN uses evaluate and output from that
-# directory instead of building them; KEEP=1 keeps the work directory.
+# Needs no kernel. As root, every process of the chain runs SCHED_FIFO
+# (`chrt -f 50`), as in capture's benchmark, so that other work sharing the
+# machine does not set the tail; RT=0 (or not being root) runs them at
+# normal priority. KESTREL_BIN uses evaluate and output from that directory
+# instead of building them; KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 repo=$(pwd)
@@ -44,6 +47,8 @@ while [ $# -gt 0 ]; do
 done
 
 SINKS="program program-nospool stdout-json"
+# Real-time priority of the chain's processes (SCHED_FIFO) when allowed.
+RT_PRIORITY=50
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -52,6 +57,7 @@ mkdir -p "$repo/target"
 work=$(mktemp -d "$repo/target/kestrel-bench-latency.XXXXXX")
 cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Copies of the binaries, so that a rebuild during the runs changes nothing.
 mkdir -p "$work/bin"
@@ -65,6 +71,13 @@ cp "$repo/target/release/kestrel-bench-latency" "$work/bin/"
 bin=$work/bin
 lat=$bin/kestrel-bench-latency
 
+rt=()
+if [ "${RT:-1}" != 0 ] && [ "$(id -u)" -eq 0 ]; then
+  rt=(chrt -f "$RT_PRIORITY")
+else
+  log "running at normal priority: the tail will follow the machine's other load"
+fi
+
 machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, Linux $(uname -r)"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "machine: $machine; load average at start: $load_start"
@@ -73,19 +86,19 @@ for run in $(seq 1 "$runs"); do
   for sink in $SINKS; do
     d=$work/$sink.$run
     mkdir -p "$d"
-    recv="$lat receive --report $d/received.json"
+    recv="${rt[*]} $lat receive --report $d/received.json"
     case $sink in
       program) sink_args=(--program "$recv" --spool-dir "$d/spool") ;;
       program-nospool) sink_args=(--program "$recv" --no-spool) ;;
       stdout-json) sink_args=(--json) ;;
     esac
     {
-      "$lat" send --rate "$rate" --secs "$secs" --report "$d/sent.json" \
-        | "$bin/evaluate" --format frames 2> "$d/evaluate.log" \
+      "${rt[@]}" "$lat" send --rate "$rate" --secs "$secs" --report "$d/sent.json" \
+        | "${rt[@]}" "$bin/evaluate" --format frames 2> "$d/evaluate.log" \
         | if [ "$sink" = stdout-json ]; then
-            "$bin/output" "${sink_args[@]}" 2> "$d/output.log" | $recv
+            "${rt[@]}" "$bin/output" "${sink_args[@]}" 2> "$d/output.log" | $recv
           else
-            "$bin/output" "${sink_args[@]}" 2> "$d/output.log"
+            "${rt[@]}" "$bin/output" "${sink_args[@]}" 2> "$d/output.log"
           fi
     } || die "run $run, $sink: the chain failed (see $d/*.log)"
     [ -s "$d/received.json" ] || die "run $run, $sink: the receiver wrote no report"
@@ -97,6 +110,7 @@ done
 
 echo "machine: $machine"
 echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "priority of the chain: ${rt[*]:-normal}"
 echo
 python3 - "$work/results.tsv" "$runs" <<'EOF'
 import json, statistics as st, sys

@@ -24,9 +24,15 @@
 # one core); VmHWM of each stage. The same loads also run without the
 # pipeline, for the slowdown. Prints Markdown tables of medians.
 #
+# Every process measured (the load, the stages, tee) runs SCHED_FIFO
+# (`chrt -f 50`), as in capture's benchmark: the machine is shared with
+# other sessions' builds, whose load at normal priority swamps the figures.
+# Among themselves the stages and the load compete as on a quiet machine.
+#
 # Environment: KESTREL_BIN uses the stages in that directory instead of
-# building them; STAGE_CPUS (e.g. "0") pins the stages with taskset; KEEP=1
-# keeps the work directory (per-run logs, stream copies).
+# building them; STAGE_CPUS (e.g. "0") pins the stages with taskset; RT=0
+# runs everything at normal priority; KEEP=1 keeps the work directory
+# (per-run logs, stream copies).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 repo=$(pwd)
@@ -53,6 +59,8 @@ SETTLE_SECS=1
 # long (in 0.1 s steps) after the load ends; at most DRAIN_TIMEOUT seconds.
 IDLE_STEPS=3
 DRAIN_TIMEOUT=30
+# Real-time priority of every measured process (SCHED_FIFO), unless RT=0.
+RT_PRIORITY=50
 # Seconds the chain may take to end after capture gets SIGTERM.
 STOP_TIMEOUT=20
 # The CPU the load runs on.
@@ -75,6 +83,7 @@ cleanup() {
   [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Copies of the binaries, so that a rebuild during the runs changes nothing.
 mkdir -p "$work/bin"
@@ -95,8 +104,10 @@ done | paste -sd,)
 
 # A prefix, not a function: a function in the background would be a subshell
 # whose pid is not the stage's. taskset execs the stage, keeping the pid.
-pin=()
-[ -z "${STAGE_CPUS:-}" ] || pin=(taskset -c "$STAGE_CPUS")
+rt=()
+[ "${RT:-1}" = 0 ] || rt=(chrt -f "$RT_PRIORITY")
+pin=("${rt[@]}")
+[ -z "${STAGE_CPUS:-}" ] || pin+=(taskset -c "$STAGE_CPUS")
 
 # utime+stime of PID, in clock ticks.
 # (The fields after the command name, which may hold spaces, start at 3.)
@@ -115,7 +126,7 @@ start_chain() {
   enr_pid=$!
   "${pin[@]}" "$bin/evaluate" --format frames < "$d/e2v" > "$d/v2t" 2> "$d/evaluate.log" &
   ev_pid=$!
-  tee "$d/stream.kst" < "$d/v2t" > "$d/t2o" &
+  "${rt[@]}" tee "$d/stream.kst" < "$d/v2t" > "$d/t2o" &
   tee_pid=$!
   "${pin[@]}" "$bin/output" < "$d/t2o" > "$d/alerts.txt" 2> "$d/output.log" &
   out_pid=$!
@@ -180,13 +191,13 @@ results=$work/results.tsv
 hz=$(getconf CLK_TCK)
 machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, Linux $(uname -r)"
 log "machine: $machine; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-log "capture selects: $syscalls"
+log "capture selects: $syscalls; priority: ${rt[*]:-normal}"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for rate in $rates; do
   for run in $(seq 1 "$runs"); do
     # Without the pipeline: the load alone, for the slowdown.
-    read -r a w c < <(KESTREL_BENCH_CPU=$LOAD_CPU "$bin/loadgen" "$rate" "$secs" "$target" | load_fields)
+    read -r a w c < <(KESTREL_BENCH_CPU=$LOAD_CPU "${rt[@]}" "$bin/loadgen" "$rate" "$secs" "$target" | load_fields)
     printf 'base\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$run" "$a" "$w" "$c" >> "$work/base.tsv"
 
     d=$work/r$rate.$run
@@ -195,7 +206,7 @@ for rate in $rates; do
     stage_pids=("$cap_pid" "$enr_pid" "$ev_pid" "$out_pid")
     t0=()
     for p in "${stage_pids[@]}"; do t0+=("$(ticks "$p")"); done
-    read -r a w c < <(KESTREL_BENCH_CPU=$LOAD_CPU "$bin/loadgen" "$rate" "$secs" "$target" | load_fields)
+    read -r a w c < <(KESTREL_BENCH_CPU=$LOAD_CPU "${rt[@]}" "$bin/loadgen" "$rate" "$secs" "$target" | load_fields)
     wait_idle "${stage_pids[@]}"
     cpu=()
     hwm=()
@@ -218,6 +229,7 @@ done
 echo "machine: $machine"
 echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "capture selects: $syscalls"
+echo "priority of the load and the stages: ${rt[*]:-normal}"
 echo
 python3 - "$results" "$work/base.tsv" "$secs" <<'EOF'
 import statistics as st, sys
