@@ -5,7 +5,9 @@
 //! event kind's positional parameters, a frame reader and writer (blocking in
 //! [`reader`]/[`writer`], tokio in [`aio`]) that enforce the named limits of
 //! [`limits`], and the transports of [`transport`] that every stage selects with
-//! the same `--input`/`--output` syntax.
+//! the same `--input`/`--output` syntax. [`control`] is the control plane
+//! every stage serves on `--control PATH` (Cap'n Proto RPC, interfaces in
+//! `capnp/control.capnp`) and the client of `NAME ctl …`.
 //!
 //! It is not a place for stage logic: no state tracking, no rule evaluation,
 //! no alert delivery. A stage reads frames, does its work, writes frames.

@@ -187,3 +187,30 @@ fn other_uid_is_refused_even_with_an_open_mode() {
         "root is still served"
     );
 }
+
+#[test]
+fn ctl_main_exit_codes() {
+    use schema::control::stage::ctl_main;
+    use std::ffi::OsString;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _status, _t) = start(dir.path());
+    let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+    let p = path.to_str().expect("utf-8 path");
+    assert_eq!(ctl_main("enrich", &args(&["health", "--control", p])), 0);
+    assert_eq!(
+        ctl_main(
+            "enrich",
+            &args(&["stats", "--json", &format!("--control={p}")])
+        ),
+        0
+    );
+    // No socket there: one error line, exit 1.
+    let missing = dir.path().join("nothing.sock");
+    let m = missing.to_str().expect("utf-8 path");
+    assert_eq!(ctl_main("enrich", &args(&["health", "--control", m])), 1);
+    // Usage errors: exit 2.
+    assert_eq!(ctl_main("enrich", &args(&["health"])), 2);
+    assert_eq!(ctl_main("enrich", &args(&["reboot", "--control", p])), 2);
+    // subscribe is output's only.
+    assert_eq!(ctl_main("enrich", &args(&["subscribe", "--control", p])), 2);
+}
