@@ -172,7 +172,7 @@ if [ "$dry" = 1 ]; then
   echo "storm offered 100000/s, achieved $(workload storm 100000 "$STORM_SECS" "$target")/s"
   echo "stormclose offered 100000/s, achieved $(workload stormclose 100000 "$STORM_SECS")/s"
   "$capture" --help 2>&1 | grep -q -- --syscalls || log "capture has no --syscalls flag yet"
-  log "dry run: capture would run as: taskset -c 0 $capture --syscalls $SELECTION ${CAPTURE_ARGS:-} | framecount"
+  log "dry run: capture would run as: ${rt[*]} taskset -c 0 $capture --syscalls $SELECTION ${CAPTURE_ARGS:-} | framecount"
   exit 0
 fi
 
