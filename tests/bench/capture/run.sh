@@ -55,7 +55,8 @@ N_GETPPID=5000000
 N_READ=5000000
 N_OPENCLOSE=500000
 STORM_SECS=${STORM_SECS:-5}
-STORMS=${STORMS:-storm stormclose}
+# Empty STORMS skips the throughput sweeps.
+STORMS=${STORMS-storm stormclose}
 # What capture selects: open()+close() are captured, getppid/read are not.
 SELECTION=openat,close
 # Seconds to wait for capture's header (probe attached) before giving up.
@@ -182,6 +183,13 @@ fi
 # The figures only mean something on a quiet machine: say what it was.
 echo "## priority: ${rt[*]:-normal (--no-rt)}"
 echo "## machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Another probe on the syscall tracepoints (another session's capture or
+# Falco) adds its own cost to every workload: say so.
+if command -v bpftool >/dev/null; then
+  others=$(bpftool prog list 2>/dev/null | grep -c ' tracepoint ' || true)
+  echo "## tracepoint programs already loaded: $others"
+  [ "$others" = 0 ] || log "warning: $others tracepoint programs are loaded by something else; they add to the figures"
+fi
 if awk '{exit !($1 > 0.5)}' /proc/loadavg; then
   log "warning: load average $(cut -d' ' -f1 /proc/loadavg) > 0.5; other work will skew the figures"
 fi
