@@ -131,6 +131,9 @@ static __always_inline __u64 task_tty(struct task_struct *t)
  * (container-writable) layer. */
 static __always_inline bool on_upper_layer(struct inode *ino)
 {
+	/* overlayfs built as a module has no type in vmlinux's BTF. */
+	if (!bpf_core_type_exists(struct ovl_inode))
+		return false;
 	if (BPF_CORE_READ(ino, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
 		return false;
 	struct ovl_inode *oi = container_of(ino, struct ovl_inode, vfs_inode);
@@ -223,8 +226,16 @@ static __always_inline void w_exec_tail(struct w *w)
 		w_u64(w, on_upper_layer(ino));
 		w_u64(w, is_memfd(exe));
 		w_u64(w, BPF_CORE_READ(ino, i_ino));
-		w_u64(w, BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL + (BPF_CORE_READ(ino, i_ctime_nsec) & NSEC_MASK));
-		w_u64(w, BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL + (BPF_CORE_READ(ino, i_mtime_nsec) & NSEC_MASK));
+		/* Split seconds and ns fields since 6.11; absent before. */
+		if (bpf_core_field_exists(ino->i_ctime_sec)) {
+			w_u64(w, BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL +
+					 (BPF_CORE_READ(ino, i_ctime_nsec) & NSEC_MASK));
+			w_u64(w, BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL +
+					 (BPF_CORE_READ(ino, i_mtime_nsec) & NSEC_MASK));
+		} else {
+			w_none(w);
+			w_none(w);
+		}
 	} else {
 		for (int i = 0; i < 5; i++)
 			w_none(w);
