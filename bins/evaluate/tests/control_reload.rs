@@ -312,6 +312,13 @@ fn list_enable_disable_health() {
     assert_eq!(v["pid"], child.id());
     let (_, v) = ctl(&sock, &["version"]);
     assert_eq!(v["program"], "evaluate");
+    // The input went quiet after 25 events: the counters are current all
+    // the same, not those of a stats frame from before.
+    let (code, v) = ctl(&sock, &["stats"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["stage"], "evaluate");
+    assert_eq!(v["counters"]["events_evaluated"], 25, "{v}");
+    assert_eq!(v["counters"]["alerts.Marker v1"], 3, "{v}");
 
     drop(w);
     let out = child.wait_with_output().expect("evaluate exits");

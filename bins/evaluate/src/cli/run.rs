@@ -138,6 +138,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
     };
     let mut matched = Vec::new();
     let mut last_stats = Instant::now();
+    let mut published_events = 0;
     loop {
         let frame = match reader.next() {
             Ok(Some(f)) => f,
@@ -212,6 +213,13 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
         }
         if !reader.has_buffered() {
             sink.flush().map_err(out_err)?;
+            // About to wait for input: let the control plane see counters
+            // as they are now, not as of the last stats frame, which may
+            // be long ago if the stream goes quiet.
+            if counters.events != published_events {
+                published_events = counters.events;
+                status.publish_counters(&stats_counters(&live, &counters));
+            }
         }
     }
     status.set_input_connected(false);
@@ -230,20 +238,7 @@ fn write_stats<W: Write>(
     hostname: &str,
     status: &StageStatus,
 ) -> Result<(), RunError> {
-    let mut counters: Vec<(String, u64)> = vec![
-        ("events_evaluated".into(), c.events),
-        ("alerts".into(), c.alerts),
-        ("rules".into(), live.set.rules.len() as u64),
-        ("frames_skipped".into(), c.other_frames),
-        ("ruleset_generation".into(), live.generation),
-    ];
-    counters.extend(
-        live.set
-            .rules
-            .iter()
-            .zip(&live.hits)
-            .map(|(r, h)| (format!("alerts.{}", r.rule.name), h.load(Ordering::Relaxed))),
-    );
+    let counters = stats_counters(live, c);
     status.publish_counters(&counters);
     let Sink::Frames(w) = sink else { return Ok(()) };
     w.build(|f| {
@@ -260,4 +255,23 @@ fn write_stats<W: Write>(
         Ok::<(), io::Error>(())
     })
     .map_err(out_err)
+}
+
+/// evaluate's named counters, as its stats frame and `ctl stats` give them.
+fn stats_counters(live: &Live, c: &Counters) -> Vec<(String, u64)> {
+    let mut counters: Vec<(String, u64)> = vec![
+        ("events_evaluated".into(), c.events),
+        ("alerts".into(), c.alerts),
+        ("rules".into(), live.set.rules.len() as u64),
+        ("frames_skipped".into(), c.other_frames),
+        ("ruleset_generation".into(), live.generation),
+    ];
+    counters.extend(
+        live.set
+            .rules
+            .iter()
+            .zip(&live.hits)
+            .map(|(r, h)| (format!("alerts.{}", r.rule.name), h.load(Ordering::Relaxed))),
+    );
+    counters
 }
