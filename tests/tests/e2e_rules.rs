@@ -241,7 +241,7 @@ fn host_triggers_fire_their_rules() {
 
     // Near misses, named by a directory outside /tmp (running a program
     // from /tmp is itself a trigger).
-    let near = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kt-near-misses");
+    let near = pipeline::exec_root().join("kt-near-misses");
     let near_text = near.display().to_string();
     let script = pipeline::workspace().join("tests/triggers/near-misses.sh");
     triggers::run(
@@ -409,7 +409,7 @@ fn benign_workload_raises_nothing_at_warning_or_above() {
     // The root shell lives in the target directory, not in /tmp, where
     // running it would be exactly what "Program run from a temporary
     // directory" reports.
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(BENIGN_ROOT);
+    let root = pipeline::exec_root().join(BENIGN_ROOT);
     let bash = ["/bin/bash", "/usr/bin/bash"]
         .into_iter()
         .map(Path::new)

@@ -29,6 +29,20 @@ pub fn workspace() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Where the tests put the programs they run (triggers, the benign root
+/// shell, near misses). Not under the target directory: a checkout may itself
+/// live below /tmp (CI clones do), and running a program from there is exactly
+/// what "Program run from a temporary directory" reports. The e2e tests run as
+/// root, so a fixed directory under /var/lib is theirs to use.
+pub fn exec_root() -> PathBuf {
+    let dir = PathBuf::from("/var/lib/kestrel-tests");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    // Containers that run as an unprivileged user enter it (bind mounts).
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", dir.display()));
+    dir
+}
+
 /// The directory holding the built stage binaries: `$KESTREL_BIN`, or the
 /// one of target/debug and target/release with the newest `evaluate`.
 /// `None` when none of them has all of `names`.

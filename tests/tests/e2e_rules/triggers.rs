@@ -18,7 +18,7 @@ pub fn build() -> Result<PathBuf, String> {
 
 fn build_all() -> Result<PathBuf, String> {
     let src = workspace().join("tests/triggers");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kt-triggers");
+    let out = super::pipeline::exec_root().join("kt-triggers");
     std::fs::create_dir_all(&out).map_err(|e| format!("mkdir {}: {e}", out.display()))?;
     // The directory is bind-mounted into containers that run as an
     // unprivileged user, who must be able to enter it.
