@@ -27,6 +27,10 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// Least time between two "alerts were dropped" notices for one sink.
 pub const DROP_NOTICE_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How long memory-only sinks may take to write out what they hold after
+/// SIGTERM or SIGINT.
+pub const SIGNAL_GRACE: Duration = Duration::from_secs(1);
+
 /// Rule name of the notice that a sink lost alerts.
 pub const SINK_DROP_RULE: &str = "Kestrel internal: alerts dropped";
 
@@ -239,12 +243,27 @@ impl Pipeline {
         }
     }
 
-    /// SIGTERM/SIGINT: stop without draining; spooled alerts stay on disk.
+    /// SIGTERM/SIGINT: spooled sinks stop at once (their alerts are on
+    /// disk for the next run); memory-only sinks get [`SIGNAL_GRACE`] to
+    /// write out what they hold, then flush and stop.
     pub fn abort(&self) {
         self.done.store(true, Ordering::Relaxed);
+        let deadline = Instant::now() + SIGNAL_GRACE;
+        for s in self.sinks.iter().filter(|s| !s.queue.is_spooled()) {
+            s.queue.close();
+            s.queue.wait_empty(deadline);
+        }
         for s in &self.sinks {
             s.queue.stop();
         }
+        // Memory-only sinks are local (stdout, file) or give up at their
+        // timeout: wait for their last flush.
+        for s in self.sinks.iter().filter(|s| !s.queue.is_spooled()) {
+            if let Some(h) = lock(&s.thread).take() {
+                let _ = h.join();
+            }
+        }
+        self.flush();
     }
 }
 

@@ -317,6 +317,11 @@ impl Queue {
         }
     }
 
+    /// Whether alerts are written through to a disk spool.
+    pub fn is_spooled(&self) -> bool {
+        matches!(self.lock().store, Store::Spooled { .. })
+    }
+
     pub fn depth(&self) -> Depth {
         let st = self.lock();
         match &st.store {

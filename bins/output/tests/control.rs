@@ -300,3 +300,23 @@ fn latency_from_evaluate_to_delivery_is_measured() {
     // absurdly more.
     assert!((5_000.0..5_000_000.0).contains(&p50), "{line}");
 }
+
+#[test]
+fn sigterm_ends_cleanly_and_keeps_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.json");
+    let mut live = Live::start(&["--file", file.to_str().unwrap()]);
+    for i in 0..100 {
+        live.alert(&TestAlert::new("R", &format!("n={i}")));
+    }
+    assert!(eventually(Duration::from_secs(5), || common::file_lines(
+        &file
+    )
+    .len()
+        == 100));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(live.child.id() as i32, libc::SIGTERM) };
+    let out = live.finish();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(common::file_lines(&file).len(), 100);
+}

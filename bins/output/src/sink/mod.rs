@@ -93,7 +93,7 @@ pub fn run(
     let mut unflushed = false;
     // evalTsNs of alerts delivered but maybe still in the sink's buffer.
     let mut pending: Vec<u64> = Vec::with_capacity(LATENCY_BATCH);
-    loop {
+    'alerts: loop {
         let item = match queue.next(false) {
             Some(item) => item,
             None => {
@@ -140,7 +140,7 @@ pub fn run(
                 Err(e) => {
                     fail(name, &e, stats);
                     if queue.sleep(delay) {
-                        return;
+                        break 'alerts;
                     }
                     delay = (delay * 2).min(backoff.max);
                 }
