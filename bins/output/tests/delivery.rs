@@ -109,6 +109,7 @@ fn a_hanging_receiver_times_out_and_does_not_block_other_sinks() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("alerts.json");
     let spool = dir.path().join("spool");
+    let timeout = Duration::from_secs(4);
     let mut live = Live::start(&[
         "--http",
         &rx.url(),
@@ -117,7 +118,7 @@ fn a_hanging_receiver_times_out_and_does_not_block_other_sinks() {
         "--spool-dir",
         spool.to_str().unwrap(),
         "--timeout",
-        "1",
+        "4",
         "--drain-timeout",
         "1",
     ]);
@@ -125,29 +126,25 @@ fn a_hanging_receiver_times_out_and_does_not_block_other_sinks() {
     for i in 0..3 {
         live.alert(&TestAlert::new("R", &format!("n={i}")));
     }
-    // The file sink delivers at once, while the HTTP request hangs.
+    // The file sink delivers while the first HTTP request still hangs: had
+    // it waited for the HTTP sink, it would take the whole timeout.
     assert!(
-        eventually(Duration::from_millis(800), || file_lines(&file).len() == 3),
+        eventually(timeout - Duration::from_secs(1), || file_lines(&file).len()
+            == 3),
         "{:?}",
         file_lines(&file)
     );
-    assert!(t0.elapsed() < Duration::from_secs(1));
+    assert!(t0.elapsed() < timeout);
     let out = live.finish();
     assert!(out.status.success(), "{}", stderr(&out));
-    // Timeout (1 s) and drain (1 s) bound the run.
-    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    // The request's timeout and the drain bound the run.
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains("timed out")
-            || stderr(&out).contains("Timeout")
-            || stderr(&out).contains("timeout"),
-        "{}",
-        stderr(&out)
+        err.to_lowercase().contains("timed out") || err.to_lowercase().contains("timeout"),
+        "{err}"
     );
-    assert!(
-        stderr(&out).contains("3 alerts not yet delivered"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(err.contains("3 alerts not yet delivered"), "{err}");
 }
 
 #[test]
