@@ -237,7 +237,7 @@ fn metrics_and_health_come_from_in_band_stats() {
     live.alert(&TestAlert::new("Read sensitive file", "a"));
     live.alert(&TestAlert::new("Read sensitive file", "b"));
     live.alert(&TestAlert::new("Shell", "c").priority(Priority::Critical));
-    assert!(eventually(Duration::from_secs(5), || common::file_lines(
+    assert!(eventually(Duration::from_secs(15), || common::file_lines(
         &file
     )
     .len()
@@ -309,7 +309,7 @@ fn sigterm_ends_cleanly_and_keeps_what_was_read() {
     for i in 0..100 {
         live.alert(&TestAlert::new("R", &format!("n={i}")));
     }
-    assert!(eventually(Duration::from_secs(5), || common::file_lines(
+    assert!(eventually(Duration::from_secs(15), || common::file_lines(
         &file
     )
     .len()

@@ -86,7 +86,7 @@ fn alerts_wait_while_the_receiver_is_down_within_one_run() {
     std::thread::sleep(Duration::from_millis(500));
     let rx = HttpReceiver::start(&format!("127.0.0.1:{port}"), 200);
     assert!(
-        eventually(Duration::from_secs(5), || rx.count() == 10),
+        eventually(Duration::from_secs(15), || rx.count() == 10),
         "got {}",
         rx.count()
     );

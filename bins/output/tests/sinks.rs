@@ -77,7 +77,7 @@ fn file_sink_appends_and_reopens_on_sighup() {
     let mut live = Live::start(&["--file", p]);
     live.alert(&TestAlert::new("r", "first"));
     assert!(
-        eventually(Duration::from_secs(5), || file_lines(&path).len() == 2),
+        eventually(Duration::from_secs(15), || file_lines(&path).len() == 2),
         "{:?}",
         file_lines(&path)
     );
@@ -213,7 +213,7 @@ fn program_receives_lines_and_is_restarted_when_it_dies() {
     for i in 0..3 {
         live.alert(&TestAlert::new("r", &format!("n={i}")));
         assert!(
-            eventually(Duration::from_secs(5), || file_lines(&sink).len() == i + 1),
+            eventually(Duration::from_secs(15), || file_lines(&sink).len() == i + 1),
             "line {i}: {:?}",
             file_lines(&sink)
         );
