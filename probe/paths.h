@@ -112,11 +112,18 @@ __noinline int w_path_global(__u64 dentry, __u64 vfsmnt)
 			continue;
 		}
 		struct dentry *up = BPF_CORE_READ(d, d_parent);
+		__u32 n = LOAD(w->s->nparts);
 		if (up == d) {
+			/* A root that is not its mount's: a pseudo file (memfd,
+			 * pipe) or a disconnected dentry. Its own name is the
+			 * path, as d_path shows it. */
+			if (n < MAX_PATH_DEPTH) {
+				w->s->parts[n & (MAX_PATH_DEPTH - 1)] = d;
+				w->s->nparts = n + 1;
+			}
 			complete = true;
 			break;
 		}
-		__u32 n = LOAD(w->s->nparts);
 		if (n >= MAX_PATH_DEPTH)
 			break;
 		w->s->parts[n & (MAX_PATH_DEPTH - 1)] = d;

@@ -16,6 +16,7 @@
  * its entry parameters are kept here until its exit, keyed by thread group
  * (an exec from a non-leader thread exits under the leader's tid). */
 struct exec_entry {
+	__u16 kind; /* KIND_EXECVE or KIND_EXECVEAT */
 	__s64 dirfd;
 	__u64 flags;
 	__u32 len;
@@ -34,7 +35,12 @@ struct {
 
 _Static_assert(sizeof(struct exec_entry) <= MAX_RECORD_BYTES, "staged in the scratch buffer");
 
-static __always_inline int exec_enter(long dirfd, const char *filename, __u64 flags)
+/* Which of execve (bit 0) and execveat (bit 1) are selected; set by the
+ * loader. Needed because a successful execveat leaves through execve's exit
+ * tracepoint, which is then attached for execveat's sake too. */
+const volatile __u32 exec_kinds = 3;
+
+static __always_inline int exec_enter(__u16 kind, long dirfd, const char *filename, __u64 flags)
 {
 	if (is_self())
 		return 0;
@@ -42,6 +48,7 @@ static __always_inline int exec_enter(long dirfd, const char *filename, __u64 fl
 	if (!s)
 		return 0;
 	struct exec_entry *e = (struct exec_entry *)s->b;
+	e->kind = kind;
 	e->dirfd = dirfd;
 	e->flags = flags;
 	long n = bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
@@ -90,52 +97,43 @@ __noinline int w_exec_tail_global(long ret)
 SEC("tracepoint/syscalls/sys_enter_execve")
 int enter_execve(struct sys_enter_ctx *ctx)
 {
-	return exec_enter(-100 /* AT_FDCWD */, (const char *)ctx->args[0], 0);
+	return exec_enter(KIND_EXECVE, -100 /* AT_FDCWD */, (const char *)ctx->args[0], 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int enter_execveat(struct sys_enter_ctx *ctx)
 {
-	return exec_enter(ctx->args[0], (const char *)ctx->args[1], ctx->args[4]);
+	return exec_enter(KIND_EXECVEAT, ctx->args[0], (const char *)ctx->args[1], ctx->args[4]);
 }
 
-SEC("tracepoint/syscalls/sys_exit_execve")
-int exit_execve(struct sys_exit_ctx *ctx)
+/* The exit of either exec. The kind comes from the entry when there is one:
+ * a successful execveat exits through execve's tracepoint. */
+static __always_inline int exec_exit(struct sys_exit_ctx *ctx, __u16 prog_kind)
 {
 	struct w w;
 	if (is_self())
 		return 0;
 	__u32 key = bpf_get_current_pid_tgid() >> 32;
 	struct exec_entry *e = bpf_map_lookup_elem(&exec_entries, &key);
-	if (!w_begin(&w, KIND_EXECVE, NPARAMS_EXECVE, ctx->ret))
+	__u16 kind = e ? e->kind : prog_kind;
+	if (!(exec_kinds & (kind == KIND_EXECVEAT ? 2 : 1)))
 		goto out;
-	w_exec_filename(&w, e);
-	w_exec_tail_global(ctx->ret);
-	w_submit(&w);
-out:
-	if (e)
-		bpf_map_delete_elem(&exec_entries, &key);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_execveat")
-int exit_execveat(struct sys_exit_ctx *ctx)
-{
-	struct w w;
-	if (is_self())
-		return 0;
-	__u32 key = bpf_get_current_pid_tgid() >> 32;
-	struct exec_entry *e = bpf_map_lookup_elem(&exec_entries, &key);
-	if (!w_begin(&w, KIND_EXECVEAT, NPARAMS_EXECVEAT, ctx->ret))
-		goto out;
-	if (e) {
-		w_int(&w, e->dirfd);
-		w_exec_filename(&w, e);
-		w_u64(&w, e->flags);
+	if (kind == KIND_EXECVEAT) {
+		if (!w_begin(&w, KIND_EXECVEAT, NPARAMS_EXECVEAT, ctx->ret))
+			goto out;
+		if (e) {
+			w_int(&w, e->dirfd);
+			w_exec_filename(&w, e);
+			w_u64(&w, e->flags);
+		} else {
+			w_none(&w);
+			w_none(&w);
+			w_none(&w);
+		}
 	} else {
-		w_none(&w);
-		w_none(&w);
-		w_none(&w);
+		if (!w_begin(&w, KIND_EXECVE, NPARAMS_EXECVE, ctx->ret))
+			goto out;
+		w_exec_filename(&w, e);
 	}
 	w_exec_tail_global(ctx->ret);
 	w_submit(&w);
@@ -143,6 +141,18 @@ out:
 	if (e)
 		bpf_map_delete_elem(&exec_entries, &key);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct sys_exit_ctx *ctx)
+{
+	return exec_exit(ctx, KIND_EXECVE);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct sys_exit_ctx *ctx)
+{
+	return exec_exit(ctx, KIND_EXECVEAT);
 }
 
 EXIT_PROG(clone)

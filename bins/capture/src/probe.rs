@@ -161,8 +161,12 @@ impl Probe {
         }
         let cpus =
             aya::util::nr_cpus().map_err(|(what, e)| ProbeError::Cpus(format!("{what}: {e}")))?;
+        let has = |k: schema::Kind| cfg.kinds.iter().any(|i| i.kind == k);
+        let exec_kinds =
+            u32::from(has(schema::Kind::Execve)) | (u32::from(has(schema::Kind::Execveat)) << 1);
         let mut ebpf = EbpfLoader::new()
             .override_global("own_tgid", &cfg.own_tgid, true)
+            .override_global("exec_kinds", &exec_kinds, true)
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .map_max_entries("events", cfg.buffer_mib << 20)
             .map_max_entries("scratch_map", cpus as u32)
@@ -174,6 +178,7 @@ impl Probe {
             .find(|d| d.join("events").is_dir())
             .ok_or(ProbeError::NoTracefs)?;
         let mut attached = 0;
+        let mut loaded = std::collections::HashSet::new();
         for info in cfg.kinds {
             let progs = syscalls::programs(info);
             if let Some(a) = progs.iter().find(|a| {
@@ -195,6 +200,10 @@ impl Probe {
                 continue;
             }
             for a in progs {
+                // Programs shared by two kinds (execve's exit) attach once.
+                if !loaded.insert(a.program.clone()) {
+                    continue;
+                }
                 let prog: &mut TracePoint = ebpf
                     .program_mut(&a.program)
                     .ok_or_else(|| ProbeError::MissingProgram(a.program.clone()))?

@@ -49,7 +49,9 @@ pub fn programs(info: &KindInfo) -> Vec<Attach> {
     };
     match info.kind {
         // exec replaces the memory its filename was in: it is read at entry.
-        Kind::Execve | Kind::Execveat => vec![enter(info.name), exit(info.name)],
+        Kind::Execve => vec![enter("execve"), exit("execve")],
+        // A successful execveat leaves through execve's exit tracepoint.
+        Kind::Execveat => vec![enter("execveat"), exit("execveat"), exit("execve")],
         _ => vec![exit(info.name)],
     }
 }
@@ -116,6 +118,8 @@ mod tests {
     fn exec_needs_its_entry_program() {
         let progs = programs(table::by_name("execve").unwrap());
         assert_eq!(progs.len(), 2);
+        let progs = programs(table::by_name("execveat").unwrap());
+        assert_eq!(progs[2].tracepoint, "sys_exit_execve");
         assert_eq!(progs[0].tracepoint, "sys_enter_execve");
         assert_eq!(
             programs(table::by_name("procexit").unwrap())[0].category,

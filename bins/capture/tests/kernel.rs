@@ -409,3 +409,139 @@ fn stats_frames_count_events_per_kind_and_drops() {
     assert_eq!(counter("drops.ringbuf_full"), Some(0));
     assert_eq!(counter("bad_records"), Some(0));
 }
+
+#[test]
+fn execveat_of_a_memfd_is_flagged() {
+    if !prerequisites() {
+        return;
+    }
+    let image = std::fs::read("/bin/true").unwrap();
+    let name = cstr("kestrel-memfd");
+    let empty = cstr("");
+    let argv0 = cstr("memfd-true");
+    let argv = [argv0.as_ptr(), std::ptr::null()];
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "execveat"]);
+    // SAFETY: the child only calls memfd_create, write, execveat and _exit.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: as above; `image` outlives the writes.
+        unsafe {
+            let fd = libc::memfd_create(name.as_ptr(), 0);
+            let mut off = 0;
+            while off < image.len() {
+                let n = libc::write(fd, image[off..].as_ptr().cast(), image.len() - off);
+                if n <= 0 {
+                    libc::_exit(126);
+                }
+                off += n as usize;
+            }
+            libc::syscall(
+                libc::SYS_execveat,
+                fd,
+                empty.as_ptr(),
+                argv.as_ptr(),
+                envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            );
+            libc::_exit(127);
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    let frames = c.stop();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
+
+    let e = the_event(&frames, "execveat", child as i64, |_| true);
+    let p = params(e);
+    assert_eq!(e["ret"], 0);
+    assert!(p["dirfd"].as_i64().unwrap() >= 0);
+    assert_eq!(p["pathname"], "");
+    assert_eq!(p["flags"], libc::AT_EMPTY_PATH);
+    assert_eq!(p["args"], json!(["memfd-true"]));
+    assert_eq!(p["exe_from_memfd"], 1);
+    assert!(
+        p["exepath"]
+            .as_str()
+            .unwrap()
+            .contains("memfd:kestrel-memfd"),
+        "{}",
+        p["exepath"]
+    );
+}
+
+#[test]
+fn a_full_ring_buffer_is_counted_as_drops() {
+    if !prerequisites() {
+        return;
+    }
+    // A 1 MiB ring and a reader that does not read: capture blocks on its
+    // output, the ring fills, and the probe must count what it cannot send.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_capture"))
+        .args([
+            "--no-snapshot",
+            "--syscalls",
+            "openat",
+            "--buffer-size",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 8];
+    stdout.read_exact(&mut first).unwrap();
+    let path = cstr(&unique_path("flood"));
+    const OPENS: usize = 100_000;
+    for _ in 0..OPENS {
+        // SAFETY: a valid C string; the fd is closed at once.
+        unsafe {
+            let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CREAT, 0o600);
+            libc::close(fd);
+        }
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    std::fs::remove_file(path.to_str().unwrap()).ok();
+
+    let mut stream = first.to_vec();
+    stream.extend(rest);
+    let mut r = schema::FrameReader::new(&stream[..]);
+    r.read_header().unwrap();
+    let (mut events, mut last_stats) = (0u64, None);
+    while let Some(f) = r.next().unwrap() {
+        let v = schema::json::frame_to_json(f.root().unwrap()).unwrap();
+        if v.get("event").is_some() {
+            events += 1;
+        } else if let Some(s) = v.get("stats") {
+            last_stats = Some(s.clone());
+        }
+    }
+    let s = last_stats.expect("final stats");
+    let counter = |name: &str| {
+        s["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["value"].as_u64())
+            .unwrap()
+    };
+    let dropped = counter("drops.ringbuf_full");
+    assert!(
+        dropped > 0,
+        "no drops with a blocked reader and {OPENS} opens into a 1 MiB ring"
+    );
+    assert_eq!(counter("events"), events, "every event frame is counted");
+    assert!(
+        events + dropped >= OPENS as u64,
+        "{events} sent + {dropped} dropped < {OPENS} opens"
+    );
+}
