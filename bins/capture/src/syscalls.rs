@@ -118,9 +118,9 @@ mod tests {
     fn exec_needs_its_entry_program() {
         let progs = programs(table::by_name("execve").unwrap());
         assert_eq!(progs.len(), 2);
+        assert_eq!(progs[0].tracepoint, "sys_enter_execve");
         let progs = programs(table::by_name("execveat").unwrap());
         assert_eq!(progs[2].tracepoint, "sys_exit_execve");
-        assert_eq!(progs[0].tracepoint, "sys_enter_execve");
         assert_eq!(
             programs(table::by_name("procexit").unwrap())[0].category,
             "sched"
