@@ -7,7 +7,7 @@
 //! events and runtime updates in, and gives it the writer to write to. Tests
 //! and the benchmark drive it the same way.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -107,6 +107,8 @@ pub struct Enricher {
     pub(crate) containers: Containers,
     hold: HoldBack,
     splicer: RefCell<Splicer>,
+    /// Times a thread's cached `thread` was (re)built.
+    thread_builds: Cell<u64>,
     pub stats: Counters,
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
@@ -127,11 +129,18 @@ impl Enricher {
             containers: Containers::default(),
             hold: HoldBack::default(),
             splicer: RefCell::new(Splicer::new()),
+            thread_builds: Cell::new(0),
             stats: Counters::default(),
             fetch,
             wait: opts.metadata_wait,
             hostname: schema::hostname(),
         }
+    }
+
+    /// Times a thread's serialised `thread` was built (the rest of the
+    /// events reused it).
+    pub fn thread_builds(&self) -> u64 {
+        self.thread_builds.get()
     }
 
     /// The thread table (read-only), for tests and the benchmark.
@@ -315,6 +324,7 @@ impl Enricher {
             let key = (p.ver, t.ver, self.threads.epoch);
             let mut cache = t.cache.borrow_mut();
             if cache.as_ref().is_none_or(|c| c.key != key) {
+                self.thread_builds.set(self.thread_builds.get() + 1);
                 *cache = self
                     .splicer
                     .borrow_mut()
@@ -549,6 +559,7 @@ impl Enricher {
             fd_evictions: self.threads.fd_evictions,
             container_evictions: self.containers.evictions,
             user_reloads: self.users.reloads,
+            thread_builds: self.thread_builds.get(),
         };
         stats::write(w, &self.hostname, &self.stats, &t)
     }

@@ -44,6 +44,7 @@ pub struct Tables {
     pub fd_evictions: u64,
     pub container_evictions: u64,
     pub user_reloads: u64,
+    pub thread_builds: u64,
 }
 
 /// Writes one stats frame.
@@ -53,7 +54,7 @@ pub fn write<W: Write>(
     c: &Counters,
     t: &Tables,
 ) -> std::io::Result<()> {
-    let counters: [(&str, u64); 22] = [
+    let counters: [(&str, u64); 23] = [
         ("events_in", c.events_in),
         ("events_out", c.events_out),
         ("containers_started", c.containers_started),
@@ -76,6 +77,7 @@ pub fn write<W: Write>(
         ("fd_evictions", t.fd_evictions),
         ("container_evictions", t.container_evictions),
         ("user_reloads", t.user_reloads),
+        ("thread_builds", t.thread_builds),
     ];
     w.build(|f| -> std::io::Result<()> {
         let mut s = f.init_stats();

@@ -20,8 +20,12 @@ const ID: &str = "4f2a9c1b7d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7
 /// How the fake API answers an inspect request.
 #[derive(Clone, Copy)]
 enum Answer {
-    Inspect { delay_ms: u64 },
+    Inspect {
+        delay_ms: u64,
+    },
     Garbage,
+    /// Inspect at once, and announce the container's start on /events.
+    Announce,
 }
 
 fn inspect_json() -> String {
@@ -52,14 +56,25 @@ fn fake_api(answer: Answer) -> (tempfile::TempDir, PathBuf) {
                     rest.clear();
                 }
                 if line.starts_with("GET /events") {
-                    // An event stream that stays open and quiet.
+                    // An event stream that stays open, quiet but for the
+                    // start of ID when asked to announce it.
                     let _ =
                         conn.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    if let Answer::Announce = answer {
+                        let ev = format!(
+                            "{{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{{\"ID\":\"{ID}\"}}}}\n"
+                        );
+                        let _ = write!(conn, "{:x}\r\n{ev}\r\n", ev.len());
+                    }
                     std::thread::sleep(Duration::from_secs(30));
                     return;
                 }
                 match answer {
-                    Answer::Inspect { delay_ms } => {
+                    Answer::Announce | Answer::Inspect { .. } => {
+                        let delay_ms = match answer {
+                            Answer::Inspect { delay_ms } => delay_ms,
+                            _ => 0,
+                        };
                         std::thread::sleep(Duration::from_millis(delay_ms));
                         let body = if line.contains(ID) {
                             inspect_json()
@@ -122,6 +137,32 @@ fn stream() -> Vec<u8> {
     );
     st.ev(Kind::Close, 100, 100, 0, &[P::Int(6)]);
     st.bytes()
+}
+
+/// Input that pauses after its first `split` bytes, as a live stream would.
+struct Paused {
+    data: Vec<u8>,
+    pos: usize,
+    split: usize,
+    pause: Duration,
+}
+
+impl std::io::Read for Paused {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.split && self.pause > Duration::ZERO {
+            std::thread::sleep(self.pause);
+            self.pause = Duration::ZERO;
+        }
+        let end = if self.pos < self.split {
+            self.split
+        } else {
+            self.data.len()
+        };
+        let n = buf.len().min(end - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 fn run_with(sockets: Sockets, wait: Duration) -> (Vec<Value>, Vec<Value>, Duration) {
@@ -258,4 +299,60 @@ fn a_missing_socket_marks_events_failed_and_they_flow() {
     assert_eq!(ev.len(), 7);
     assert_eq!(s(&ev[6], &["container", "metadata"]), "failed");
     assert_eq!(s(&ev[6], &["container", "id"]), &ID[..12]);
+}
+
+#[test]
+fn the_runtime_event_stream_prefetches_metadata() {
+    let (_d, sock) = fake_api(Answer::Announce);
+    let sockets = Sockets {
+        docker: vec![sock],
+        podman: vec![],
+    };
+    let (_u, pw, gr) = userdb();
+    let opts = enrich::Options {
+        passwd: pw,
+        group: gr,
+        ..enrich::Options::default()
+    };
+    // The header and the host shell first; the container's events only
+    // after the runtime has had time to announce its start.
+    let data = stream();
+    let split = {
+        let mut st = Stream::new();
+        st.snap(&Snap::new(100, 1, "bash"));
+        st.bytes().len()
+    };
+    let input = Paused {
+        data,
+        pos: 0,
+        split,
+        pause: Duration::from_millis(500),
+    };
+    let mut out = Vec::new();
+    let mut start = |tx| enrich::runtime::start(&sockets, tx);
+    enrich::run::run(input, &mut out, &opts, &mut start).expect("enrich failed");
+    let (ev, frames) = (events(&out), frames(&out));
+    // Nothing held: the stream's own order.
+    assert_eq!(
+        kinds(&ev),
+        [
+            "procSnapshot:100",
+            "clone:100",
+            "containerStart:300",
+            "execve:300",
+            "close:100",
+            "open:300",
+            "close:100"
+        ]
+    );
+    for e in ev.iter().filter(|e| e["tid"] == 300) {
+        assert_eq!(s(e, &["container", "metadata"]), "complete", "{e}");
+        assert_eq!(s(e, &["container", "name"]), "web-1");
+    }
+    assert_eq!(
+        counter(&frames, "held_events"),
+        0,
+        "the metadata was there before the first event"
+    );
+    assert!(counter(&frames, "meta_hits") >= 1);
 }
