@@ -313,3 +313,52 @@ fn errors_point_at_the_token() {
     let e = cond("proc.name bcontains zz").unwrap_err();
     assert!(e.message.contains("hexadecimal"), "{}", e.message);
 }
+
+#[test]
+fn or_chains_on_one_field_fold_into_one_test() {
+    let c = cond("proc.exepath endswith /zsh or proc.exepath endswith /bash or proc.name = sh or proc.name = bash").unwrap();
+    match &c.node {
+        Node::Or(items) => {
+            assert_eq!(items.len(), 2, "{:#?}", c.node);
+            assert!(items.iter().all(|n| matches!(n, Node::Test(t) if matches!(t.pred, node::Pred::Str(matcher::StrMatcher::Affix(_) | matcher::StrMatcher::In(_))))));
+        }
+        other => panic!("expected an or of two tests, got {other:#?}"),
+    }
+    let ev = exec_event();
+    assert!(holds(
+        "proc.exepath endswith /zsh or proc.exepath endswith /bash",
+        &ev
+    ));
+    assert!(holds(
+        "proc.cmdline contains nothing or proc.cmdline contains shadow",
+        &ev
+    ));
+    assert!(!holds(
+        "proc.cmdline contains nothing or proc.cmdline contains nowhere",
+        &ev
+    ));
+    // A negated test is not an alternative of the others.
+    assert!(holds("proc.name != bash or proc.name = bash", &ev));
+}
+
+#[test]
+fn a_rule_set_shares_tests_and_agrees_with_each_rule_alone() {
+    let srcs = [
+        "spawned_process and proc.name = bash",
+        "spawned_process and proc.name = sh",
+        "proc.name = bash and not proc.pname = bash",
+        "evt.type = execve and proc.cmdline contains shadow",
+        "not spawned_process",
+    ];
+    let conds: Vec<Condition> = srcs.iter().map(|s| cond(s).unwrap()).collect();
+    let rules = crate::eval::CompiledRuleset::new(conds.iter().cloned().enumerate());
+    for ev in [exec_event(), connect_event([8, 8, 8, 8], 443)] {
+        sample::with_view(&ev, 1, |v| {
+            let alone: Vec<usize> = (0..conds.len()).filter(|&i| conds[i].matches(v)).collect();
+            // Twice: the per-event memo must not leak between events.
+            assert_eq!(rules.evaluate(v).collect::<Vec<_>>(), alone);
+            assert_eq!(rules.evaluate(v).collect::<Vec<_>>(), alone);
+            assert_eq!(rules.first(v), alone.first().copied());
+        });
+    }
+}
