@@ -201,3 +201,122 @@ fn podman_container_metadata_from_the_first_event() {
     let cli = format!("podman --root {base}/podman/storage --runroot {base}/podman/run");
     run_case(&cli, "--podman-socket", &podman, "podman");
 }
+
+/// The capture binary of this workspace (built by `cargo build`), if any.
+fn capture_bin() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/debug/capture"
+    ));
+    let p = std::env::var_os("KESTREL_CAPTURE")
+        .map(PathBuf::from)
+        .unwrap_or(p);
+    if p.exists() {
+        return Some(p);
+    }
+    let why = format!(
+        "capture binary not built at {} (cargo build -p capture)",
+        p.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// The real pipeline: `capture | enrich --docker-socket S --podman-socket S`
+/// while a container starts with each runtime and runs a command.
+fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
+    use std::process::Stdio;
+    let Some(capture) = capture_bin() else { return };
+    let envs = [("CONTAINERS_CONF", "/tmp/ctr-test/containers.conf")];
+    let name = format!("enrich-live-{runtime}-{}", std::process::id());
+    let mut cap = Command::new(&capture)
+        .args([
+            "--duration",
+            "8",
+            "--syscalls",
+            "execve,openat,close,procexit,clone,clone3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start capture");
+    let enr = Command::new(env!("CARGO_BIN_EXE_enrich"))
+        .args([
+            "--docker-socket",
+            docker.to_str().unwrap(),
+            "--podman-socket",
+            podman.to_str().unwrap(),
+        ])
+        .stdin(cap.stdout.take().unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start enrich");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let id = sh(
+        &format!(
+            "{cli} run -d --network none --name {name} --label io.kubernetes.pod.name=pod-e \
+             --label io.kubernetes.pod.namespace=ns-e localhost/test:1 sh -c 'cat /etc/hostname; sleep 2'"
+        ),
+        &envs,
+    );
+    let id = id.lines().last().unwrap_or("").to_string();
+    let out = enr.wait_with_output().unwrap();
+    let _ = cap.wait();
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{cli} rm -f {name}"))
+        .envs(envs)
+        .output();
+    assert!(
+        out.status.success(),
+        "enrich: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev: Vec<Value> = events(&out.stdout)
+        .into_iter()
+        .filter(|e| s(e, &["container", "fullId"]) == id)
+        .collect();
+    assert!(!ev.is_empty(), "no event of container {id}");
+    assert_eq!(
+        s(&ev[0], &["kind"]),
+        "containerStart",
+        "announced before its first event"
+    );
+    for e in &ev {
+        let c = &e["container"];
+        assert_eq!(s(c, &["metadata"]), "complete", "{e}");
+        assert_eq!(s(c, &["name"]), name);
+        assert!(s(c, &["image"]).ends_with("test:1"), "{c}");
+        assert_eq!(s(e, &["k8s", "podName"]), "pod-e");
+        assert_eq!(s(e, &["k8s", "namespace"]), "ns-e");
+    }
+    assert!(
+        // busybox sh may run cat in process, so any thread of it will do.
+        ev.iter()
+            .any(|e| s(e, &["kind"]) == "openat" && s(e, &["fd", "name"]) == "/etc/hostname"),
+        "the container's open of /etc/hostname is there"
+    );
+}
+
+#[test]
+fn live_capture_docker_container_carries_metadata_from_the_first_event() {
+    let Some((docker, podman)) = env() else {
+        return;
+    };
+    let cli = format!("/usr/bin/docker -H unix://{}", docker.display());
+    live_case(&cli, "docker", &docker, &podman);
+}
+
+#[test]
+fn live_capture_podman_container_carries_metadata_from_the_first_event() {
+    let Some((docker, podman)) = env() else {
+        return;
+    };
+    let base = podman.parent().unwrap().display().to_string();
+    let cli = format!("podman --root {base}/podman/storage --runroot {base}/podman/run");
+    live_case(&cli, "podman", &docker, &podman);
+}
