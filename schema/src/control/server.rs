@@ -32,6 +32,10 @@ pub const MAX_CONNECTIONS: usize = 16;
 /// read.
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
+/// Pause after a failed `accept` (e.g. out of descriptors), so that a
+/// persistent failure does not spin the control thread.
+pub const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Background work a stage runs on the control thread beside the socket
 /// (e.g. evaluate's SIGHUP handler).
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -114,9 +118,8 @@ where
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
             Err(e) => {
-                // EMFILE and the like pass; don't spin on them.
                 tracing::warn!("control socket accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(ACCEPT_RETRY).await;
                 continue;
             }
         };
