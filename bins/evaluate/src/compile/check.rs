@@ -1,5 +1,9 @@
 //! Checking and building: macro and list inlining, field resolution, type
-//! checks of operators and values, and construction of the [`Node`] tree.
+//! checks of operators and values, and construction of the [`Node`] tree
+//! (constants folded, `or` chains on one field merged, siblings ordered).
+//!
+//! It is not a place for running conditions ([`crate::eval`]) nor for the
+//! matchers' algorithms ([`super::matcher`]).
 
 use std::net::IpAddr;
 

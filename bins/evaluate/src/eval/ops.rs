@@ -1,5 +1,8 @@
 //! Predicates on single values and the transformers, shared by every test
 //! of the compiled form.
+//!
+//! It is not a place for shapes (ancestors, both ends of a socket, lists)
+//! or negation: [`super`] applies those around these predicates.
 
 use std::borrow::Cow;
 
