@@ -232,13 +232,12 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
     let Some(capture) = capture_bin() else { return };
     let envs = [("CONTAINERS_CONF", "/tmp/ctr-test/containers.conf")];
     let name = format!("enrich-live-{runtime}-{}", std::process::id());
+    // One live capture at a time: they would see each other's containers
+    // and double the load of a shared machine.
+    static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = LIVE.lock().unwrap_or_else(|e| e.into_inner());
     let mut cap = Command::new(&capture)
-        .args([
-            "--duration",
-            "8",
-            "--syscalls",
-            "execve,openat,close,procexit,clone,clone3",
-        ])
+        .args(["--syscalls", "execve,openat,close,procexit,clone,clone3"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -255,15 +254,23 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start enrich");
+    // Time for the probe to attach and the snapshot to be taken.
     std::thread::sleep(std::time::Duration::from_secs(3));
-    let id = sh(
-        &format!(
+    let started = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
             "{cli} run -d --network none --name {name} --label io.kubernetes.pod.name=pod-e \
-             --label io.kubernetes.pod.namespace=ns-e localhost/test:1 sh -c 'cat /etc/hostname; sleep 2'"
-        ),
-        &envs,
-    );
-    let id = id.lines().last().unwrap_or("").to_string();
+             --label io.kubernetes.pod.namespace=ns-e localhost/test:1 sh -c 'cat /etc/hostname; sleep 1' >/dev/null \
+             && {cli} wait {name} >/dev/null && {cli} inspect -f '{{{{.Id}}}}' {name}"
+        ))
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run the container");
+    // Stop capture with SIGINT, its clean stop, so enrich sees the end of
+    // its input once the container has exited.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    // SAFETY: kill only signals the capture process this test started.
+    unsafe { libc::kill(cap.id() as i32, libc::SIGINT) };
     let out = enr.wait_with_output().unwrap();
     let _ = cap.wait();
     let _ = Command::new("sh")
@@ -271,6 +278,17 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
         .arg(format!("{cli} rm -f {name}"))
         .envs(envs)
         .output();
+    assert!(
+        started.status.success(),
+        "container: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let id = String::from_utf8_lossy(&started.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     assert!(
         out.status.success(),
         "enrich: {}",
