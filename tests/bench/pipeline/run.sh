@@ -9,7 +9,7 @@
 #   capture --syscalls <what the built-in rules need> | enrich
 #     | evaluate --format frames | tee stream.kst | output > alerts.txt
 #
-# while loadgen.c (beside this script) does open()+close() of a /tmp file
+# while loadgen.c (beside this script) does open()+close() of a file
 # pinned to CPU 1 at that rate for --secs seconds (default 5). The stages are
 # not pinned: they share the two CPUs with the load. `tee` keeps a copy of
 # what reaches output (alerts and the in-band stats of every stage, a few
@@ -28,6 +28,11 @@
 # (`chrt -f 50`), as in capture's benchmark: the machine is shared with
 # other sessions' builds, whose load at normal priority swamps the figures.
 # Among themselves the stages and the load compete as on a quiet machine.
+#
+# One core cannot offer more than about 500,000 open+close events/s with
+# the probe attached; LOAD_CPUS="0 1" runs one generator per listed CPU,
+# each at RATE / (number of CPUs), to offer more (the stages then share
+# every CPU with the load).
 #
 # Environment: KESTREL_BIN uses the stages in that directory instead of
 # building them; STAGE_CPUS (e.g. "0") pins the stages with taskset; RT=0
@@ -63,14 +68,14 @@ DRAIN_TIMEOUT=30
 RT_PRIORITY=50
 # Seconds the chain may take to end after capture gets SIGTERM.
 STOP_TIMEOUT=20
-# The CPU the load runs on.
-LOAD_CPU=1
+# The CPUs the load runs on, one generator each.
+read -r -a load_cpus <<< "${LOAD_CPUS:-1}"
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root: capture loads the probe"
-[ "$(nproc)" -ge 2 ] || die "needs two CPUs: the load is pinned to CPU $LOAD_CPU"
+[ "$(nproc)" -ge 2 ] || die "needs two CPUs: the load is pinned to CPU ${load_cpus[*]}"
 command -v jq >/dev/null || die "jq is needed to read the stats frames (apt-get install jq)"
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 
@@ -185,7 +190,20 @@ capture_drops() {
        // ([.[] | select(.name | startswith("drops.")) | .value] | add // 0)'
 }
 
-load_fields() { awk '{printf "%s %s %s\n", $4, $6, $8}'; }
+# Runs the load at RATE events/s in total, one generator per CPU of
+# load_cpus; prints the achieved rate (sum) and the mean ns/pair, wall and
+# CPU, over the generators.
+run_load() {
+  local rate=$1 n=${#load_cpus[@]} cpu i=0
+  local each=$((rate / n))
+  for cpu in "${load_cpus[@]}"; do
+    KESTREL_BENCH_CPU=$cpu "${rt[@]}" "$bin/loadgen" "$each" "$secs" "$target.$cpu" > "$work/load.$i" &
+    i=$((i + 1))
+  done
+  wait
+  cat "$work"/load.[0-9]* | awk '{a += $4; w += $6; c += $8; n++} END {printf "%.0f %.1f %.1f\n", a, w / n, c / n}'
+  rm -f "$work"/load.[0-9]*
+}
 
 results=$work/results.tsv
 hz=$(getconf CLK_TCK)
@@ -193,11 +211,16 @@ machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, Linux $(uname 
 log "machine: $machine; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "capture selects: $syscalls; priority: ${rt[*]:-normal}"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# Another tracer's programs on the syscall tracepoints tax every call of the
+# load, with and without kestrel: say so, since the baseline then is not
+# the bare machine.
+foreign_probes=$( (bpftool prog list 2>/dev/null || true) | grep -c ' tracepoint ' || true)
+[ "$foreign_probes" = 0 ] || log "warning: $foreign_probes tracepoint programs already attached by others; the load's baseline includes them"
 
 for rate in $rates; do
   for run in $(seq 1 "$runs"); do
     # Without the pipeline: the load alone, for the slowdown.
-    read -r a w c < <(KESTREL_BENCH_CPU=$LOAD_CPU "${rt[@]}" "$bin/loadgen" "$rate" "$secs" "$target" | load_fields)
+    read -r a w c < <(run_load "$rate")
     printf 'base\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$run" "$a" "$w" "$c" >> "$work/base.tsv"
 
     d=$work/r$rate.$run
@@ -206,7 +229,7 @@ for rate in $rates; do
     stage_pids=("$cap_pid" "$enr_pid" "$ev_pid" "$out_pid")
     t0=()
     for p in "${stage_pids[@]}"; do t0+=("$(ticks "$p")"); done
-    read -r a w c < <(KESTREL_BENCH_CPU=$LOAD_CPU "${rt[@]}" "$bin/loadgen" "$rate" "$secs" "$target" | load_fields)
+    read -r a w c < <(run_load "$rate")
     wait_idle "${stage_pids[@]}"
     cpu=()
     hwm=()
@@ -230,6 +253,8 @@ echo "machine: $machine"
 echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "capture selects: $syscalls"
 echo "priority of the load and the stages: ${rt[*]:-normal}"
+echo "tracepoint programs attached by others before the runs: $foreign_probes"
+echo "load: open()+close() pinned to CPU ${load_cpus[*]}"
 echo
 python3 - "$results" "$work/base.tsv" "$secs" <<'EOF'
 import statistics as st, sys
