@@ -37,7 +37,7 @@ const BASELINE: Duration = Duration::from_millis(1000);
 /// The reload window extends this far past the reload call's return.
 const AFTER: Duration = Duration::from_millis(100);
 /// Runs; the report gives each and the medians.
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 
 const MARKER_RULE: &str = r#"
 - rule: Bench marker

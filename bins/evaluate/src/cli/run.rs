@@ -148,9 +148,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
         // A reload or a change of selection takes effect here, between two
         // events: each event meets exactly one ruleset.
         if ctl.has_pending() {
-            if let Some(l) = ctl.take() {
-                live = l;
-            }
+            ctl.take(&mut live);
         }
         let offset = frame.offset();
         let root = frame.root().map_err(|e| RunError::Fatal(e.to_string()))?;

@@ -95,6 +95,8 @@ pub struct Controller {
     /// True while `slot` holds a ruleset the event loop has not taken.
     pending: AtomicBool,
     slot: Mutex<Option<(Live, Instant)>>,
+    /// The ruleset the event loop replaced, waiting to be freed.
+    retired: Mutex<Option<Live>>,
     hits: Mutex<HashMap<String, Arc<AtomicU64>>>,
     live_generation: AtomicU64,
     last_swap_ns: AtomicU64,
@@ -133,6 +135,7 @@ impl Controller {
             }),
             pending: AtomicBool::new(false),
             slot: Mutex::new(None),
+            retired: Mutex::new(None),
             hits: Mutex::new(HashMap::new()),
             live_generation: AtomicU64::new(1),
             last_swap_ns: AtomicU64::new(0),
@@ -167,15 +170,32 @@ impl Controller {
         self.pending.load(Ordering::Relaxed)
     }
 
-    /// The parked ruleset, for the event loop to run from the next event on.
-    pub fn take(&self) -> Option<Live> {
-        let (live, handed) = lock(&self.slot).take()?;
+    /// Puts the parked ruleset in `current`, for the event loop to run
+    /// from the next event on. The old ruleset is not freed here but handed
+    /// back to be freed off the event path (freeing a compiled ruleset,
+    /// its automata and regexes, costs the event loop time it owes to
+    /// events). Returns whether it swapped.
+    pub fn take(&self, current: &mut Live) -> bool {
+        let Some((live, handed)) = lock(&self.slot).take() else {
+            return false;
+        };
         self.pending.store(false, Ordering::Relaxed);
+        let old = std::mem::replace(current, live);
         self.last_swap_ns
             .store(handed.elapsed().as_nanos() as u64, Ordering::Relaxed);
         self.live_generation
-            .store(live.generation, Ordering::Release);
-        Some(live)
+            .store(current.generation, Ordering::Release);
+        // A ruleset retired earlier and not yet freed is freed here after
+        // all; that needs two swaps with no control call in between.
+        *lock(&self.retired) = Some(old);
+        true
+    }
+
+    /// Frees the ruleset the event loop last replaced. Call it off the
+    /// event path.
+    pub fn free_retired(&self) {
+        let old = lock(&self.retired).take();
+        drop(old);
     }
 
     /// The generation the event loop runs.

@@ -19,6 +19,10 @@ use super::live::{Controller, Outcome};
 /// event, so only an idle input makes it wait this long.
 pub const SWAP_WAIT: Duration = Duration::from_secs(1);
 
+/// The nice value compiles run at: on a busy machine the event loop gets
+/// the CPU first, and a reload takes longer instead of delaying events.
+pub const COMPILE_NICE: i32 = 10;
+
 /// How often that wait looks at the event loop's generation.
 const SWAP_POLL: Duration = Duration::from_micros(200);
 
@@ -48,7 +52,11 @@ pub fn sighup_task(ctl: Arc<Controller>) -> Task {
         };
         while hup.recv().await.is_some() {
             let c = ctl.clone();
-            match tokio::task::spawn_blocking(move || c.reload()).await {
+            let reloaded = tokio::task::spawn_blocking(move || {
+                lower_priority();
+                c.reload()
+            });
+            match reloaded.await {
                 Ok(out) if out.ok => tracing::info!(
                     "SIGHUP: reloaded, {} rules, compiled in {} ms",
                     out.rules_running,
@@ -65,8 +73,30 @@ pub fn sighup_task(ctl: Arc<Controller>) -> Task {
                 }
                 Err(e) => tracing::error!("SIGHUP: reload failed: {e}"),
             }
+            // Give the event loop a moment to take the new ruleset, then
+            // free the old one here rather than on the event path.
+            tokio::time::sleep(SWAP_WAIT).await;
+            ctl.free_retired();
         }
     })
+}
+
+/// Lowers the calling thread's CPU priority to [`COMPILE_NICE`]. Linux
+/// applies nice values per thread; tokio's blocking pool runs only
+/// compiles here, so its threads may keep it.
+fn lower_priority() {
+    // SAFETY: gettid and setpriority only read and set this thread's
+    // scheduling attributes.
+    let r = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, COMPILE_NICE)
+    };
+    if r != 0 {
+        tracing::debug!(
+            "cannot lower the compile thread's priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 /// Runs `f` on the blocking pool, then waits for the event loop to take
@@ -76,9 +106,12 @@ async fn off_path<T: Send + 'static>(
     f: impl FnOnce(&Controller) -> (T, Outcome) + Send + 'static,
 ) -> Result<(T, Outcome), capnp::Error> {
     let c = ctl.clone();
-    let (t, mut out) = tokio::task::spawn_blocking(move || f(&c))
-        .await
-        .map_err(|e| capnp::Error::failed(format!("reload task: {e}")))?;
+    let (t, mut out) = tokio::task::spawn_blocking(move || {
+        lower_priority();
+        f(&c)
+    })
+    .await
+    .map_err(|e| capnp::Error::failed(format!("reload task: {e}")))?;
     if out.ok {
         let deadline = Instant::now() + SWAP_WAIT;
         while ctl.live_generation() < out.generation && Instant::now() < deadline {
@@ -86,6 +119,7 @@ async fn off_path<T: Send + 'static>(
         }
         if ctl.live_generation() >= out.generation {
             out.swap_ns = ctl.last_swap_ns();
+            ctl.free_retired();
         }
     }
     Ok((t, out))
