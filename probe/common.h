@@ -279,17 +279,25 @@ static __always_inline void w_ubytes(struct w *w, const void *p, __u64 len, __u3
 	w_len(w, len);
 }
 
-/* Sends the record. Each submit skips the wake-up unless enough is waiting:
- * waking the reader per event is what makes traced syscalls slow. */
+/* Ring buffer bytes of a record beyond its own: the ring's record header. */
+#define RINGBUF_HDR_BYTES 8
+
+/* Sends the record. A submit wakes the reader only when it makes the unread
+ * data cross `wakeup_bytes`: waking per event makes traced syscalls many
+ * times slower, and so does waking on every event while the reader lags
+ * (each wake-up is an IPI). A reader that finds the ring empty polls with a
+ * timeout, so a quiet trickle is not held back for long. */
 static __always_inline int w_submit(struct w *w)
 {
 	struct rec_hdr *h = (struct rec_hdr *)w->s->b;
 	h->flags = w->s->flags;
-	__u32 size = LOAD(w->s->off);
+	__u32 size = w->s->off;
 	if (size > MAX_RECORD_BYTES)
 		size = MAX_RECORD_BYTES;
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-										    : BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = avail < wakeup_bytes && avail + size + RINGBUF_HDR_BYTES >= wakeup_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, w->s->b, size, flags) != 0)
 		count_drop(DROP_RINGBUF_FULL);
 	return 0;
