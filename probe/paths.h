@@ -8,19 +8,24 @@
 
 #include "common.h"
 
-/* The open file behind descriptor `fd` of the current task, or NULL. */
+/* The open file behind descriptor `fd` of the current task, or NULL.
+ * Direct loads through the task's BTF pointer (fault-safe, no helper call)
+ * where the offset is fixed; the fd array is indexed by a variable, which
+ * only a helper read allows. */
 static __always_inline struct file *fd_file(long fd)
 {
 	if (fd < 0)
 		return NULL;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct files_struct *files = t->files;
+	if (!files)
+		return NULL;
+	struct fdtable *fdt = files->fdt;
 	if (!fdt)
 		return NULL;
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
+	if ((unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
