@@ -15,7 +15,8 @@ fi
 # as root, so a compromise of the parsers cannot reach the kernel.
 drop() { if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs "$@"; else "$@"; fi; }
-"$bin/capture" --syscalls "$("$bin/evaluate" syscalls)" \
+syscalls=$("$here/filter-syscalls.sh" "$("$bin/evaluate" syscalls)")
+"$bin/capture" --syscalls "$syscalls" \
   | drop "$bin/enrich" \
   | drop "$bin/evaluate" --format frames \
   | drop "$bin/output" "$@"

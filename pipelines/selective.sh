@@ -7,6 +7,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$here/deps.sh"
 bin=${KESTREL_BIN:-$(dirname "$here")/target/release}
 [ -n "${KESTREL_BIN:-}" ] || (cd "$here/.." && cargo build --release -q -p capture -p enrich -p evaluate -p output)
-syscalls=$("$bin/evaluate" syscalls "$@")
+syscalls=$("$here/filter-syscalls.sh" "$("$bin/evaluate" syscalls "$@")")
 echo "capturing: $syscalls" >&2
 "$bin/capture" --syscalls "$syscalls" | "$bin/enrich" | "$bin/evaluate" --format frames "$@" | "$bin/output"
