@@ -60,6 +60,7 @@ fn read_input(cli: &Cli, pipeline: &Pipeline) -> Result<(), StageError> {
     if reader.read_header()?.is_none() {
         return Ok(());
     }
+    schema::control::stage::set_input_connected(true);
     loop {
         let idle = {
             let Some(f) = reader.next()? else { break };
@@ -71,6 +72,9 @@ fn read_input(cli: &Cli, pipeline: &Pipeline) -> Result<(), StageError> {
             match which {
                 frame::Alert(a) => {
                     let a = a.map_err(|e| schema::FrameError::corrupt(offset, e))?;
+                    // Live subscribers (`output ctl subscribe`) get the frame
+                    // as read; this never waits on them.
+                    schema::control::stage::offer_alert(f.raw());
                     pipeline.on_alert(Alert::from_frame(a, offset)?);
                 }
                 frame::Stats(s) => {
