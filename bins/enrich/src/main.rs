@@ -78,6 +78,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
     let output =
         open_output(&cli.output).with_context(|| format!("opening output {}", cli.output))?;
+    schema::control::stage::set_input_connected(true);
+    schema::control::stage::set_output_connected(true);
     let sockets = enrich::runtime::Sockets {
         docker: cli.docker_sockets,
         podman: cli.podman_sockets,

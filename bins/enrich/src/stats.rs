@@ -79,6 +79,9 @@ pub fn write<W: Write>(
         ("user_reloads", t.user_reloads),
         ("thread_builds", t.thread_builds),
     ];
+    // The same counters answer `enrich ctl stats` (a no-op without --control).
+    let owned: Vec<(String, u64)> = counters.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    schema::control::stage::publish_counters(&owned);
     w.build(|f| -> std::io::Result<()> {
         let mut s = f.init_stats();
         s.set_stage(Stage::Enrich);
