@@ -30,28 +30,8 @@ pub enum RuleMatching {
     All,
 }
 
-/// Wildcard match: `*` is any run of characters, `?` one character.
-pub fn wildcard(pat: &str, s: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
+/// Wildcard match (`*`, `?`), shared with output's subscription filters.
+pub use schema::control::feed::wildcard;
 
 /// True when `pattern` selects `rule`: `tag:PATTERN` matches any of its
 /// tags, anything else its name.
