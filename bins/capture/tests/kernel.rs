@@ -545,3 +545,56 @@ fn a_full_ring_buffer_is_counted_as_drops() {
         "{events} sent + {dropped} dropped < {OPENS} opens"
     );
 }
+
+/// Issue 3 item 5, on the real binary: once capture has started streaming it
+/// has no_new_privs, a seccomp filter and no capability left, so it can
+/// neither open a file (Landlock, and no CAP_DAC_*) nor load a BPF program
+/// (no CAP_BPF/CAP_SYS_ADMIN, and seccomp refuses BPF_PROG_LOAD). The
+/// refusals themselves are exercised in the sandbox's forked-child tests;
+/// this checks that the real process is in that state.
+#[test]
+fn after_start_up_capture_holds_no_privilege() {
+    if !prerequisites() {
+        return;
+    }
+    let c = Capture::start(&["--syscalls", "openat"]);
+    let status_path = format!("/proc/{}/status", c.pid());
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    // The snapshot comes before the lock-down: wait for it.
+    let start = std::time::Instant::now();
+    let status = loop {
+        let text = std::fs::read_to_string(&status_path).expect("capture's /proc status");
+        if field(&text, "Seccomp:") == "2" {
+            break text;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "capture never installed its seccomp filter:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(field(&status, "NoNewPrivs:"), "1");
+    for caps in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+        assert_eq!(
+            field(&status, caps),
+            "0000000000000000",
+            "{caps} of a locked-down capture"
+        );
+    }
+    // And it still streams afterwards.
+    let path = unique_path("locked");
+    std::fs::write(&path, b"x").unwrap();
+    std::fs::remove_file(&path).ok();
+    let frames = c.stop();
+    assert!(
+        events(&frames, "openat", our_pid())
+            .iter()
+            .any(|e| params(e)["name"] == path.as_str()),
+        "no event after the lock-down"
+    );
+}

@@ -86,6 +86,11 @@ impl Capture {
         }
     }
 
+    /// capture's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops capture with SIGINT and returns every frame after the header.
     pub fn stop(mut self) -> Vec<Value> {
         // Let the probe's last records reach the ring buffer.
