@@ -21,5 +21,14 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 log "cargo build (binaries used by the end-to-end tests)"
 cargo build --workspace --bins
+# Real container runtimes for the container tests (enrich's metadata, the
+# container rules, the images): started fresh once here, so that every test
+# binary finds them up, and stopped at the end.
+export CTR_BASE=${CTR_BASE:-/tmp/ctr-test}
+log "container runtimes (tests/ctr-test-env.sh up)"
+bash tests/ctr-test-env.sh down >/dev/null 2>&1 || true
+bash tests/ctr-test-env.sh up
+trap 'bash tests/ctr-test-env.sh down >/dev/null 2>&1 || true' EXIT
+
 log "cargo test"
 cargo test --workspace --no-fail-fast -- --test-threads=2
