@@ -24,7 +24,7 @@ use schema::{FrameReader, FrameWriter, Stage};
 use super::{toggles, Format, RunArgs};
 use crate::alert::format::{self, AlertInfo};
 use crate::control::{server, Controller, Live, RuleConfig};
-use crate::fields::EventView;
+use crate::fields::{EventView, Scratch};
 
 /// How often evaluate emits its stats frame.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -158,7 +158,10 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
                     RunError::Fatal(format!("corrupt event frame at byte {offset}: {e}"))
                 })?;
                 counters.events += 1;
-                let view = EventView::new(ev, counters.events, &hostname);
+                // Computed strings (proc.cmdline…) are built once per event,
+                // however many rules and outputs read them.
+                let scratch = Scratch::default();
+                let view = EventView::with_scratch(ev, counters.events, &hostname, &scratch);
                 live.set.matches(&view, &mut matched);
                 for &i in &matched {
                     let c = &live.set.rules[i];
