@@ -102,3 +102,15 @@ interface Subscription {
   # full, so far.
   counts @0 () -> (sent :UInt64, dropped :UInt64);
 }
+
+# capture: which event kinds the probe emits, changed while it runs. Names
+# are the event table's (`evt.type` spelling, plus `procexit`), as
+# `capture --syscalls` takes them.
+interface CaptureControl extends(StageControl) {
+  # Replaces the selection with `syscalls`. Each unknown name, or one this
+  # kernel cannot capture, is listed in `errors`, and then nothing changes.
+  # `selected` is the selection in force when the call returns.
+  setSyscalls @0 (syscalls :List(Text)) -> (selected :List(Text), errors :List(Text));
+  # The selection in force.
+  syscalls @1 () -> (selected :List(Text));
+}

@@ -20,7 +20,7 @@ pub mod server;
 pub mod stage;
 pub mod status;
 
-pub use server::{spawn, ControlThread};
+pub use server::{bind, spawn, Bound, ControlThread};
 pub use status::StageStatus;
 
 use std::path::PathBuf;

@@ -66,6 +66,26 @@ pub fn spawn<B>(
 where
     B: Fn() -> capnp::capability::Client + Send + 'static,
 {
+    bind(path)?.serve(bootstrap, tasks)
+}
+
+/// A control socket bound, and the runtime that will serve it built, but
+/// no thread started yet. The split exists for a stage that locks itself
+/// down in between (capture): binding creates a file and building the
+/// runtime creates an epoll instance, which a sandbox then forbids, while
+/// a thread started after the lock-down inherits every restriction of it.
+pub struct Bound {
+    listener: Option<std::os::unix::net::UnixListener>,
+    runtime: tokio::runtime::Runtime,
+    owner: u32,
+    /// Removes the socket file if the socket is never served.
+    guard: ControlThread,
+}
+
+/// The first half of [`spawn`]: binds `path` (if given) with
+/// [`CONTROL_SOCKET_MODE`] and builds the serving runtime, on the calling
+/// thread.
+pub fn bind(path: Option<&Path>) -> Result<Bound, ControlError> {
     let listener = match path {
         Some(p) => {
             let l = transport::listen(p, CONTROL_SOCKET_MODE)?;
@@ -82,26 +102,49 @@ where
         .enable_all()
         .build()
         .map_err(ControlError::Thread)?;
-    std::thread::Builder::new()
-        .name("control".into())
-        .spawn(move || {
-            let local = tokio::task::LocalSet::new();
-            local.block_on(&runtime, async move {
-                for t in tasks {
-                    tokio::spawn(t);
-                }
-                match listener.map(UnixListener::from_std) {
-                    Some(Ok(l)) => accept_loop(l, owner, bootstrap).await,
-                    Some(Err(e)) => tracing::error!("control socket: {e}"),
-                    // No socket: stay up for the tasks.
-                    None => std::future::pending::<()>().await,
-                }
-            })
-        })
-        .map_err(ControlError::Thread)?;
-    Ok(ControlThread {
-        path: path.map(Path::to_path_buf),
+    Ok(Bound {
+        listener,
+        runtime,
+        owner,
+        guard: ControlThread {
+            path: path.map(Path::to_path_buf),
+        },
     })
+}
+
+impl Bound {
+    /// The second half of [`spawn`]: starts the control thread, which
+    /// serves the socket with a fresh capability from `bootstrap` per
+    /// connection and runs `tasks`.
+    pub fn serve<B>(self, bootstrap: B, tasks: Vec<Task>) -> Result<ControlThread, ControlError>
+    where
+        B: Fn() -> capnp::capability::Client + Send + 'static,
+    {
+        let Bound {
+            listener,
+            runtime,
+            owner,
+            guard,
+        } = self;
+        std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
+                    for t in tasks {
+                        tokio::spawn(t);
+                    }
+                    match listener.map(UnixListener::from_std) {
+                        Some(Ok(l)) => accept_loop(l, owner, bootstrap).await,
+                        Some(Err(e)) => tracing::error!("control socket: {e}"),
+                        // No socket: stay up for the tasks.
+                        None => std::future::pending::<()>().await,
+                    }
+                })
+            })
+            .map_err(ControlError::Thread)?;
+        Ok(guard)
+    }
 }
 
 /// True when a peer of `uid` may use a socket owned by `owner`.

@@ -69,6 +69,14 @@ pub fn stage_args(stage: Stage, program: &'static str, version: &'static str) ->
     rest
 }
 
+/// Makes the free functions of this module ([`publish_counters`],
+/// [`set_output_connected`], …) report to `status`, for a stage that serves
+/// an interface of its own (capture) rather than going through
+/// [`stage_args`]. Only the first call counts.
+pub fn register(status: Arc<StageStatus>) {
+    let _ = STATUS.set(status);
+}
+
 /// Splits `--control PATH` out of `args`.
 fn take_control(args: Vec<OsString>) -> Result<(Vec<OsString>, Option<PathBuf>), String> {
     let mut rest = Vec::with_capacity(args.len());
@@ -94,8 +102,14 @@ fn take_control(args: Vec<OsString>) -> Result<(Vec<OsString>, Option<PathBuf>),
     Ok((rest, path))
 }
 
-fn usage(program: &str) -> String {
+/// The `ctl` usage lines of `program`.
+pub fn usage(program: &str) -> String {
     let mut u = format!("usage: {program} ctl health|stats|version --control PATH [--json]");
+    if program == "capture" {
+        u.push_str(
+            "\n       capture ctl syscalls --control PATH [--json]\n       capture ctl set-syscalls LIST --control PATH [--json]",
+        );
+    }
     if program == "output" {
         u.push_str(
             "\n       output ctl subscribe --control PATH [--filter NAME|tag:P|priority:LEVEL] [--count N] [--json]",
