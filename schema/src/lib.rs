@@ -5,7 +5,8 @@
 //! event kind's positional parameters, a frame reader and writer (blocking in
 //! [`reader`]/[`writer`], tokio in [`aio`]) that enforce the named limits of
 //! [`limits`], and the transports of [`transport`] that every stage selects with
-//! the same `--input`/`--output` syntax. [`control`] is the control plane
+//! the same `--input`/`--output` syntax; [`reconnect`] keeps an output going
+//! while the stage downstream restarts. [`control`] is the control plane
 //! every stage serves on `--control PATH` (Cap'n Proto RPC, interfaces in
 //! `capnp/control.capnp`) and the client of `NAME ctl …`.
 //!
@@ -31,6 +32,7 @@ pub mod header;
 pub mod json;
 pub mod limits;
 pub mod reader;
+pub mod reconnect;
 pub mod table;
 pub mod transport;
 pub mod writer;

@@ -255,9 +255,11 @@ fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
                 // Accept=no: we got the listening socket; serve one peer.
                 // Accepted at the syscall level so that any stream socket
                 // family works (a unit may listen on TCP as well as Unix).
-                let conn = accept(&owned).map_err(|e| {
-                    TransportError::Systemd(format!("accept on the inherited socket: {e}"))
-                })?;
+                let conn = accept(&owned, true)
+                    .and_then(|c| c.ok_or_else(|| io::Error::other("no connection")))
+                    .map_err(|e| {
+                        TransportError::Systemd(format!("accept on the inherited socket: {e}"))
+                    })?;
                 Ok(Stream::File(File::from(conn)))
             } else {
                 // Accept=yes: we got one connection.
@@ -267,10 +269,15 @@ fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
     }
 }
 
-/// Accepts one connection on a listening socket, retrying on EINTR. The new
-/// descriptor is close-on-exec.
-fn accept(listener: &OwnedFd) -> io::Result<OwnedFd> {
+/// Accepts one connection on a listening socket, retrying on EINTR. With
+/// `wait` it blocks until a peer comes, even on a non-blocking socket (a
+/// socket-activation manager may pass one); without, it returns `None` when
+/// no peer is waiting. The new descriptor is close-on-exec and blocking.
+pub(crate) fn accept(listener: &OwnedFd, wait: bool) -> io::Result<Option<OwnedFd>> {
     loop {
+        if !wait_readable(listener.as_raw_fd(), if wait { -1 } else { 0 })? {
+            return Ok(None);
+        }
         // SAFETY: accept4 with null address pointers writes nothing but
         // returns a new descriptor, which we take ownership of at once.
         let fd = unsafe {
@@ -283,18 +290,43 @@ fn accept(listener: &OwnedFd) -> io::Result<OwnedFd> {
         };
         if fd >= 0 {
             // SAFETY: a fresh descriptor nobody else owns.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
         }
         let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match e.kind() {
+            // Interrupted, or the peer that woke us went away before we
+            // took it: look again.
+            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => {}
+            _ if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
+            _ => return Err(e),
         }
     }
 }
 
+/// Waits up to `timeout_ms` (-1: without limit) for `fd` to be readable;
+/// false when the time ran out. A signal ends the wait early (true, so the
+/// caller looks and finds nothing yet).
+fn wait_readable(fd: RawFd, timeout_ms: libc::c_int) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::Interrupted => Ok(true),
+            _ => Err(e),
+        };
+    }
+    Ok(rc > 0)
+}
+
 /// Connects to the Unix socket at `path`, waiting up to [`CONNECT_WAIT`] for
 /// it to appear or start listening.
-fn connect(path: &Path) -> Result<UnixStream, TransportError> {
+pub(crate) fn connect(path: &Path) -> Result<UnixStream, TransportError> {
     let deadline = Instant::now() + CONNECT_WAIT;
     loop {
         match UnixStream::connect(path) {
@@ -357,7 +389,7 @@ fn check_fd(fd: RawFd) -> Result<(), TransportError> {
 /// The first socket-activation descriptor, after checking that it was meant
 /// for this process. The variables are removed so that children do not
 /// inherit them.
-fn systemd_fd() -> Result<RawFd, TransportError> {
+pub(crate) fn systemd_fd() -> Result<RawFd, TransportError> {
     let pid = std::env::var("LISTEN_PID").map_err(|_| {
         TransportError::Systemd("LISTEN_PID is not set: not started by socket activation".into())
     })?;
@@ -389,7 +421,7 @@ fn systemd_fd() -> Result<RawFd, TransportError> {
     Ok(SD_LISTEN_FDS_START)
 }
 
-fn is_listening(fd: RawFd) -> bool {
+pub(crate) fn is_listening(fd: RawFd) -> bool {
     let mut val: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `len` bytes into `val`.

@@ -1,0 +1,385 @@
+//! An output that outlives its reader: when the stage downstream restarts,
+//! the writing stage keeps going, drops (and counts) the frames nobody can
+//! take, and carries on with the next reader.
+//!
+//! Two ways to find the next reader, chosen by the stage ([`Redial`]):
+//! - **accept** it on the listening socket the output was opened with
+//!   (`listen:PATH`, or a listening `systemd` socket). This is capture's
+//!   way: after its lock-down capture may still accept on a socket it
+//!   holds, which reaches nothing new, but must not connect anywhere (still
+//!   uid 0, it could reach root-owned sockets, and Landlock does not cover
+//!   connecting to pathname Unix sockets).
+//! - **connect** again to `unix:PATH`, with a bounded backoff. This is the
+//!   way of the unprivileged stages, enrich and evaluate.
+//!
+//! Other endpoints (`-`, `fd:N`, and the endpoint the policy does not
+//! cover) are opened as by [`crate::transport::open_output`]: a broken pipe
+//! there still ends the stage.
+//!
+//! Frames are never split between readers. The output sees bytes (a
+//! [`crate::FrameWriter`] batches them and cuts batches where its buffer
+//! fills) and finds the frame boundaries in them ([`cursor`]): when the
+//! reader goes away in the middle of a frame, the rest of that frame is
+//! dropped; a new reader is taken only between two frames, and it first
+//! gets a copy of this stage's header. Each frame not delivered counts once
+//! in [`Output::undelivered_frames`] and in the process-wide
+//! [`undelivered_frames`]; frames already in the socket buffer when the
+//! reader died are lost with it and cannot be counted here.
+//!
+//! It does not buffer frames for the next reader: a restart is a gap, made
+//! visible by the counter, not a replay.
+
+mod cursor;
+#[cfg(test)]
+mod tests;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use capnp::message::{Builder, HeapAllocator};
+
+use crate::kestrel_capnp::{frame, Stage};
+use crate::transport::{self, Endpoint, Stream, TransportError};
+use cursor::FrameCursor;
+
+/// First wait before connecting again after a failed attempt; it doubles
+/// with each failure up to [`RECONNECT_BACKOFF_MAX`].
+pub const RECONNECT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+
+/// Longest wait between two connection attempts. systemd restarts a unit
+/// after `RestartSec=1`, so a second keeps the gap close to the restart's.
+pub const RECONNECT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// How often an output with no reader looks for one on its listening
+/// socket. A look is one `poll(2)` with no wait, but it is made between
+/// frames, so without a pause it would cost a syscall per dropped frame.
+pub const ACCEPT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Frames this process could not deliver because its reader was gone, over
+/// every [`Reconnecting`] output. A stage has one output, so this is its
+/// `drops.downstream_disconnected`; it is global so that the code writing
+/// the stage's stats need not reach the output through its writer.
+static UNDELIVERED: AtomicU64 = AtomicU64::new(0);
+
+/// Frames this process could not deliver because its reader was gone.
+pub fn undelivered_frames() -> u64 {
+    UNDELIVERED.load(Ordering::Relaxed)
+}
+
+/// How an output finds its next reader; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redial {
+    /// Accept on the `listen:` or listening `systemd` socket it holds.
+    Accept,
+    /// Connect again to `unix:PATH`.
+    Connect,
+}
+
+/// Opens `ep` for writing frames of `stage`. With `redial`'s endpoints the
+/// output survives its reader (see [`Redial`]); any other endpoint is
+/// opened as by [`transport::open_output`]. Blocks until the first reader
+/// is there, as [`transport::open_output`] does.
+pub fn open_output(ep: &Endpoint, stage: Stage, redial: Redial) -> Result<Output, TransportError> {
+    match (redial, ep) {
+        (Redial::Connect, Endpoint::Unix(path)) => {
+            let first = transport::connect(path)?;
+            let source = Source::Connect(path.clone());
+            Ok(Reconnecting::new(source, Stream::Unix(first), stage)?.into())
+        }
+        (Redial::Accept, Endpoint::Listen { path, mode }) => {
+            let listener = OwnedFd::from(transport::listen(path, *mode)?);
+            let first = accept_first(&listener).map_err(|source| TransportError::Listen {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(Reconnecting::new(Source::Accept(listener), first, stage)?.into())
+        }
+        (Redial::Accept, Endpoint::Systemd) => {
+            let fd = transport::systemd_fd()?;
+            // SAFETY: systemd passed us this descriptor to own.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+            if !transport::is_listening(fd) {
+                // Accept=yes: one connection, nothing to accept again on.
+                return Ok(Output::Plain(Stream::File(File::from(owned))));
+            }
+            let first = accept_first(&owned).map_err(|e| {
+                TransportError::Systemd(format!("accept on the inherited socket: {e}"))
+            })?;
+            Ok(Reconnecting::new(Source::Accept(owned), first, stage)?.into())
+        }
+        _ => transport::open_output(ep).map(Output::Plain),
+    }
+}
+
+fn accept_first(listener: &OwnedFd) -> io::Result<Stream> {
+    let fd = transport::accept(listener, true)?
+        .ok_or_else(|| io::Error::other("no connection to accept"))?;
+    Ok(Stream::File(File::from(fd)))
+}
+
+/// A stage's output: a plain stream, or one that survives its reader.
+pub enum Output {
+    Plain(Stream),
+    Reconnecting(Reconnecting),
+}
+
+impl From<Reconnecting> for Output {
+    fn from(r: Reconnecting) -> Self {
+        Output::Reconnecting(r)
+    }
+}
+
+impl Output {
+    /// False while a reconnecting output has no reader.
+    pub fn is_connected(&self) -> bool {
+        match self {
+            Output::Plain(_) => true,
+            Output::Reconnecting(r) => r.is_connected(),
+        }
+    }
+
+    /// Readers this output has had: 1 until the first one goes away and
+    /// another comes.
+    pub fn readers(&self) -> u64 {
+        match self {
+            Output::Plain(_) => 1,
+            Output::Reconnecting(r) => r.readers(),
+        }
+    }
+
+    /// Frames this output dropped because its reader was gone.
+    pub fn undelivered_frames(&self) -> u64 {
+        match self {
+            Output::Plain(_) => 0,
+            Output::Reconnecting(r) => r.undelivered_frames(),
+        }
+    }
+
+    /// Looks for a new reader now, if there is none; see
+    /// [`Reconnecting::redial`].
+    pub fn redial(&mut self) -> bool {
+        match self {
+            Output::Plain(_) => false,
+            Output::Reconnecting(r) => r.redial(),
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Plain(s) => s.write(buf),
+            Output::Reconnecting(r) => r.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Plain(s) => s.flush(),
+            Output::Reconnecting(r) => r.flush(),
+        }
+    }
+}
+
+/// Where the next reader comes from.
+enum Source {
+    Connect(PathBuf),
+    Accept(OwnedFd),
+}
+
+impl Source {
+    /// The wait after a first failed look: accepting backs off no
+    /// further, since looking costs nobody else anything.
+    fn first_backoff(&self) -> Duration {
+        match self {
+            Source::Connect(_) => RECONNECT_BACKOFF_MIN,
+            Source::Accept(_) => ACCEPT_POLL_INTERVAL,
+        }
+    }
+}
+
+/// A byte stream of frames whose reader may come and go.
+pub struct Reconnecting {
+    source: Source,
+    reader: Option<Stream>,
+    /// This stage's header frame, written first to each new reader.
+    greeting: Vec<u8>,
+    cursor: FrameCursor,
+    undelivered: u64,
+    readers: u64,
+    next_attempt: Instant,
+    backoff: Duration,
+}
+
+impl Reconnecting {
+    /// An output writing to `first`, which the caller connected or
+    /// accepted and will give its header through the frame writer.
+    fn new(source: Source, first: Stream, stage: Stage) -> io::Result<Self> {
+        let mut msg = Builder::new(HeapAllocator::new());
+        crate::header::fill(msg.init_root::<frame::Builder>().init_header(), stage);
+        let mut greeting = Vec::new();
+        capnp::serialize::write_message(&mut greeting, &msg).map_err(io::Error::other)?;
+        let backoff = source.first_backoff();
+        Ok(Reconnecting {
+            source,
+            reader: Some(first),
+            greeting,
+            cursor: FrameCursor::default(),
+            undelivered: 0,
+            readers: 1,
+            next_attempt: Instant::now(),
+            backoff,
+        })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    pub fn readers(&self) -> u64 {
+        self.readers
+    }
+
+    pub fn undelivered_frames(&self) -> u64 {
+        self.undelivered
+    }
+
+    /// Looks for a new reader now if there is none, the stream stands
+    /// between two frames and the backoff allows; true if one was found
+    /// (it has been sent the header). Writes and flushes call it too, so
+    /// a stage only needs it to take a reader while it has nothing to
+    /// write, or to learn at once that one came.
+    pub fn redial(&mut self) -> bool {
+        if self.reader.is_some() || !self.cursor.at_boundary() {
+            return false;
+        }
+        let now = Instant::now();
+        if now < self.next_attempt {
+            return false;
+        }
+        match self.next_reader() {
+            Ok(Some(mut r)) => match r.write_all(&self.greeting) {
+                Ok(()) => {
+                    self.reader = Some(r);
+                    self.readers += 1;
+                    self.backoff = self.source.first_backoff();
+                    tracing::warn!(
+                        undelivered = self.undelivered,
+                        "a new reader is connected; frames resume"
+                    );
+                    crate::control::stage::set_output_connected(true);
+                    return true;
+                }
+                Err(e) => tracing::debug!("the new reader went away at once: {e}"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::debug!("looking for a new reader: {e}"),
+        }
+        self.next_attempt = now + self.backoff;
+        if let Source::Connect(_) = self.source {
+            self.backoff = (self.backoff * 2).min(RECONNECT_BACKOFF_MAX);
+        }
+        false
+    }
+
+    fn next_reader(&self) -> io::Result<Option<Stream>> {
+        match &self.source {
+            Source::Connect(path) => match UnixStream::connect(path) {
+                Ok(s) => Ok(Some(Stream::Unix(s))),
+                // Not there yet, or not listening yet: the restart is under
+                // way; anything else is worth a line at debug level.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                    ) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
+            Source::Accept(listener) => {
+                Ok(transport::accept(listener, false)?.map(|fd| Stream::File(File::from(fd))))
+            }
+        }
+    }
+
+    /// The reader is gone: from here on, frames are dropped until
+    /// [`Self::redial`] finds another.
+    fn lose_reader(&mut self, e: &io::Error) {
+        self.reader = None;
+        self.next_attempt = Instant::now();
+        tracing::warn!(
+            "the reader of this stage's output went away ({e}); frames are dropped and \
+             counted until a new one {}",
+            match self.source {
+                Source::Connect(_) => "can be connected",
+                Source::Accept(_) => "connects",
+            }
+        );
+        crate::control::stage::set_output_connected(false);
+    }
+
+    /// Drops the part of `buf` that belongs to the current frame, counting
+    /// the frame when its end is reached.
+    fn discard(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let (used, ended) = self.cursor.pass_in_frame(buf)?;
+        if ended {
+            self.undelivered += 1;
+            UNDELIVERED.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(used)
+    }
+}
+
+impl Write for Reconnecting {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.reader.is_none() {
+            self.redial();
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return self.discard(buf);
+        };
+        match reader.write(buf) {
+            Ok(n) => {
+                self.cursor.pass(&buf[..n])?;
+                Ok(n)
+            }
+            Err(e) if is_disconnect(&e) => {
+                // The frame under way is lost: its start went to the reader
+                // that died, or nothing of it did.
+                self.lose_reader(&e);
+                self.discard(buf)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.reader.as_mut() {
+            Some(r) => r.flush(),
+            None => {
+                self.redial();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// True for the errors of writing to a reader that went away.
+fn is_disconnect(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+    )
+}
