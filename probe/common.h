@@ -98,6 +98,18 @@ struct {
 	__type(value, __u32);
 } control SEC(".maps");
 
+/* The selection: 1 at a kind's ordinal (schema::Kind) when its events are
+ * emitted. capture fills it before attaching; with --control it attaches
+ * every program and `setSyscalls` rewrites this map while they run, so a
+ * program of an unselected kind returns before it builds anything. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	/* Replaced by the number of kinds before loading. */
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} selected SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, DROP_REASON_COUNT);
@@ -163,9 +175,14 @@ static __always_inline bool is_self(void)
 	return stopped && *stopped;
 }
 
-/* Starts a record of `kind` with `nparams` parameters. */
+/* Starts a record of `kind` with `nparams` parameters, unless `kind` is
+ * not selected. */
 static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s64 ret)
 {
+	__u32 k = kind;
+	__u32 *on = bpf_map_lookup_elem(&selected, &k);
+	if (!on || !*on)
+		return false;
 	struct scratch *s = get_scratch();
 	if (!s) {
 		count_drop(DROP_NO_SCRATCH);

@@ -9,8 +9,12 @@
 //! ```text
 //! sudo capture | enrich | evaluate | output
 //! sudo capture --syscalls execve,connect --duration 60 > trace.kst
+//! sudo capture --control /run/kestrel/capture.ctl | …
+//! capture ctl set-syscalls openat,execve --control /run/kestrel/capture.ctl
 //! ```
 
+mod control;
+mod ctl;
 mod encode;
 mod layout;
 mod probe;
@@ -65,6 +69,11 @@ struct Args {
     /// Directory for the verifier log of a rejected program.
     #[arg(long, value_name = "DIR")]
     verifier_log_dir: Option<PathBuf>,
+    /// Serve the control socket here (mode 0600): health, stats, and
+    /// changing --syscalls while capture runs (`capture ctl …`). Attaches
+    /// every syscall's program, unselected ones returning at once.
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -75,7 +84,11 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let args = Args::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).and_then(|a| a.to_str()) == Some("ctl") {
+        return ExitCode::from(u8::try_from(ctl::main(&argv[2..])).unwrap_or(1));
+    }
+    let args = Args::parse_from(argv);
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => {
@@ -114,6 +127,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let output = schema::transport::open_output(&args.output)
         .with_context(|| format!("opening --output {}", args.output))?;
     let mut out = FrameWriter::new(output);
+    // Bound now, served after the privilege drop (see `control`).
+    let control = match &args.control {
+        Some(path) => {
+            Some(control::bind(path).with_context(|| format!("--control {}", path.display()))?)
+        }
+        None => None,
+    };
     let mut stats = stats::Stats::new(schema::hostname());
     let boot_wall_ns = schema::header::boot_time_ns();
 
@@ -128,6 +148,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(std::env::temp_dir),
         explicit: args.syscalls.is_some(),
+        attach_all: control.is_some(),
     })?;
     let mut src = stream::Source {
         ring: probe.ring()?,
@@ -155,7 +176,19 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     out.flush().context("writing the header")?;
 
+    let selector = match control {
+        Some(_) => Some(probe.selector()?),
+        None => None,
+    };
     sandbox::lock_down(&sandbox::SandboxConfig::default()).context("dropping privileges")?;
+    let _control = match (control, selector) {
+        (Some((bound, status)), Some(selector)) => {
+            status.set_input_connected(true);
+            status.set_output_connected(true);
+            Some(control::serve(bound, status, selector).context("starting the control thread")?)
+        }
+        _ => None,
+    };
     tracing::info!(attached = probe.attached, "streaming");
 
     stream::run(&mut src, &mut out, &mut stats, duration).context("writing events")?;

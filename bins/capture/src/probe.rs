@@ -3,6 +3,12 @@
 //! (no privileges, no BTF, no tracefs, a verifier rejection) into errors a
 //! user can act on.
 //!
+//! Which kinds are emitted is an in-kernel selection map that every program
+//! checks first. Without `--control` only the selected kinds' programs are
+//! attached (an unselected syscall then runs no program at all); with it,
+//! every program is attached and [`Selector`] changes the map while capture
+//! runs.
+//!
 //! It does not read the ring buffer ([`crate::stream`] does); it hands over
 //! the maps.
 
@@ -12,7 +18,8 @@ use std::path::{Path, PathBuf};
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::{ProgramError, TracePoint};
 use aya::{Ebpf, EbpfLoader};
-use schema::table::KindInfo;
+use schema::table::{self, KindInfo};
+use schema::Kind;
 
 use crate::syscalls;
 
@@ -108,6 +115,9 @@ pub struct ProbeConfig<'a> {
     /// Whether the user named the kinds: then a syscall this kernel lacks is
     /// an error; by default it is skipped with a warning.
     pub explicit: bool,
+    /// Attach the programs of every kind, not only of `kinds`, so that the
+    /// selection can change later through [`Probe::selector`].
+    pub attach_all: bool,
 }
 
 /// The loaded probe: keeps the programs attached while it lives.
@@ -115,6 +125,10 @@ pub struct Probe {
     ebpf: Ebpf,
     /// Programs attached.
     pub attached: usize,
+    /// Kinds whose programs are attached: what a selection may contain.
+    available: Vec<Kind>,
+    /// Kinds selected at start.
+    selected: Vec<Kind>,
 }
 
 /// Checks what the probe needs before trying, so the error says what is
@@ -161,7 +175,8 @@ impl Probe {
         }
         let cpus =
             aya::util::nr_cpus().map_err(|(what, e)| ProbeError::Cpus(format!("{what}: {e}")))?;
-        let has = |k: schema::Kind| cfg.kinds.iter().any(|i| i.kind == k);
+        // With every program attached, the selection map alone decides.
+        let has = |k: schema::Kind| cfg.attach_all || cfg.kinds.iter().any(|i| i.kind == k);
         let exec_kinds =
             u32::from(has(schema::Kind::Execve)) | (u32::from(has(schema::Kind::Execveat)) << 1);
         let mut ebpf = EbpfLoader::new()
@@ -170,6 +185,7 @@ impl Probe {
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .map_max_entries("events", cfg.buffer_mib << 20)
             .map_max_entries("scratch_map", cpus as u32)
+            .map_max_entries(SELECTION_MAP, table::TABLE.len() as u32)
             .load(PROBE)
             .map_err(|e| ProbeError::Load(Box::new(e)))?;
         let tracefs = TRACEFS_DIRS
@@ -177,9 +193,21 @@ impl Probe {
             .map(Path::new)
             .find(|d| d.join("events").is_dir())
             .ok_or(ProbeError::NoTracefs)?;
+        let all = syscalls::all();
+        let to_attach = if cfg.attach_all { &all[..] } else { cfg.kinds };
+        let wanted = |k: Kind| cfg.kinds.iter().any(|i| i.kind == k);
         let mut attached = 0;
+        let mut available = Vec::new();
         let mut loaded = std::collections::HashSet::new();
-        for info in cfg.kinds {
+        // Filled before any program is attached, so none emits an
+        // unselected kind even for an instant.
+        let selected: Vec<Kind> = to_attach
+            .iter()
+            .filter(|i| wanted(i.kind))
+            .map(|i| i.kind)
+            .collect();
+        write_selection(&mut ebpf, &selected)?;
+        for info in to_attach {
             let progs = syscalls::programs(info);
             if let Some(a) = progs.iter().find(|a| {
                 !tracefs
@@ -193,12 +221,16 @@ impl Probe {
                     category: a.category,
                     tracepoint: a.tracepoint.clone(),
                 };
-                if cfg.explicit {
+                if !wanted(info.kind) {
+                    tracing::debug!("{} cannot be selected later: {err}", info.name);
+                } else if cfg.explicit {
                     return Err(err);
+                } else {
+                    tracing::warn!("not capturing {}: {err}", info.name);
                 }
-                tracing::warn!("not capturing {}: {err}", info.name);
                 continue;
             }
+            available.push(info.kind);
             for a in progs {
                 // Programs shared by two kinds (execve's exit) attach once.
                 if !loaded.insert(a.program.clone()) {
@@ -242,8 +274,37 @@ impl Probe {
                 attached += 1;
             }
         }
-        tracing::info!(attached, kinds = cfg.kinds.len(), "probe attached");
-        Ok(Probe { ebpf, attached })
+        // A kind selected but skipped (this kernel lacks it) stays off.
+        let selected: Vec<Kind> = selected
+            .into_iter()
+            .filter(|k| available.contains(k))
+            .collect();
+        tracing::info!(attached, kinds = selected.len(), "probe attached");
+        Ok(Probe {
+            ebpf,
+            attached,
+            available,
+            selected,
+        })
+    }
+
+    /// The handle that changes the selection while the programs run. Only
+    /// kinds whose programs are attached can be selected: all of them when
+    /// the probe started with `attach_all`.
+    pub fn selector(&mut self) -> Result<Selector, ProbeError> {
+        let map = self
+            .ebpf
+            .take_map(SELECTION_MAP)
+            .ok_or(ProbeError::MissingMap(SELECTION_MAP))?;
+        let map = Array::try_from(map).map_err(|source| ProbeError::Map {
+            name: SELECTION_MAP,
+            source,
+        })?;
+        Ok(Selector {
+            map,
+            available: self.available.clone(),
+            selected: self.selected.clone(),
+        })
     }
 
     /// The ring buffer of records.
@@ -281,6 +342,83 @@ impl Probe {
             name: "drops",
             source,
         })
+    }
+}
+
+/// The probe's selection map: `u32` 1 at the ordinal of each kind emitted.
+const SELECTION_MAP: &str = "selected";
+
+/// Sets the selection map of a loaded probe to exactly `kinds`.
+fn write_selection(ebpf: &mut Ebpf, kinds: &[Kind]) -> Result<(), ProbeError> {
+    let map = ebpf
+        .map_mut(SELECTION_MAP)
+        .ok_or(ProbeError::MissingMap(SELECTION_MAP))?;
+    let mut arr: Array<&mut MapData, u32> =
+        Array::try_from(map).map_err(|source| ProbeError::Map {
+            name: SELECTION_MAP,
+            source,
+        })?;
+    for info in table::TABLE {
+        let on = u32::from(kinds.contains(&info.kind));
+        arr.set(info.kind as u32, on, 0)
+            .map_err(|source| ProbeError::Map {
+                name: SELECTION_MAP,
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// A selection the probe cannot take.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("{0} cannot be captured here (its programs are not attached: start capture with --control, or this kernel lacks the syscall)")]
+    NotAttached(&'static str),
+    #[error("updating the selection map: {0}")]
+    Map(#[from] aya::maps::MapError),
+}
+
+/// Changes which kinds the attached programs emit. Owns the selection map,
+/// so it can move to the control thread.
+pub struct Selector {
+    map: Array<MapData, u32>,
+    available: Vec<Kind>,
+    selected: Vec<Kind>,
+}
+
+impl Selector {
+    /// The kinds emitted now, in table order.
+    pub fn selected(&self) -> &[Kind] {
+        &self.selected
+    }
+
+    /// Whether `kind` may be selected.
+    pub fn can_select(&self, kind: Kind) -> bool {
+        self.available.contains(&kind)
+    }
+
+    /// Emits exactly `kinds` from now on. Refuses, changing nothing, if
+    /// one of them is not attached. Newly selected kinds are switched on
+    /// before the others are switched off, so a kind in both the old and
+    /// the new selection is never off in between. (An update of an array
+    /// element that exists does not fail in practice; if one did, the
+    /// error is returned with the map partly updated.)
+    pub fn set(&mut self, kinds: &[Kind]) -> Result<(), SelectError> {
+        if let Some(k) = kinds.iter().find(|k| !self.can_select(**k)) {
+            return Err(SelectError::NotAttached(table::info(*k).name));
+        }
+        for &k in kinds.iter().filter(|k| !self.selected.contains(k)) {
+            self.map.set(k as u32, 1, 0)?;
+        }
+        for &k in self.selected.iter().filter(|k| !kinds.contains(k)) {
+            self.map.set(k as u32, 0, 0)?;
+        }
+        self.selected = table::TABLE
+            .iter()
+            .map(|i| i.kind)
+            .filter(|k| kinds.contains(k))
+            .collect();
+        Ok(())
     }
 }
 

@@ -1,7 +1,9 @@
 //! capture's counters, sent in-band as `stats` frames: events per kind as
 //! they reach the output, drops per reason as the probe counted them in the
-//! kernel, records rejected as malformed, and whatever the start-up (the
-//! /proc snapshot) reports. Cumulative since capture started.
+//! kernel, events that no reader was there to take
+//! (`drops.downstream_disconnected`), records rejected as malformed, and
+//! whatever the start-up (the /proc snapshot) reports. Cumulative since
+//! capture started.
 //!
 //! It does not decide when to send (the stream loop does).
 
@@ -19,6 +21,13 @@ pub struct Stats {
     pub bad_records: u64,
     /// Latest per-reason drop totals read from the probe.
     pub drops: [u64; DROP_REASONS.len()],
+    /// Events read from the ring buffer while the output had no reader,
+    /// never encoded.
+    pub skipped_no_reader: u64,
+    /// Frames the output dropped when its reader went away in the middle
+    /// of a batch (those events were counted in `events` too), as the
+    /// output last reported.
+    pub undelivered_frames: u64,
     /// Fixed counters added at start-up, e.g. `snapshot.threads`.
     pub extra: Vec<(String, u64)>,
     hostname: String,
@@ -32,6 +41,8 @@ impl Stats {
             per_kind: vec![0; table::TABLE.len()],
             bad_records: 0,
             drops: [0; DROP_REASONS.len()],
+            skipped_no_reader: 0,
+            undelivered_frames: 0,
             extra: Vec::new(),
             hostname,
         }
@@ -48,8 +59,14 @@ impl Stats {
         self.per_kind.iter().sum()
     }
 
+    /// Events lost because no reader was there to take them.
+    pub fn downstream_disconnected(&self) -> u64 {
+        self.skipped_no_reader + self.undelivered_frames
+    }
+
     /// The counters as (name, value): `events`, `events.KIND` for each kind
-    /// seen, `drops`, `drops.REASON`, `bad_records`, then the extras.
+    /// seen, `drops` (every reason), `drops.REASON` for the probe's reasons,
+    /// `drops.downstream_disconnected`, `bad_records`, then the extras.
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut out = vec![("events".to_string(), self.events())];
         for (i, &n) in self.per_kind.iter().enumerate() {
@@ -57,10 +74,15 @@ impl Stats {
                 out.push((format!("events.{}", table::TABLE[i].name), n));
             }
         }
-        out.push(("drops".into(), self.drops.iter().sum()));
+        let in_kernel: u64 = self.drops.iter().sum();
+        out.push(("drops".into(), in_kernel + self.downstream_disconnected()));
         for (reason, &n) in DROP_REASONS.iter().zip(&self.drops) {
             out.push((format!("drops.{reason}"), n));
         }
+        out.push((
+            "drops.downstream_disconnected".into(),
+            self.downstream_disconnected(),
+        ));
         out.push(("bad_records".into(), self.bad_records));
         out.extend(self.extra.iter().cloned());
         out
@@ -69,6 +91,9 @@ impl Stats {
     /// Writes one `stats` frame.
     pub fn write_frame<W: Write>(&self, w: &mut FrameWriter<W>) -> io::Result<()> {
         let counters = self.counters();
+        // The same counters answer `capture ctl stats` (a no-op without
+        // --control).
+        schema::control::stage::publish_counters(&counters);
         w.build(|f| -> io::Result<()> {
             let mut s = f.init_stats();
             s.set_stage(Stage::Capture);
@@ -96,13 +121,16 @@ mod tests {
         s.count(Kind::Openat);
         s.count(Kind::Close);
         s.drops = [3, 0, 1];
+        s.skipped_no_reader = 5;
+        s.undelivered_frames = 2;
         let c = s.counters();
         let get = |n: &str| c.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
         assert_eq!(get("events"), Some(3));
         assert_eq!(get("events.openat"), Some(2));
         assert_eq!(get("events.close"), Some(1));
         assert_eq!(get("events.execve"), None);
-        assert_eq!(get("drops"), Some(4));
+        assert_eq!(get("drops"), Some(11));
+        assert_eq!(get("drops.downstream_disconnected"), Some(7));
         assert_eq!(get("drops.ringbuf_full"), Some(3));
         assert_eq!(get("drops.exec_entry_lost"), Some(1));
     }

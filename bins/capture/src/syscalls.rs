@@ -1,8 +1,9 @@
 //! Which probe programs serve which event kind, and parsing `--syscalls`.
 //!
-//! Only the programs of the selected kinds are loaded and attached, so an
-//! unselected syscall runs no eBPF program at all: its only cost is the
-//! kernel's check that its own tracepoint is off.
+//! Without `--control` only the programs of the selected kinds are loaded
+//! and attached, so an unselected syscall runs no eBPF program at all: its
+//! only cost is the kernel's check that its own tracepoint is off. With it,
+//! every program is attached and an unselected one returns at once.
 //!
 //! Names are the event table's (`evt.type` spelling), plus `procexit` for
 //! process exit. It does not load anything ([`crate::probe`] does).
@@ -81,19 +82,41 @@ pub struct UnknownSyscall {
 /// Parses a comma-separated list of names; empty items are ignored and
 /// repeats count once.
 pub fn parse(list: &str) -> Result<Vec<&'static KindInfo>, UnknownSyscall> {
+    let (out, unknown) = parse_all([list]);
+    match unknown.into_iter().next() {
+        Some(name) => Err(UnknownSyscall {
+            name,
+            known: known_names(),
+        }),
+        None => Ok(out),
+    }
+}
+
+/// Parses comma-separated lists of names, as [`parse`] does, but goes on
+/// past unknown names: returns the kinds found and every unknown name.
+pub fn parse_all<'a>(
+    lists: impl IntoIterator<Item = &'a str>,
+) -> (Vec<&'static KindInfo>, Vec<String>) {
     let mut out: Vec<&'static KindInfo> = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let info = table::by_name(name)
-            .filter(|k| is_probed(k.kind))
-            .ok_or_else(|| UnknownSyscall {
-                name: name.to_string(),
-                known: all().iter().map(|k| k.name).collect::<Vec<_>>().join(","),
-            })?;
-        if !out.iter().any(|k| k.kind == info.kind) {
-            out.push(info);
+    let mut unknown = Vec::new();
+    let names = lists
+        .into_iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    for name in names {
+        match table::by_name(name).filter(|k| is_probed(k.kind)) {
+            Some(info) if !out.iter().any(|k| k.kind == info.kind) => out.push(info),
+            Some(_) => {}
+            None => unknown.push(name.to_string()),
         }
     }
-    Ok(out)
+    (out, unknown)
+}
+
+/// Every name [`parse`] accepts, comma-separated.
+pub fn known_names() -> String {
+    all().iter().map(|k| k.name).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]
@@ -112,6 +135,14 @@ mod tests {
             parse("procinfo").is_err(),
             "snapshot events are not a probe selection"
         );
+    }
+
+    #[test]
+    fn parse_all_lists_every_unknown_name() {
+        let (sel, unknown) = parse_all(["openat,nosuch", " unlinkat ", "openat,getppid"]);
+        let names: Vec<_> = sel.iter().map(|k| k.name).collect();
+        assert_eq!(names, ["openat", "unlinkat"]);
+        assert_eq!(unknown, ["nosuch", "getppid"]);
     }
 
     #[test]

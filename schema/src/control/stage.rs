@@ -102,14 +102,8 @@ fn take_control(args: Vec<OsString>) -> Result<(Vec<OsString>, Option<PathBuf>),
     Ok((rest, path))
 }
 
-/// The `ctl` usage lines of `program`.
-pub fn usage(program: &str) -> String {
+fn usage(program: &str) -> String {
     let mut u = format!("usage: {program} ctl health|stats|version --control PATH [--json]");
-    if program == "capture" {
-        u.push_str(
-            "\n       capture ctl syscalls --control PATH [--json]\n       capture ctl set-syscalls LIST --control PATH [--json]",
-        );
-    }
     if program == "output" {
         u.push_str(
             "\n       output ctl subscribe --control PATH [--filter NAME|tag:P|priority:LEVEL] [--count N] [--json]",

@@ -84,6 +84,12 @@ const ALLOWED_ANY_ARGS: &[libc::c_long] = &[
     libc::SYS_tgkill,
     // HashMap's random seed.
     libc::SYS_getrandom,
+    // The control thread (`--control`): connections on the socket bound
+    // before the lock-down. Landlock still forbids binding or connecting
+    // anything new.
+    libc::SYS_accept4,
+    // tokio reads its Unix streams with recv(2), i.e. recvfrom(2).
+    libc::SYS_recvfrom,
 ];
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SandboxError> {
@@ -136,6 +142,15 @@ fn allowlist() -> Result<BpfProgram, SandboxError> {
     rules.insert(libc::SYS_fcntl, one_of(1, &fcntl)?);
     // std's set_nonblocking.
     rules.insert(libc::SYS_ioctl, one_of(1, &[libc::FIONBIO])?);
+    // The control thread's check of who connected (`SO_PEERCRED`), and
+    // nothing else a socket can tell or be told.
+    rules.insert(
+        libc::SYS_getsockopt,
+        vec![rule(vec![
+            cond(1, SeccompCmpOp::Eq, libc::SOL_SOCKET as u64)?,
+            cond(2, SeccompCmpOp::Eq, libc::SO_PEERCRED as u64)?,
+        ])?],
+    );
     // Naming threads.
     rules.insert(libc::SYS_prctl, one_of(0, &[libc::PR_SET_NAME as u64])?);
     // stat of a descriptor already held (std's File::metadata), not of a path.

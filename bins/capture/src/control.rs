@@ -1,0 +1,177 @@
+//! capture's control server (`--control PATH`): the generic methods
+//! (health, stats, version) and `CaptureControl`'s `setSyscalls` and
+//! `syscalls`, which read and change the probe's in-kernel selection while
+//! events flow.
+//!
+//! The socket is bound and its runtime built before the privilege drop
+//! ([`bind`]), and its thread started after it ([`serve`]): the drop
+//! refuses a process with several threads, and a thread started later
+//! inherits every restriction of the one that started it.
+//!
+//! It is not the `capture ctl` client ([`crate::ctl`]) nor the socket
+//! machinery shared by every stage (`schema::control`).
+
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use schema::control::{generic, Bound, ControlError, ControlThread, StageStatus};
+use schema::control_capnp::{capture_control, stage_control};
+use schema::table;
+
+use crate::probe::Selector;
+use crate::syscalls;
+
+/// Binds the control socket at `path` and registers capture's status, so
+/// that the stream loop's counters reach `stats()`. Call before the
+/// privilege drop.
+pub fn bind(path: &Path) -> Result<(Bound, Arc<StageStatus>), ControlError> {
+    let bound = schema::control::bind(Some(path))?;
+    let status = StageStatus::new(schema::Stage::Capture, "capture", env!("CARGO_PKG_VERSION"));
+    schema::control::stage::register(status.clone());
+    Ok((bound, status))
+}
+
+/// Starts serving `bound`. Call after the privilege drop.
+pub fn serve(
+    bound: Bound,
+    status: Arc<StageStatus>,
+    selector: Selector,
+) -> Result<ControlThread, ControlError> {
+    let selector = Arc::new(Mutex::new(selector));
+    bound.serve(
+        move || {
+            let c: capture_control::Client = capnp_rpc::new_client(CaptureServer {
+                status: status.clone(),
+                selector: selector.clone(),
+            });
+            c.client
+        },
+        vec![],
+    )
+}
+
+/// One connection's server; every connection shares the selector.
+struct CaptureServer {
+    status: Arc<StageStatus>,
+    selector: Arc<Mutex<Selector>>,
+}
+
+impl CaptureServer {
+    fn selector(&self) -> std::sync::MutexGuard<'_, Selector> {
+        // A panic elsewhere while holding the lock left a whole Selector
+        // behind (its map and its record of it change together in `set`).
+        self.selector.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a `setSyscalls` request selects, or every reason it cannot.
+fn requested(sel: &Selector, names: &[String]) -> Result<Vec<schema::Kind>, Vec<String>> {
+    let (infos, unknown) = syscalls::parse_all(names.iter().map(String::as_str));
+    let mut errors: Vec<String> = unknown
+        .iter()
+        .map(|n| format!("unknown syscall {n:?}"))
+        .collect();
+    for info in &infos {
+        if !sel.can_select(info.kind) {
+            errors.push(format!(
+                "{} cannot be captured: this kernel has no tracepoint for it",
+                info.name
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(infos.iter().map(|i| i.kind).collect())
+    } else {
+        Err(errors)
+    }
+}
+
+fn set_names(list: capnp::text_list::Builder<'_>, kinds: &[schema::Kind]) {
+    let mut list = list;
+    for (i, k) in kinds.iter().enumerate() {
+        list.set(i as u32, table::info(*k).name);
+    }
+}
+
+impl stage_control::Server for CaptureServer {
+    async fn health(
+        self: Rc<Self>,
+        _: stage_control::HealthParams,
+        mut results: stage_control::HealthResults,
+    ) -> Result<(), capnp::Error> {
+        generic::fill_health(&self.status, results.get().init_health());
+        Ok(())
+    }
+
+    async fn stats(
+        self: Rc<Self>,
+        _: stage_control::StatsParams,
+        mut results: stage_control::StatsResults,
+    ) -> Result<(), capnp::Error> {
+        generic::fill_stats(&self.status, results.get().init_stats());
+        Ok(())
+    }
+
+    async fn version(
+        self: Rc<Self>,
+        _: stage_control::VersionParams,
+        mut results: stage_control::VersionResults,
+    ) -> Result<(), capnp::Error> {
+        generic::fill_version(&self.status, results.get().init_version());
+        Ok(())
+    }
+}
+
+impl capture_control::Server for CaptureServer {
+    async fn set_syscalls(
+        self: Rc<Self>,
+        params: capture_control::SetSyscallsParams,
+        mut results: capture_control::SetSyscallsResults,
+    ) -> Result<(), capnp::Error> {
+        let mut names = Vec::new();
+        for n in params.get()?.get_syscalls()? {
+            names.push(
+                n?.to_string()
+                    .map_err(|e| capnp::Error::failed(format!("a name is not UTF-8: {e}")))?,
+            );
+        }
+        let mut sel = self.selector();
+        let errors = match requested(&sel, &names) {
+            Ok(kinds) => match sel.set(&kinds) {
+                Ok(()) => {
+                    tracing::info!(?names, "selection changed");
+                    Vec::new()
+                }
+                Err(e) => {
+                    self.status.record_error(e.to_string());
+                    vec![e.to_string()]
+                }
+            },
+            Err(errors) => errors,
+        };
+        let mut r = results.get();
+        set_names(
+            r.reborrow().init_selected(sel.selected().len() as u32),
+            sel.selected(),
+        );
+        let mut list = r.init_errors(errors.len() as u32);
+        for (i, e) in errors.iter().enumerate() {
+            list.set(i as u32, e.as_str());
+        }
+        Ok(())
+    }
+
+    async fn syscalls(
+        self: Rc<Self>,
+        _: capture_control::SyscallsParams,
+        mut results: capture_control::SyscallsResults,
+    ) -> Result<(), capnp::Error> {
+        let sel = self.selector();
+        set_names(
+            results.get().init_selected(sel.selected().len() as u32),
+            sel.selected(),
+        );
+        Ok(())
+    }
+}
