@@ -131,6 +131,13 @@ impl<W: Write> FrameWriter<W> {
     pub fn get_ref(&self) -> &W {
         self.inner.get_ref()
     }
+
+    /// The underlying writer, mutably: e.g. for a stage to let a
+    /// [`crate::reconnect::Output`] look for a new reader between batches.
+    /// Bytes still in the batch buffer have not reached it.
+    pub fn get_mut(&mut self) -> &mut W {
+        self.inner.get_mut()
+    }
 }
 
 /// The serialized size of `msg` in bytes, or an error if no reader would

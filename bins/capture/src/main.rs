@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use schema::reconnect::{self, Redial};
 use schema::{Endpoint, FrameWriter, Stage};
 
 /// Ring buffer size when `--buffer-size` is not given, MiB. At about 100
@@ -51,6 +52,8 @@ const WAKEUP_BYTES: u64 = 256 << 10;
 )]
 struct Args {
     /// Where frames go: -, unix:PATH, listen:PATH[:mode=0600], fd:N or systemd.
+    /// On listen: and a listening systemd socket, when the reader goes away
+    /// capture keeps running and takes the next one that connects.
     #[arg(long, default_value = "-")]
     output: Endpoint,
     /// Comma-separated event names to capture (evt.type spelling, plus
@@ -124,7 +127,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     stream::install_signal_handlers().context("installing signal handlers")?;
 
     // Everything that needs a file is done before the privilege drop.
-    let output = schema::transport::open_output(&args.output)
+    // A `listen:` or `systemd` output accepts the next reader when one goes
+    // away (schema::reconnect); capture never connects after its lock-down.
+    let output = reconnect::open_output(&args.output, Stage::Capture, Redial::Accept)
         .with_context(|| format!("opening --output {}", args.output))?;
     let mut out = FrameWriter::new(output);
     // Bound now, served after the privilege drop (see `control`).

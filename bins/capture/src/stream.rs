@@ -3,6 +3,13 @@
 //! once per second, and stop on SIGINT, SIGTERM or `--duration`, flushing
 //! what was read.
 //!
+//! With a `listen:` or `systemd` output the reader may go away and come
+//! back ([`schema::reconnect`]): while it is away the loop keeps draining
+//! the ring buffer, so the probe does not back up, and counts each event in
+//! `drops.downstream_disconnected` instead of encoding it; between batches
+//! it lets the output accept the next reader, and sends that reader a stats
+//! frame right after the header, so the gap shows in-band at once.
+//!
 //! Why a timed poll: the probe wakes the reader only once a batch has built
 //! up ([`crate::layout`], `wakeup_bytes`), since a wake-up per event made
 //! traced syscalls many times slower; a quiet trickle of events is picked up
@@ -10,12 +17,13 @@
 //!
 //! It does not load the probe or drop privileges; it only needs the maps.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
+use schema::reconnect::Output;
 use schema::FrameWriter;
 
 use crate::encode::fill_event;
@@ -89,22 +97,31 @@ impl Source {
 
 /// Runs until stopped; then the caller calls [`finish`]. An I/O error is the output's (a broken pipe included); the
 /// caller decides how to report it.
-pub fn run<W: Write>(
+pub fn run(
     src: &mut Source,
-    out: &mut FrameWriter<W>,
+    out: &mut FrameWriter<Output>,
     stats: &mut Stats,
     duration: Option<Duration>,
 ) -> io::Result<()> {
     let start = Instant::now();
     let deadline = duration.map(|d| start + d);
     let mut next_stats = start + STATS_INTERVAL;
+    let mut readers = out.get_ref().readers();
     let fd = src.ring.as_raw_fd();
     loop {
         let got = drain(src, out, stats, BATCH_RECORDS)?;
+        if !out.get_ref().is_connected() {
+            // What is left of the batch the reader did not take goes
+            // nowhere (counted), so the output stands between frames and
+            // may take a new reader.
+            out.flush()?;
+            out.get_mut().redial();
+        }
         let now = Instant::now();
-        if now >= next_stats {
-            read_drops(src, stats);
-            stats.write_frame(out)?;
+        let new_reader = out.get_ref().readers() != readers;
+        if new_reader || (now >= next_stats && out.get_ref().is_connected()) {
+            readers = out.get_ref().readers();
+            write_stats(src, out, stats)?;
             next_stats = now + STATS_INTERVAL;
         }
         if STOP.load(Ordering::Relaxed) || deadline.is_some_and(|d| now >= d) {
@@ -128,9 +145,9 @@ pub fn run<W: Write>(
 /// Stops the probe, delivers what it wrote before, then the final stats.
 /// The probe is stopped first so the ring buffer only empties: on a busy
 /// host a running probe could refill it as fast as it is drained.
-pub fn finish<W: Write>(
+pub fn finish(
     src: &mut Source,
-    out: &mut FrameWriter<W>,
+    out: &mut FrameWriter<Output>,
     stats: &mut Stats,
 ) -> io::Result<()> {
     if let Err(e) = src.stop_probe() {
@@ -138,15 +155,22 @@ pub fn finish<W: Write>(
         tracing::warn!("cannot stop the probe before the final drain: {e}");
     }
     while drain(src, out, stats, BATCH_RECORDS)? > 0 {}
-    read_drops(src, stats);
-    stats.write_frame(out)?;
+    write_stats(src, out, stats)?;
     out.flush()
 }
 
+/// Brings the counters up to date and writes a stats frame.
+fn write_stats(src: &Source, out: &mut FrameWriter<Output>, stats: &mut Stats) -> io::Result<()> {
+    read_drops(src, stats);
+    stats.undelivered_frames = out.get_ref().undelivered_frames();
+    stats.write_frame(out)
+}
+
 /// Turns up to `max` records into frames; returns how many were read.
-fn drain<W: Write>(
+/// While the output has no reader, records are only counted.
+fn drain(
     src: &mut Source,
-    out: &mut FrameWriter<W>,
+    out: &mut FrameWriter<Output>,
     stats: &mut Stats,
     max: usize,
 ) -> io::Result<usize> {
@@ -154,6 +178,10 @@ fn drain<W: Write>(
     while n < max {
         let Some(item) = src.ring.next() else { break };
         n += 1;
+        if !out.get_ref().is_connected() {
+            stats.skipped_no_reader += 1;
+            continue;
+        }
         match record::parse(&item) {
             Ok(rec) => {
                 out.build(|f| -> io::Result<()> {
