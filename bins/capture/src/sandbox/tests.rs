@@ -287,3 +287,87 @@ fn refuses_a_process_with_several_threads() {
     );
     assert_eq!(report, "", "child reported a failure");
 }
+
+/// What the control thread (`--control`) does under the sandbox: a thread
+/// started after the lock-down accepts on a socket bound before it, learns
+/// who connected with `SO_PEERCRED` and reads the request; but no new
+/// socket can be made and no other socket option read.
+#[test]
+fn a_thread_started_after_lock_down_serves_a_socket_bound_before() {
+    if !have_root("a_thread_started_after_lock_down_serves_a_socket_bound_before") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kestrel-sandbox-ctl-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let sock = dir.join("ctl.sock");
+    let _ = std::fs::remove_file(&sock);
+    let report = in_child(
+        move || {
+            use std::os::unix::net::{UnixListener, UnixStream};
+            let listener = UnixListener::bind(&sock).map_err(|e| format!("bind: {e}"))?;
+            let mut client = UnixStream::connect(&sock).map_err(|e| format!("connect: {e}"))?;
+            client
+                .write_all(b"ping")
+                .map_err(|e| format!("write: {e}"))?;
+            lock_down(&SandboxConfig::default()).map_err(|e| format!("lock_down: {e}"))?;
+            let served = std::thread::spawn(move || -> Result<(), String> {
+                let (mut conn, _) = listener.accept().map_err(|e| format!("accept4: {e}"))?;
+                let mut cred = libc::ucred {
+                    pid: 0,
+                    uid: u32::MAX,
+                    gid: 0,
+                };
+                let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+                // SAFETY: cred and len are valid for the kernel to write.
+                let rc = unsafe {
+                    libc::getsockopt(
+                        conn.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_PEERCRED,
+                        &mut cred as *mut libc::ucred as *mut libc::c_void,
+                        &mut len,
+                    )
+                };
+                if rc != 0 || cred.uid != 0 {
+                    return Err(format!(
+                        "SO_PEERCRED: rc {rc}, uid {} ({})",
+                        cred.uid,
+                        io::Error::last_os_error()
+                    ));
+                }
+                let mut ty: libc::c_int = 0;
+                let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: ty and len are valid for the kernel to write.
+                let rc = unsafe {
+                    libc::getsockopt(
+                        conn.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_TYPE,
+                        &mut ty as *mut libc::c_int as *mut libc::c_void,
+                        &mut len,
+                    )
+                };
+                if rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+                    return Err(format!("getsockopt(SO_TYPE) was not refused (rc {rc})"));
+                }
+                let mut buf = [0u8; 4];
+                conn.read_exact(&mut buf)
+                    .map_err(|e| format!("read: {e}"))?;
+                if &buf != b"ping" {
+                    return Err(format!("read {buf:?}"));
+                }
+                Ok(())
+            })
+            .join()
+            .map_err(|_| "the serving thread panicked".to_string())?;
+            served?;
+            if UnixStream::connect(&sock).is_ok() {
+                return Err("a new socket was made after lock-down".into());
+            }
+            Ok(())
+        },
+        |_| {},
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(report, "", "child reported a failure");
+}

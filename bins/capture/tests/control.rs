@@ -1,0 +1,329 @@
+//! capture's control socket against the real binary and the real probe:
+//! `capture ctl set-syscalls` changes what is captured while capture runs;
+//! bad clients do not disturb it; another uid is refused; and with the
+//! control thread running, capture still holds no privilege. Run as root;
+//! under CI=true they never skip.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::{cstr, events, prerequisites, unique_path, Capture};
+use serde_json::Value;
+
+/// The uid and gid of `nobody` on Debian.
+const NOBODY: u32 = 65534;
+
+fn our_pid() -> i64 {
+    std::process::id() as i64
+}
+
+/// Runs `capture ctl ARGS… --control SOCK`.
+fn ctl(sock: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_capture"))
+        .arg("ctl")
+        .args(args)
+        .args(["--control", sock])
+        .output()
+        .expect("running capture ctl")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn ctl_json(sock: &str, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let o = ctl(sock, &all);
+    assert!(
+        o.status.success(),
+        "capture ctl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&stdout(&o)).expect("ctl --json prints JSON")
+}
+
+/// unlinkat(AT_FDCWD, path, 0) of a file made for it.
+fn unlinkat(path: &str) {
+    std::fs::write(path, b"x").expect("creating the file to unlink");
+    let c = cstr(path);
+    // SAFETY: a valid NUL-terminated path.
+    let rc = unsafe { libc::unlinkat(libc::AT_FDCWD, c.as_ptr(), 0) };
+    assert_eq!(rc, 0, "unlinkat: {}", std::io::Error::last_os_error());
+}
+
+fn unlinked(frames: &[Value], path: &str) -> bool {
+    events(frames, "unlinkat", our_pid())
+        .iter()
+        .any(|e| e["params"]["name"] == path)
+}
+
+fn opened(frames: &[Value], path: &str) -> bool {
+    events(frames, "openat", our_pid())
+        .iter()
+        .any(|e| e["params"]["name"] == path)
+}
+
+#[test]
+fn set_syscalls_changes_the_selection_while_capture_runs() {
+    if !prerequisites() {
+        return;
+    }
+    let sock = unique_path("ctl-select");
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
+    assert_eq!(
+        ctl_json(&sock, &["syscalls"])["selected"],
+        serde_json::json!(["openat"])
+    );
+
+    let before = unique_path("unlink-before");
+    unlinkat(&before);
+
+    let widened = ctl(&sock, &["set-syscalls", "openat,unlinkat"]);
+    assert!(widened.status.success(), "{widened:?}");
+    assert_eq!(stdout(&widened), "selected (2): openat,unlinkat\n");
+    let during = unique_path("unlink-during");
+    unlinkat(&during);
+
+    // An unknown name changes nothing and says why.
+    let refused = ctl(&sock, &["set-syscalls", "openat,nosuchcall"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        stdout(&refused).contains("unknown syscall \"nosuchcall\""),
+        "{}",
+        stdout(&refused)
+    );
+    let still = unique_path("unlink-still");
+    unlinkat(&still);
+
+    let narrowed = ctl_json(&sock, &["set-syscalls", "openat"]);
+    assert_eq!(narrowed["selected"], serde_json::json!(["openat"]));
+    assert_eq!(narrowed["errors"], serde_json::json!([]));
+    let after = unique_path("unlink-after");
+    unlinkat(&after);
+
+    let frames = c.stop();
+    assert!(
+        !unlinked(&frames, &before),
+        "unlinkat captured before it was selected"
+    );
+    assert!(
+        unlinked(&frames, &during),
+        "unlinkat not captured once selected"
+    );
+    assert!(
+        unlinked(&frames, &still),
+        "a refused setSyscalls changed the selection"
+    );
+    assert!(
+        !unlinked(&frames, &after),
+        "unlinkat captured after it was deselected"
+    );
+    // openat stayed selected throughout (the files were created by open).
+    for p in [&before, &during, &still, &after] {
+        assert!(opened(&frames, p), "openat of {p} missing");
+    }
+}
+
+#[test]
+fn health_and_stats_answer_with_the_in_band_counters() {
+    if !prerequisites() {
+        return;
+    }
+    let sock = unique_path("ctl-stats");
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
+    let mode = std::fs::metadata(&sock)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "control socket mode");
+    let h = ctl_json(&sock, &["health"]);
+    assert_eq!(h["stage"], "capture");
+    assert_eq!(h["pid"], c.pid());
+    assert_eq!(h["output_connected"], true);
+    for _ in 0..20 {
+        let _ = std::fs::read("/etc/hostname");
+    }
+    // Counters are published with each in-band stats frame (every second).
+    let start = std::time::Instant::now();
+    let counters = loop {
+        let s = ctl_json(&sock, &["stats"]);
+        if s["counters"]["events.openat"].as_u64().unwrap_or(0) > 0 {
+            break s["counters"].clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no events.openat in capture ctl stats: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(counters["events"].as_u64() >= counters["events.openat"].as_u64());
+    assert!(counters.get("drops.ringbuf_full").is_some(), "{counters}");
+    let v = ctl(&sock, &["version"]);
+    assert!(stdout(&v).starts_with("capture "), "{}", stdout(&v));
+    let frames = c.stop();
+    let last = frames
+        .iter()
+        .rev()
+        .find_map(|f| f.get("stats"))
+        .expect("a final stats frame");
+    assert_eq!(last["stage"], "capture");
+}
+
+/// The bytes of a well-formed RPC `Bootstrap` message.
+fn bootstrap_bytes() -> Vec<u8> {
+    let mut m = capnp::message::Builder::new_default();
+    m.init_root::<capnp_rpc::rpc_capnp::message::Builder<'_>>()
+        .init_bootstrap()
+        .set_question_id(0);
+    let mut out = Vec::new();
+    capnp::serialize::write_message(&mut out, &m).expect("in-memory write");
+    out
+}
+
+#[test]
+fn bad_clients_do_not_disturb_capture() {
+    if !prerequisites() {
+        return;
+    }
+    let sock = unique_path("ctl-garbage");
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
+    let whole = bootstrap_bytes();
+    for i in 0..30 {
+        let mut s = UnixStream::connect(&sock).expect("connect");
+        let _ = match i % 3 {
+            0 => s.write_all(&[0xff; 512]),
+            1 => s.write_all(&whole[..whole.len() / 2]),
+            _ => s.write_all(&whole),
+        };
+        drop(s);
+    }
+    // A set-syscalls request cut off mid-call by a client that leaves.
+    let mut half = UnixStream::connect(&sock).expect("connect");
+    let _ = half.write_all(&whole);
+    drop(half);
+    std::thread::sleep(Duration::from_millis(200));
+    let marker = unique_path("after-garbage");
+    std::fs::write(&marker, b"x").expect("write marker");
+    std::fs::remove_file(&marker).ok();
+    let h = ctl_json(&sock, &["health"]);
+    assert_eq!(h["stage"], "capture", "control still answers");
+    assert_eq!(
+        ctl_json(&sock, &["syscalls"])["selected"],
+        serde_json::json!(["openat"])
+    );
+    let frames = c.stop();
+    assert!(opened(&frames, &marker), "capture stopped streaming");
+}
+
+#[test]
+fn another_uid_is_refused() {
+    if !prerequisites() {
+        return;
+    }
+    let sock = unique_path("ctl-uid");
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
+    // Open the mode: only the SO_PEERCRED check can refuse now.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    assert!(answered(Path::new(&sock)).expect("root connects"));
+    // SAFETY: the child only drops privileges, runs blocking socket I/O
+    // and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: plain credential syscalls in the child.
+        let code = unsafe {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(NOBODY) != 0
+                || libc::setuid(NOBODY) != 0
+            {
+                3
+            } else {
+                match answered(Path::new(&sock)) {
+                    Ok(false) => 0,
+                    Ok(true) => 1,
+                    Err(_) => 2,
+                }
+            }
+        };
+        // SAFETY: leaves the child at once.
+        unsafe { libc::_exit(code) };
+    }
+    let mut wstatus = 0;
+    // SAFETY: waits for the child forked above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut wstatus, 0) }, pid);
+    assert!(libc::WIFEXITED(wstatus), "child did not exit normally");
+    match libc::WEXITSTATUS(wstatus) {
+        0 => {}
+        1 => panic!("uid {NOBODY} was answered: the SO_PEERCRED check is missing"),
+        2 => panic!("uid {NOBODY} could not connect: the test did not open the mode"),
+        code => panic!("child could not become uid {NOBODY} (code {code})"),
+    }
+    assert!(
+        answered(Path::new(&sock)).expect("root connects"),
+        "root is still served"
+    );
+    c.stop();
+}
+
+/// Whether a Bootstrap on a fresh connection gets an answer; a refused
+/// peer sees its connection closed (EPIPE or ECONNRESET), not an error.
+fn answered(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut s = UnixStream::connect(path)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    if s.write_all(&bootstrap_bytes()).is_err() {
+        return Ok(false);
+    }
+    let mut buf = [0u8; 64];
+    Ok(matches!(s.read(&mut buf), Ok(n) if n > 0))
+}
+
+/// The control thread starts after the lock-down, so it holds nothing the
+/// streaming thread does not: no capability, no_new_privs, the seccomp
+/// filter (checked per thread, in /proc/PID/task/TID/status).
+#[test]
+fn with_control_every_thread_holds_no_privilege() {
+    if !prerequisites() {
+        return;
+    }
+    let sock = unique_path("ctl-privs");
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
+    // The control thread exists once the socket answers.
+    let _ = ctl_json(&sock, &["health"]);
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let tasks: Vec<_> = std::fs::read_dir(format!("/proc/{}/task", c.pid()))
+        .expect("capture's tasks")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(
+        tasks.len(),
+        2,
+        "capture runs a streaming and a control thread"
+    );
+    for t in tasks {
+        let text = std::fs::read_to_string(t.path().join("status")).expect("task status");
+        let name = field(&text, "Name:");
+        assert_eq!(field(&text, "Seccomp:"), "2", "{name}: seccomp");
+        assert_eq!(field(&text, "NoNewPrivs:"), "1", "{name}: no_new_privs");
+        for caps in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+            assert_eq!(field(&text, caps), "0000000000000000", "{name}: {caps}");
+        }
+    }
+    let marker = unique_path("privs");
+    std::fs::write(&marker, b"x").expect("write marker");
+    std::fs::remove_file(&marker).ok();
+    let frames = c.stop();
+    assert!(opened(&frames, &marker), "no event after the lock-down");
+}
