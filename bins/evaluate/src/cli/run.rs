@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use schema::control::StageStatus;
 use schema::kestrel_capnp::frame;
+use schema::reconnect::{self, Output, Redial};
 use schema::transport::{open_input, open_output};
 use schema::{FrameReader, FrameWriter, Stage};
 
@@ -71,6 +72,16 @@ impl<W: Write> Sink<W> {
     }
 }
 
+impl Sink<Output> {
+    /// False while a reconnecting output waits for its reader to return.
+    fn is_connected(&self) -> bool {
+        match self {
+            Sink::Lines(w) => w.get_ref().is_connected(),
+            Sink::Frames(w) => w.get_ref().is_connected(),
+        }
+    }
+}
+
 struct Counters {
     events: u64,
     alerts: u64,
@@ -115,8 +126,13 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
             Format::Frames
         }
     });
-    let output =
-        open_output(&args.output).map_err(|e| RunError::Fatal(format!("opening output: {e}")))?;
+    // Frames to a `unix:` reader survive its restart (schema::reconnect);
+    // text and JSON lines, and other endpoints, end evaluate on a broken pipe.
+    let output = match format {
+        Format::Frames => reconnect::open_output(&args.output, Stage::Evaluate, Redial::Connect),
+        _ => open_output(&args.output).map(Output::Plain),
+    }
+    .map_err(|e| RunError::Fatal(format!("opening output: {e}")))?;
     let mut sink = match format {
         Format::Frames => {
             let mut w = FrameWriter::new(output);
@@ -232,8 +248,8 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
 /// Publishes the counters to the control plane and, in frames mode,
 /// writes them as a stats frame. Per-rule alert counts are cumulative
 /// since start, across reloads.
-fn write_stats<W: Write>(
-    sink: &mut Sink<W>,
+fn write_stats(
+    sink: &mut Sink<Output>,
     live: &Live,
     c: &Counters,
     hostname: &str,
@@ -241,6 +257,7 @@ fn write_stats<W: Write>(
 ) -> Result<(), RunError> {
     let counters = stats_counters(live, c);
     status.publish_counters(&counters);
+    status.set_output_connected(sink.is_connected());
     let Sink::Frames(w) = sink else { return Ok(()) };
     w.build(|f| {
         let mut s = f.init_stats();
@@ -266,6 +283,12 @@ fn stats_counters(live: &Live, c: &Counters) -> Vec<(String, u64)> {
         ("rules".into(), live.set.rules.len() as u64),
         ("frames_skipped".into(), c.other_frames),
         ("ruleset_generation".into(), live.generation),
+        // Frames (alerts and forwarded stats) dropped while the reader of a
+        // `unix:` output was restarting.
+        (
+            "drops.downstream_disconnected".into(),
+            reconnect::undelivered_frames(),
+        ),
     ];
     counters.extend(
         live.set
