@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use schema::transport::{open_input, open_output};
+use schema::reconnect::Redial;
+use schema::transport::open_input;
 use schema::Endpoint;
 
 use enrich::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
@@ -21,6 +22,7 @@ struct Cli {
     #[arg(long, default_value = "-")]
     input: Endpoint,
     /// Where enriched frames go: -, unix:PATH, listen:PATH, fd:N or systemd.
+    /// On unix:, enrich connects again when the reader restarts.
     #[arg(long, default_value = "-")]
     output: Endpoint,
     /// Docker API socket to ask for container metadata (repeatable).
@@ -76,8 +78,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         group: cli.group,
     };
     let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
+    // A `unix:` output connects again when evaluate restarts
+    // (schema::reconnect); other endpoints end enrich on a broken pipe.
     let output =
-        open_output(&cli.output).with_context(|| format!("opening output {}", cli.output))?;
+        schema::reconnect::open_output(&cli.output, schema::Stage::Enrich, Redial::Connect)
+            .with_context(|| format!("opening output {}", cli.output))?;
     schema::control::stage::set_input_connected(true);
     schema::control::stage::set_output_connected(true);
     let sockets = enrich::runtime::Sockets {
