@@ -86,16 +86,27 @@ impl ContainerEntry {
     /// wait ran out: `timedOut`.
     pub fn write(&self, mut ev: event::Builder<'_>) {
         self.write_container(ev.reborrow().init_container());
+        if self.has_k8s() {
+            self.write_k8s(ev.init_k8s());
+        }
+    }
+
+    /// True when this container's events carry a `k8s` part.
+    pub fn has_k8s(&self) -> bool {
+        matches!(self.meta, Meta::Complete(_)) || self.pod_uid.is_some()
+    }
+
+    /// Writes the `k8s` part (see [`Self::has_k8s`]).
+    pub fn write_k8s(&self, k: k8s::Builder<'_>) {
         let meta = match &self.meta {
             Meta::Complete(m) => Some(&**m),
             _ => None,
         };
-        if meta.is_some() || self.pod_uid.is_some() {
-            write_k8s(ev.init_k8s(), meta, self.pod_uid.as_deref());
-        }
+        write_k8s(k, meta, self.pod_uid.as_deref());
     }
 
-    fn write_container(&self, mut c: container::Builder<'_>) {
+    /// Writes the `container` part.
+    pub fn write_container(&self, mut c: container::Builder<'_>) {
         c.set_id(short_id(&self.full_id));
         c.set_full_id(self.full_id.as_str());
         let state = match &self.meta {
@@ -180,6 +191,9 @@ pub struct Containers {
     map: FxHashMap<String, ContainerEntry>,
     order: VecDeque<String>,
     pub evictions: u64,
+    /// Moves on every change that may show on events (any entry added,
+    /// changed or removed); keys the processes' cached containers.
+    generation: u64,
 }
 
 impl Containers {
@@ -195,8 +209,29 @@ impl Containers {
         self.map.get(full_id)
     }
 
+    /// An entry, for a change: cached containers are stale then. Changes
+    /// that do not show on events go through [`Self::mark_announced`].
     pub fn get_mut(&mut self, full_id: &str) -> Option<&mut ContainerEntry> {
+        self.generation += 1;
         self.map.get_mut(full_id)
+    }
+
+    /// The generation: it moves whenever what an event shows of any
+    /// container may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Marks container `full_id` announced (its containerStart written);
+    /// true if it was not yet.
+    pub fn mark_announced(&mut self, full_id: &str) -> bool {
+        match self.map.get_mut(full_id) {
+            Some(c) if !c.announced => {
+                c.announced = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Adds a container first seen in a cgroup path, with `meta` as its
@@ -205,6 +240,7 @@ impl Containers {
         if self.map.contains_key(&c.id) {
             return false;
         }
+        self.generation += 1;
         while self.map.len() >= MAX_CONTAINERS {
             let Some(old) = self.order.pop_front() else {
                 break;
@@ -230,6 +266,7 @@ impl Containers {
     /// Forgets a container the runtime reported destroyed.
     pub fn remove(&mut self, full_id: &str) {
         if self.map.remove(full_id).is_some() {
+            self.generation += 1;
             self.order.retain(|id| id != full_id);
         }
     }

@@ -8,6 +8,7 @@
 //! and the benchmark drive it the same way.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use capnp::message::Builder;
 use capnp::struct_list;
-use schema::kestrel_capnp::{event, frame, param};
+use schema::kestrel_capnp::{event, frame, param, user};
 use schema::{FrameWriter, Kind};
 
 use crate::cgroup::{self, CgroupContainer, Runtime};
@@ -24,11 +25,13 @@ use crate::containers::{self, ContainerEntry, ContainerMeta, Containers, Meta};
 use crate::emit::write_thread;
 use crate::fd::FdEntry;
 use crate::holdback::{Held, HoldBack};
-use crate::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
+use crate::limits::{
+    DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT, MAX_CONTAINERS, REMOVED_CONTAINER_GRACE,
+};
 use crate::params::Params;
-use crate::splice::Splicer;
+use crate::splice::{Part, Parts, Splicer};
 use crate::stats::{self, Counters, Tables};
-use crate::threads::{Proc, Thread, ThreadCache, ThreadTable, UID_UNSET};
+use crate::threads::{Proc, Thread, ThreadTable, UID_UNSET};
 use crate::users::UserDb;
 
 /// How the engine is set up.
@@ -70,6 +73,16 @@ pub enum MetaUpdate {
     /// The runtime destroyed a container.
     Removed(String),
 }
+
+/// The parts of an event that depend on its process alone, cached per
+/// process.
+const IDENTITY_PARTS: [Part; 5] = [
+    Part::User,
+    Part::Group,
+    Part::LoginUser,
+    Part::Container,
+    Part::K8s,
+];
 
 /// The descriptor an event concerns.
 #[derive(Debug, Clone)]
@@ -113,6 +126,8 @@ pub struct Enricher {
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
     hostname: String,
+    /// Destroyed containers and when their metadata may leave the cache.
+    removals: VecDeque<(Instant, String)>,
 }
 
 fn to_io(e: capnp::Error) -> io::Error {
@@ -134,6 +149,7 @@ impl Enricher {
             fetch,
             wait: opts.metadata_wait,
             hostname: schema::hostname(),
+            removals: VecDeque::new(),
         }
     }
 
@@ -235,14 +251,7 @@ impl Enricher {
             };
             self.containers.insert(&found, meta);
         }
-        let announce = match self.containers.get_mut(&cid) {
-            Some(c) if !c.announced => {
-                c.announced = true;
-                true
-            }
-            _ => false,
-        };
-        if announce {
+        if self.containers.mark_announced(&cid) {
             self.stats.containers_started += 1;
             let start = Ev {
                 kind: Kind::ContainerStart,
@@ -303,40 +312,47 @@ impl Enricher {
     /// True while container `cid`'s metadata is pending and its wait has not
     /// run out.
     fn still_waiting(&mut self, cid: &str) -> bool {
-        let wait = self.wait;
-        let Some(c) = self.containers.get_mut(cid) else {
+        let Some(Meta::Pending(since)) = self.containers.get(cid).map(|c| &c.meta) else {
             return false;
         };
-        match c.meta {
-            Meta::Pending(since) if since.elapsed() < wait => true,
-            Meta::Pending(_) => {
-                c.meta = Meta::TimedOut;
-                false
-            }
-            _ => false,
+        if since.elapsed() < self.wait {
+            return true;
         }
+        if let Some(c) = self.containers.get_mut(cid) {
+            c.meta = Meta::TimedOut;
+        }
+        false
     }
 
-    /// Writes `e` at once. Its thread comes from the thread's cache when the
-    /// state it shows has not changed since (see [`crate::splice`]).
+    /// Writes `e` at once. Its thread, user, group, login user and
+    /// container come from the thread's and the process's caches when the
+    /// state they show has not changed since (see [`crate::splice`]).
     fn write_now<W: Write>(&self, e: &Ev<'_>, cid: &str, w: &mut FrameWriter<W>) -> io::Result<()> {
         if let (Some(t), Some(p)) = (self.threads.thread(e.tid), self.threads.proc_of(e.tid)) {
-            let key = (p.ver, t.ver, self.threads.epoch);
-            let mut cache = t.cache.borrow_mut();
-            if cache.as_ref().is_none_or(|c| c.key != key) {
+            let thread = t.cache.get((p.ver, t.ver, self.threads.epoch), || {
                 self.thread_builds.set(self.thread_builds.get() + 1);
-                *cache = self
+                self.splicer.borrow_mut().cached(&[Part::Thread], |parts| {
+                    if let Some(b) = parts.thread() {
+                        write_thread(&self.threads, t, p, b);
+                    }
+                })
+            });
+            let identity_key = (p.ver, self.users.reloads, self.containers.generation());
+            let identity = p.identity.get(identity_key, || {
+                self.splicer
+                    .borrow_mut()
+                    .cached(&IDENTITY_PARTS, |parts| self.write_identity(p, cid, parts))
+            });
+            if let (Some(thread), Some(identity)) = (&*thread, &*identity) {
+                let written = self
                     .splicer
                     .borrow_mut()
-                    .thread_segment(|b| write_thread(&self.threads, t, p, b))
-                    .map(|segment| ThreadCache { key, segment });
-            }
-            if let Some(c) = cache.as_ref() {
-                return self.splicer.borrow_mut().write(w, &c.segment, |mut out| {
-                    self.fill_event(e, Some((t, p)), out.reborrow(), false)?;
-                    self.write_container(cid, out);
-                    Ok(())
-                });
+                    .write(w, &[thread, identity], |out| {
+                        self.fill_event(e, Some((t, p)), out, false)
+                    })?;
+                if written {
+                    return Ok(());
+                }
             }
         }
         w.build(|f| -> io::Result<()> {
@@ -349,14 +365,15 @@ impl Enricher {
         })
     }
 
-    /// Fills everything of an output event but its container; `thread` only
-    /// when `with_thread` (otherwise the caller splices it in).
+    /// Fills everything of an output event but its container; thread, user,
+    /// group and login user only when `with_parts` (otherwise the caller
+    /// splices them in).
     fn fill_event(
         &self,
         e: &Ev<'_>,
         tp: Option<(&Thread, &Proc)>,
         mut out: event::Builder<'_>,
-        with_thread: bool,
+        with_parts: bool,
     ) -> capnp::Result<()> {
         out.set_ts_ns(e.ts);
         out.set_cpu(e.cpu);
@@ -377,30 +394,11 @@ impl Enricher {
         let Some((t, p)) = tp else {
             return Ok(());
         };
-        if with_thread {
+        if with_parts {
             write_thread(&self.threads, t, p, out.reborrow().init_thread());
-        }
-
-        let mut u = out.reborrow().init_user();
-        u.set_uid(p.euid);
-        if let Some(entry) = self.users.user(p.euid) {
-            u.set_name(entry.name.as_str());
-            u.set_homedir(entry.home.as_str());
-            u.set_shell(entry.shell.as_str());
-        }
-        let mut g = out.reborrow().init_group();
-        g.set_gid(p.egid);
-        if let Some(name) = self.users.group(p.egid) {
-            g.set_name(name);
-        }
-        let mut lu = out.reborrow().init_login_user();
-        lu.set_uid(p.loginuid);
-        if p.loginuid != UID_UNSET {
-            if let Some(entry) = self.users.user(p.loginuid) {
-                lu.set_name(entry.name.as_str());
-                lu.set_homedir(entry.home.as_str());
-                lu.set_shell(entry.shell.as_str());
-            }
+            self.users.write_user(p.euid, out.reborrow().init_user());
+            self.users.write_group(p.egid, out.reborrow().init_group());
+            self.write_login_user(p, out.reborrow().init_login_user());
         }
 
         let written = match &e.fd {
@@ -425,6 +423,46 @@ impl Enricher {
             out.get_fd()?.set_name_raw(raw);
         }
         Ok(())
+    }
+
+    /// The login user: no name for processes outside a login.
+    fn write_login_user(&self, p: &Proc, mut b: user::Builder<'_>) {
+        if p.loginuid == UID_UNSET {
+            b.set_uid(p.loginuid);
+        } else {
+            self.users.write_user(p.loginuid, b);
+        }
+    }
+
+    /// The process-wide parts of `p`'s events ([`IDENTITY_PARTS`]), for its
+    /// cache; `cid` is its container.
+    fn write_identity(&self, p: &Proc, cid: &str, parts: &mut Parts<'_>) {
+        if let Some(b) = parts.user() {
+            self.users.write_user(p.euid, b);
+        }
+        if let Some(b) = parts.group() {
+            self.users.write_group(p.egid, b);
+        }
+        if let Some(b) = parts.login_user() {
+            self.write_login_user(p, b);
+        }
+        match self.containers.get(cid).filter(|_| !cid.is_empty()) {
+            Some(c) => {
+                if let Some(b) = parts.container() {
+                    c.write_container(b);
+                }
+                if c.has_k8s() {
+                    if let Some(b) = parts.k8s() {
+                        c.write_k8s(b);
+                    }
+                }
+            }
+            None => {
+                if let Some(b) = parts.container() {
+                    containers::write_host(b);
+                }
+            }
+        }
     }
 
     fn write_container(&self, cid: &str, out: event::Builder<'_>) {
@@ -468,6 +506,16 @@ impl Enricher {
     pub fn on_update<W: Write>(&mut self, u: MetaUpdate, w: &mut FrameWriter<W>) -> io::Result<()> {
         match u {
             MetaUpdate::Fetched { full_id, result } => {
+                let known = self
+                    .containers
+                    .get(&full_id)
+                    .is_some_and(|c| matches!(c.meta, Meta::Complete(_)));
+                if known && result.is_err() {
+                    // A second fetch (on `start` after `create`) that fails
+                    // because the container is already gone must not undo
+                    // the first one's answer.
+                    return self.release(&full_id, w).map(drop);
+                }
                 let meta = match result {
                     Ok(m) => {
                         self.stats.meta_hits += 1;
@@ -500,7 +548,13 @@ impl Enricher {
             }
             MetaUpdate::Removed(full_id) => {
                 self.release(&full_id, w)?;
-                self.containers.remove(&full_id);
+                if self.removals.len() >= MAX_CONTAINERS {
+                    if let Some((_, oldest)) = self.removals.pop_front() {
+                        self.containers.remove(&oldest);
+                    }
+                }
+                self.removals
+                    .push_back((Instant::now() + REMOVED_CONTAINER_GRACE, full_id));
             }
         }
         Ok(())
@@ -526,6 +580,11 @@ impl Enricher {
     /// user databases if they changed.
     pub fn tick<W: Write>(&mut self, now: Instant, w: &mut FrameWriter<W>) -> io::Result<()> {
         self.users.refresh(now);
+        while self.removals.front().is_some_and(|(due, _)| *due <= now) {
+            if let Some((_, id)) = self.removals.pop_front() {
+                self.containers.remove(&id);
+            }
+        }
         for cid in self.hold.containers() {
             let due = match self.containers.get(&cid).map(|c| &c.meta) {
                 Some(Meta::Pending(t)) => now.duration_since(*t) >= self.wait,

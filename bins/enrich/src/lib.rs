@@ -21,6 +21,7 @@ pub mod holdback;
 pub mod input;
 pub mod limits;
 pub mod params;
+pub mod partcache;
 pub mod path;
 pub mod run;
 pub mod runtime;

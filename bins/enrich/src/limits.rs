@@ -22,9 +22,16 @@ pub const MAX_FDS_PER_PROCESS: usize = 16_384;
 pub const MAX_ANCESTORS: usize = 8;
 
 /// Most containers whose metadata is cached. Removed containers leave the
-/// cache when the runtime's event stream reports them destroyed; beyond this,
-/// the oldest entries go first.
+/// cache [`REMOVED_CONTAINER_GRACE`] after the runtime's event stream reports
+/// them destroyed; beyond this, the oldest entries go first.
 pub const MAX_CONTAINERS: usize = 4_096;
+
+/// How long a destroyed container's metadata stays cached. Its last events
+/// (still in capture's ring, the pipe, or held back) reach enrich after the
+/// runtime has reported it gone, and a `docker run --rm` container is gone
+/// within milliseconds of its exit: asking the runtime again then gets a
+/// 404, so the cached answer must outlive the report.
+pub const REMOVED_CONTAINER_GRACE: Duration = Duration::from_secs(10);
 
 /// Default bounded wait for a new container's metadata (`--metadata-wait-ms`).
 pub const DEFAULT_METADATA_WAIT: Duration = Duration::from_millis(250);

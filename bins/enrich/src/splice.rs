@@ -1,90 +1,166 @@
-//! Writes an event whose `thread` is a cached, already serialised segment,
-//! without copying it field by field: the event is built in a scratch
-//! segment with `thread` left null, that pointer is then set to a Cap'n
-//! Proto far pointer into a second segment, and the second segment is the
-//! cached `Thread` message's only segment, whose root pointer is the landing
-//! pad. The result is an ordinary two-segment message that any reader
-//! decodes.
+//! Writes an event whose state parts (`thread`, `user`, `group`,
+//! `loginUser`, `container`, `k8s`) are cached, already serialised
+//! segments, without copying them field by field.
+//!
+//! A cached segment ([`Cached`]) is a message whose root is a list of
+//! pointers, one per part it holds; each part's object lies in the same
+//! segment. An event is built in a scratch segment with those parts left
+//! null; each of their pointers is then set to a Cap'n Proto far pointer
+//! whose landing pad is the part's element of the cached root list, and
+//! the cached segments follow the event's as segments 1, 2, ... The result
+//! is an ordinary multi-segment message that any reader decodes.
 //!
 //! Why: a thread with its ancestors is most of an enriched event (about
-//! 1.4 KB of a 1.5 KB frame), and it rarely changes between a thread's
-//! events. Copying it as one block instead of rebuilding ~60 pointers per
-//! event is what lets enrich keep up with capture (BENCHMARKS.md).
+//! 1.4 KB of a 1.5 KB frame) and rarely changes between a thread's events,
+//! and user, group, login user and container change even more rarely.
+//! Copying them as blocks instead of rebuilding ~70 pointers per event is
+//! what lets enrich keep up with capture (BENCHMARKS.md).
 //!
-//! It relies only on the Cap'n Proto encoding spec (struct and far pointer
-//! layouts, segment table), checked by the tests below and by every test
-//! that reads enrich's output.
+//! It relies only on the Cap'n Proto encoding spec (struct, list and far
+//! pointer layouts, segment table), checked by the tests below and by every
+//! test that reads enrich's output.
 
 use std::io::{self, Write};
 
-use std::ptr::NonNull;
-
-use capnp::message::{Allocator, Builder, HeapAllocator};
-use schema::kestrel_capnp::{event, frame, thread};
+use capnp::any_pointer_list;
+use capnp::message::Builder;
+use capnp::traits::FromPointerBuilder;
+use schema::arena::ReusedArena;
+use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use schema::FrameWriter;
 
-/// Words of the scratch segment an event (without its thread) is built in;
-/// a bigger event spills into a second segment and is written the slow way.
+/// Words of the scratch segment an event (without its cached parts) is
+/// built in; a bigger event spills into a second segment, and is then
+/// written the ordinary way by the caller.
 const SCRATCH_WORDS: usize = 4096;
 
-/// Words of the first segment a cached thread is built in; a thread that
-/// does not fit (huge argv or env) is not cached.
-const THREAD_SEGMENT_WORDS: u32 = 8192;
+/// Words of the first segment a cached part is built in; parts that do not
+/// fit (a huge argv or env) are not cached.
+const CACHED_SEGMENT_WORDS: usize = 8192;
 
-/// A reusable first segment: handed out zeroed, and re-zeroed on return
-/// only as far as it was used. (capnp's own scratch allocator zeroes its
-/// whole buffer each time one is made, which costs more than the event.)
-struct Scratch {
-    words: Vec<capnp::Word>,
-    in_use: bool,
-    heap: HeapAllocator,
+/// Most cached segments one event is spliced from.
+pub const MAX_CACHED_SEGMENTS: usize = 4;
+
+/// Bytes per Cap'n Proto word.
+const WORD: usize = 8;
+
+/// The event fields that can be cached, in the order of [`Slots`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Thread,
+    User,
+    Group,
+    LoginUser,
+    Container,
+    K8s,
 }
 
-impl Scratch {
-    fn new(words: usize) -> Scratch {
-        Scratch {
-            words: vec![capnp::word(0, 0, 0, 0, 0, 0, 0, 0); words],
-            in_use: false,
-            heap: HeapAllocator::new(),
+const ALL_PARTS: [Part; 6] = [
+    Part::Thread,
+    Part::User,
+    Part::Group,
+    Part::LoginUser,
+    Part::Container,
+    Part::K8s,
+];
+
+/// Index of each part among Event's pointer fields, found once by building
+/// an event with only that part set.
+struct Slots([u32; ALL_PARTS.len()]);
+
+impl Slots {
+    fn find() -> Slots {
+        let mut slots = [0; ALL_PARTS.len()];
+        for (i, part) in ALL_PARTS.iter().enumerate() {
+            let mut msg = Builder::new_default();
+            let mut ev = msg.init_root::<frame::Builder>().init_event();
+            match part {
+                Part::Thread => ev.reborrow().init_thread().set_tid(1),
+                Part::User => ev.reborrow().init_user().set_uid(1),
+                Part::Group => ev.reborrow().init_group().set_gid(1),
+                Part::LoginUser => ev.reborrow().init_login_user().set_uid(1),
+                Part::Container => ev.reborrow().init_container().set_id("x"),
+                Part::K8s => ev.reborrow().init_k8s().set_pod_name("x"),
+            }
+            let segments = msg.get_segments_for_output();
+            let seg = segments[0];
+            if let Some((at, n)) = event_pointers(seg) {
+                slots[i] = (0..n as u32)
+                    .find(|&s| word(seg, at + s as usize).is_some_and(|w| w != 0))
+                    .unwrap_or(0);
+            }
         }
+        Slots(slots)
+    }
+
+    fn of(&self, part: Part) -> u32 {
+        self.0[part as usize]
     }
 }
 
-// SAFETY: segments handed out are zeroed (the scratch is zeroed at creation
-// and re-zeroed up to `words_used` on return; other segments come from the
-// heap allocator), and the scratch is handed out at most once at a time.
-unsafe impl Allocator for Scratch {
-    fn allocate_segment(&mut self, minimum_size: u32) -> (NonNull<u8>, u32) {
-        if !self.in_use && minimum_size as usize <= self.words.len() {
-            self.in_use = true;
-            let ptr = capnp::Word::words_to_bytes_mut(&mut self.words).as_mut_ptr();
-            // A Vec's buffer pointer is never null.
-            let ptr = NonNull::new(ptr).unwrap_or(NonNull::dangling());
-            return (ptr, self.words.len() as u32);
-        }
-        self.heap.allocate_segment(minimum_size)
-    }
+/// Parts of events, serialised once to be attached to many.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    /// One Cap'n Proto segment: a root pointer list, then the parts.
+    segment: Vec<u8>,
+    /// (Event pointer slot, landing pad word) of each part present, the
+    /// first `present` of them; inline and small, as every live thread
+    /// holds one.
+    pads: [(u8, u8); ALL_PARTS.len()],
+    present: u8,
+}
 
-    unsafe fn deallocate_segment(&mut self, ptr: NonNull<u8>, word_size: u32, words_used: u32) {
-        let own = capnp::Word::words_to_bytes_mut(&mut self.words);
-        if ptr.as_ptr() == own.as_mut_ptr() {
-            let used = (words_used as usize * 8).min(own.len());
-            own[..used].fill(0);
-            self.in_use = false;
-        } else {
-            // SAFETY: the segment came from `self.heap` with these sizes.
-            unsafe { self.heap.deallocate_segment(ptr, word_size, words_used) };
-        }
+impl Cached {
+    fn pads(&self) -> &[(u8, u8)] {
+        &self.pads[..self.present as usize]
     }
 }
 
-/// Builds and writes spliced frames.
+/// Where a cached segment's parts are built; each part may be set once.
+pub struct Parts<'a> {
+    list: any_pointer_list::Builder<'a>,
+    declared: &'a [Part],
+}
+
+impl Parts<'_> {
+    fn init<'b, T: FromPointerBuilder<'b>>(&'b mut self, part: Part) -> Option<T> {
+        let i = self.declared.iter().position(|p| *p == part)?;
+        Some(self.list.reborrow().try_get(i as u32)?.init_as::<T>())
+    }
+
+    /// The `thread` part; None if it was not declared.
+    pub fn thread(&mut self) -> Option<thread::Builder<'_>> {
+        self.init(Part::Thread)
+    }
+
+    pub fn user(&mut self) -> Option<user::Builder<'_>> {
+        self.init(Part::User)
+    }
+
+    pub fn group(&mut self) -> Option<group::Builder<'_>> {
+        self.init(Part::Group)
+    }
+
+    pub fn login_user(&mut self) -> Option<user::Builder<'_>> {
+        self.init(Part::LoginUser)
+    }
+
+    pub fn container(&mut self) -> Option<container::Builder<'_>> {
+        self.init(Part::Container)
+    }
+
+    /// The `k8s` part; left unset, events carry none.
+    pub fn k8s(&mut self) -> Option<k8s::Builder<'_>> {
+        self.init(Part::K8s)
+    }
+}
+
+/// Builds cached segments and writes spliced frames.
 pub struct Splicer {
-    scratch: Scratch,
-    thread_scratch: Scratch,
+    scratch: ReusedArena,
+    cached_scratch: ReusedArena,
     out: Vec<u8>,
-    /// Index of `thread` among Event's pointer fields.
-    thread_slot: usize,
+    slots: Slots,
 }
 
 fn to_io(e: capnp::Error) -> io::Error {
@@ -92,32 +168,40 @@ fn to_io(e: capnp::Error) -> io::Error {
 }
 
 fn word(b: &[u8], i: usize) -> Option<u64> {
-    let s = b.get(i * 8..i * 8 + 8)?;
+    let s = b.get(i * WORD..i * WORD + WORD)?;
     Some(u64::from_le_bytes(s.try_into().ok()?))
 }
 
-/// The target word index of the struct pointer at word `at`, with its data
-/// and pointer section sizes.
-fn follow_struct(b: &[u8], at: usize) -> Option<(usize, usize, usize)> {
+/// The target word index of the struct or list pointer at word `at`, and
+/// the pointer's upper half (struct sizes, or list element size and count).
+fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
     let p = word(b, at)?;
-    if p & 3 != 0 {
+    if p & 3 != kind || p == 0 {
         return None;
     }
     let offset = (p as u32 as i32) >> 2;
-    let target = (at as i64 + 1 + offset as i64) as usize;
-    let data = ((p >> 32) & 0xffff) as usize;
-    let ptrs = (p >> 48) as usize;
-    Some((target, data, ptrs))
+    let target = usize::try_from(at as i64 + 1 + offset as i64).ok()?;
+    Some((target, p >> 32))
 }
 
-/// Word index of the event's pointer slot `slot` in a single-segment Frame.
-fn event_slot(seg: &[u8], slot: usize) -> Option<usize> {
-    let (frame_at, frame_data, frame_ptrs) = follow_struct(seg, 0)?;
+/// The word index of the event's pointer section in a single-segment
+/// Frame, and its number of pointers.
+fn event_pointers(seg: &[u8]) -> Option<(usize, usize)> {
+    const STRUCT: u64 = 0;
+    let sizes = |s: u64| ((s & 0xffff) as usize, (s >> 16) as usize);
+    let (frame_at, frame_sizes) = follow(seg, 0, STRUCT)?;
+    let (frame_data, frame_ptrs) = sizes(frame_sizes);
     if frame_ptrs == 0 {
         return None;
     }
-    let (ev_at, ev_data, ev_ptrs) = follow_struct(seg, frame_at + frame_data)?;
-    (slot < ev_ptrs).then_some(ev_at + ev_data + slot)
+    let (ev_at, ev_sizes) = follow(seg, frame_at + frame_data, STRUCT)?;
+    let (ev_data, ev_ptrs) = sizes(ev_sizes);
+    Some((ev_at + ev_data, ev_ptrs))
+}
+
+/// A far pointer to landing pad word `pad` of segment `segment`.
+fn far_pointer(segment: usize, pad: u8) -> u64 {
+    2 | (u64::from(pad) << 3) | ((segment as u64) << 32)
 }
 
 impl Default for Splicer {
@@ -129,105 +213,111 @@ impl Default for Splicer {
 impl Splicer {
     pub fn new() -> Splicer {
         Splicer {
-            scratch: Scratch::new(SCRATCH_WORDS),
-            thread_scratch: Scratch::new(THREAD_SEGMENT_WORDS as usize),
+            scratch: ReusedArena::new(SCRATCH_WORDS),
+            cached_scratch: ReusedArena::new(CACHED_SEGMENT_WORDS),
             out: Vec::with_capacity(16 << 10),
-            thread_slot: find_thread_slot(),
+            slots: Slots::find(),
         }
     }
 
-    /// Writes one event frame: `fill` builds everything but `thread`,
-    /// `thread_segment` (from [`thread_segment`]) is attached as is.
+    /// Builds a cached segment holding `parts`, filled by `fill`; None if it
+    /// needs more than one segment (its parts are then written the ordinary
+    /// way).
+    pub fn cached<F>(&mut self, parts: &[Part], fill: F) -> Option<Cached>
+    where
+        F: FnOnce(&mut Parts<'_>),
+    {
+        let mut msg = Builder::new(&mut self.cached_scratch);
+        {
+            let root = msg.init_root::<capnp::any_pointer::Builder>();
+            let list = root.initn_as::<any_pointer_list::Builder>(parts.len() as u32);
+            fill(&mut Parts {
+                list,
+                declared: parts,
+            });
+        }
+        let segments = msg.get_segments_for_output();
+        let [seg] = &segments[..] else {
+            return None;
+        };
+        const LIST: u64 = 1;
+        let (list_at, _) = follow(seg, 0, LIST)?;
+        let mut cached = Cached {
+            segment: Vec::new(),
+            pads: [(0, 0); ALL_PARTS.len()],
+            present: 0,
+        };
+        for (i, part) in parts.iter().enumerate().take(ALL_PARTS.len()) {
+            let pad = list_at + i;
+            // A part the fill left unset stays absent on events.
+            if word(seg, pad).is_none_or(|w| w == 0) {
+                continue;
+            }
+            let slot = u8::try_from(self.slots.of(*part)).ok()?;
+            cached.pads[cached.present as usize] = (slot, u8::try_from(pad).ok()?);
+            cached.present += 1;
+        }
+        cached.segment = seg.to_vec();
+        Some(cached)
+    }
+
+    /// Writes one event frame: `fill` builds everything but the parts of
+    /// `cached`, which are attached as they are. Returns false, having
+    /// written nothing, when the event outgrew the scratch segment: the
+    /// caller then writes it the ordinary way.
     pub fn write<W, F>(
         &mut self,
         w: &mut FrameWriter<W>,
-        thread_segment: &[u8],
+        cached: &[&Cached],
         fill: F,
-    ) -> io::Result<()>
+    ) -> io::Result<bool>
     where
         W: Write,
         F: FnOnce(event::Builder<'_>) -> capnp::Result<()>,
     {
+        if cached.len() > MAX_CACHED_SEGMENTS {
+            return Ok(false);
+        }
         let mut msg = Builder::new(&mut self.scratch);
         fill(msg.init_root::<frame::Builder>().init_event()).map_err(to_io)?;
         let segments = msg.get_segments_for_output();
-        let slot = match &segments[..] {
-            [seg] => event_slot(seg, self.thread_slot),
-            _ => None,
+        let [seg0] = &segments[..] else {
+            return Ok(false);
         };
-        let Some(slot) = slot else {
-            // Rare: the event did not fit one scratch segment. Copy the
-            // thread in the ordinary way.
-            let thread = read_segment(thread_segment).map_err(to_io)?;
-            let root = msg.get_root::<frame::Builder>().map_err(to_io)?;
-            if let Ok(frame::Event(Ok(mut ev))) = root.which() {
-                ev.set_thread(thread.get_root::<thread::Reader>().map_err(to_io)?)
-                    .map_err(to_io)?;
-            }
-            return w.write(&msg);
-        };
-        let seg0 = segments[0];
-        let n0 = seg0.len() / 8;
-        let n1 = thread_segment.len() / 8;
+        // Segment table: count - 1, one size per segment, padding to a word.
         self.out.clear();
-        // Segment table: count - 1, two sizes, padding to a word.
-        self.out.extend_from_slice(&1u32.to_le_bytes());
-        self.out.extend_from_slice(&(n0 as u32).to_le_bytes());
-        self.out.extend_from_slice(&(n1 as u32).to_le_bytes());
-        self.out.extend_from_slice(&0u32.to_le_bytes());
+        self.out
+            .extend_from_slice(&(cached.len() as u32).to_le_bytes());
+        self.out
+            .extend_from_slice(&((seg0.len() / WORD) as u32).to_le_bytes());
+        for c in cached {
+            self.out
+                .extend_from_slice(&((c.segment.len() / WORD) as u32).to_le_bytes());
+        }
+        if cached.len() % 2 == 1 {
+            self.out.extend_from_slice(&0u32.to_le_bytes());
+        }
+        let Some((ptrs_at, ptrs)) = event_pointers(seg0) else {
+            return Ok(false);
+        };
         let base = self.out.len();
         self.out.extend_from_slice(seg0);
-        // A single far pointer to word 0 of segment 1: the landing pad is
-        // the cached message's root pointer.
-        let far: u64 = 2 | (1u64 << 32);
-        self.out[base + slot * 8..base + slot * 8 + 8].copy_from_slice(&far.to_le_bytes());
-        self.out.extend_from_slice(thread_segment);
-        w.write_raw(&self.out)
-    }
-
-    /// A thread, built by `fill`, as one segment; None if it needs more
-    /// than one (it is then written the ordinary way).
-    pub fn thread_segment<F>(&mut self, fill: F) -> Option<Vec<u8>>
-    where
-        F: FnOnce(thread::Builder<'_>),
-    {
-        let mut msg = Builder::new(&mut self.thread_scratch);
-        fill(msg.init_root::<thread::Builder>());
-        let segments = msg.get_segments_for_output();
-        match &segments[..] {
-            [seg] => Some(seg.to_vec()),
-            _ => None,
+        for (i, c) in cached.iter().enumerate() {
+            for &(slot, pad) in c.pads() {
+                if slot as usize >= ptrs {
+                    return Ok(false);
+                }
+                let at = ptrs_at + slot as usize;
+                let far = far_pointer(i + 1, pad).to_le_bytes();
+                self.out[base + at * WORD..base + at * WORD + WORD].copy_from_slice(&far);
+            }
         }
+        for c in cached {
+            self.out.extend_from_slice(&c.segment);
+        }
+        w.write_raw(&self.out)?;
+        Ok(true)
     }
-}
-
-fn read_segment(
-    seg: &[u8],
-) -> capnp::Result<capnp::message::Reader<capnp::serialize::OwnedSegments>> {
-    let mut framed = Vec::with_capacity(seg.len() + 8);
-    framed.extend_from_slice(&0u32.to_le_bytes());
-    framed.extend_from_slice(&((seg.len() / 8) as u32).to_le_bytes());
-    framed.extend_from_slice(seg);
-    capnp::serialize::read_message(&mut &framed[..], schema::limits::reader_options())
-}
-
-/// Finds which of Event's pointer slots holds `thread` by building an event
-/// with only a thread set.
-fn find_thread_slot() -> usize {
-    let mut msg = Builder::new_default();
-    msg.init_root::<frame::Builder>()
-        .init_event()
-        .init_thread()
-        .set_tid(1);
-    let segments = msg.get_segments_for_output();
-    let seg = segments[0];
-    (0..64)
-        .find(|&slot| {
-            event_slot(seg, slot)
-                .and_then(|at| word(seg, at))
-                .is_some_and(|w| w != 0)
-        })
-        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -235,11 +325,25 @@ mod tests {
     use super::*;
     use schema::{FrameReader, Kind};
 
+    fn read_all(bytes: &[u8], mut check: impl FnMut(usize, event::Reader<'_>)) -> usize {
+        let mut r = FrameReader::new(bytes);
+        let mut n = 0;
+        while let Some(f) = r.next().unwrap() {
+            let frame::Event(Ok(ev)) = f.root().unwrap().which().unwrap() else {
+                panic!("not an event")
+            };
+            check(n, ev);
+            n += 1;
+        }
+        n
+    }
+
     #[test]
     fn spliced_frames_read_back_whole() {
         let mut s = Splicer::new();
-        let seg = s
-            .thread_segment(|mut t| {
+        let thread = s
+            .cached(&[Part::Thread], |p| {
+                let mut t = p.thread().unwrap();
                 t.set_tid(42);
                 t.set_name(b"bash");
                 let mut a = t.init_ancestors(2);
@@ -247,26 +351,33 @@ mod tests {
                 a.reborrow().get(1).set_name(b"systemd");
             })
             .unwrap();
+        let identity = s
+            .cached(
+                &[Part::User, Part::Group, Part::Container, Part::K8s],
+                |p| {
+                    p.user().unwrap().set_name("root");
+                    p.group().unwrap().set_gid(7);
+                    p.container().unwrap().set_id("host");
+                    // k8s left unset: events carry none.
+                },
+            )
+            .unwrap();
         let mut w = FrameWriter::new(Vec::new());
         for i in 0..3 {
-            s.write(&mut w, &seg, |mut e| {
-                e.set_tid(42);
-                e.set_kind(Kind::Close);
-                e.reborrow().init_fd().set_num(i);
-                e.init_params(1).get(0).set_int(i);
-                Ok(())
-            })
-            .unwrap();
+            let written = s
+                .write(&mut w, &[&thread, &identity], |mut e| {
+                    e.set_tid(42);
+                    e.set_kind(Kind::Close);
+                    e.reborrow().init_fd().set_num(i);
+                    e.init_params(1).get(0).set_int(i);
+                    Ok(())
+                })
+                .unwrap();
+            assert!(written);
         }
         w.flush().unwrap();
-        let bytes = w.get_ref().clone();
-        let mut r = FrameReader::new(&bytes[..]);
-        for i in 0..3 {
-            let f = r.next().unwrap().unwrap();
-            let frame::Event(Ok(ev)) = f.root().unwrap().which().unwrap() else {
-                panic!("not an event")
-            };
-            assert_eq!(ev.get_fd().unwrap().get_num(), i);
+        let n = read_all(w.get_ref(), |i, ev| {
+            assert_eq!(ev.get_fd().unwrap().get_num(), i as i64);
             let t = ev.get_thread().unwrap();
             assert_eq!(t.get_tid(), 42);
             assert_eq!(t.get_name().unwrap(), b"bash");
@@ -274,40 +385,69 @@ mod tests {
                 t.get_ancestors().unwrap().get(1).get_name().unwrap(),
                 b"systemd"
             );
+            assert_eq!(ev.get_user().unwrap().get_name().unwrap(), "root");
+            assert_eq!(ev.get_group().unwrap().get_gid(), 7);
+            assert_eq!(ev.get_container().unwrap().get_id().unwrap(), "host");
+            assert!(!ev.has_k8s(), "an unset part stays absent");
+            assert!(!ev.has_login_user(), "an undeclared part stays absent");
             let schema::kestrel_capnp::param::Int(v) =
                 ev.get_params().unwrap().get(0).which().unwrap()
             else {
                 panic!("not an int")
             };
-            assert_eq!(v, i);
-        }
-        assert!(r.next().unwrap().is_none());
+            assert_eq!(v, i as i64);
+        });
+        assert_eq!(n, 3);
     }
 
     #[test]
-    fn events_too_big_for_the_scratch_segment_still_carry_the_thread() {
+    fn one_cached_segment_frames_pad_their_segment_table() {
         let mut s = Splicer::new();
-        let seg = s.thread_segment(|mut t| t.set_tid(7)).unwrap();
+        let thread = s.cached(&[Part::Thread], |p| {
+            p.thread().unwrap().set_tid(9);
+        });
+        let thread = thread.unwrap();
+        let mut w = FrameWriter::new(Vec::new());
+        for _ in 0..2 {
+            s.write(&mut w, &[&thread], |mut e| {
+                e.set_pid(3);
+                Ok(())
+            })
+            .unwrap();
+        }
+        w.flush().unwrap();
+        let n = read_all(w.get_ref(), |_, ev| {
+            assert_eq!(ev.get_pid(), 3);
+            assert_eq!(ev.get_thread().unwrap().get_tid(), 9);
+        });
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn parts_not_declared_are_refused() {
+        let mut s = Splicer::new();
+        let c = s.cached(&[Part::User], |p| {
+            assert!(p.thread().is_none());
+            assert!(p.user().is_some());
+        });
+        assert!(c.is_some());
+    }
+
+    #[test]
+    fn events_too_big_for_the_scratch_segment_are_left_to_the_caller() {
+        let mut s = Splicer::new();
+        let thread = s
+            .cached(&[Part::Thread], |p| p.thread().unwrap().set_tid(7))
+            .unwrap();
         let mut w = FrameWriter::new(Vec::new());
         let big = vec![b'x'; SCRATCH_WORDS * 8 + 100];
-        s.write(&mut w, &seg, |e| {
-            e.init_params(1).get(0).set_bytes(&big);
-            Ok(())
-        })
-        .unwrap();
-        w.flush().unwrap();
-        let bytes = w.get_ref().clone();
-        let mut r = FrameReader::new(&bytes[..]);
-        let f = r.next().unwrap().unwrap();
-        let frame::Event(Ok(ev)) = f.root().unwrap().which().unwrap() else {
-            panic!("not an event")
-        };
-        assert_eq!(ev.get_thread().unwrap().get_tid(), 7);
-        let schema::kestrel_capnp::param::Bytes(Ok(b)) =
-            ev.get_params().unwrap().get(0).which().unwrap()
-        else {
-            panic!("not bytes")
-        };
-        assert_eq!(b.len(), big.len());
+        let written = s
+            .write(&mut w, &[&thread], |e| {
+                e.init_params(1).get(0).set_bytes(&big);
+                Ok(())
+            })
+            .unwrap();
+        assert!(!written);
+        assert_eq!(w.pending(), 0, "nothing written");
     }
 }

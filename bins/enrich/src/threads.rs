@@ -5,13 +5,23 @@
 //! It does not decide how syscalls change that state ([`crate::apply`]) nor
 //! how it is written on events ([`crate::emit`]).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
 use crate::fd::FdEntry;
 use crate::limits::MAX_FDS_PER_PROCESS;
+use crate::partcache::PartCache;
+
+/// What a thread's cached `thread` was built from: its process's version,
+/// its own, and the table epoch (for the ancestors and leaders it shows).
+pub type ThreadKey = (u64, u64, u64);
+
+/// What a process's cached user, group, login user and container were
+/// built from: its version, the user databases' reload count and the
+/// container table's generation.
+pub type IdentityKey = (u64, u64, u64);
 
 /// State shared by the threads of one process.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +72,8 @@ pub struct Proc {
     /// Set once this process shows on another's events (as an ancestor or a
     /// session or group leader): its changes then invalidate every cache.
     pub(crate) in_chain: Cell<bool>,
+    /// Its events' user, group, login user and container, serialised.
+    pub(crate) identity: PartCache<IdentityKey>,
 }
 
 /// uid value meaning "not set" (loginuid of processes outside a login).
@@ -117,18 +129,8 @@ pub struct Thread {
     seq: u64,
     /// Bumped on every change of this thread's own fields.
     pub(crate) ver: u64,
-    /// This thread's `thread` as last written, and the versions it was
-    /// written at (see [`crate::splice`]).
-    pub(crate) cache: RefCell<Option<ThreadCache>>,
-}
-
-/// A thread's `thread` struct, serialised, with the versions it reflects.
-#[derive(Debug, Clone)]
-pub struct ThreadCache {
-    /// (process version, thread version, table epoch).
-    pub key: (u64, u64, u64),
-    /// One Cap'n Proto segment whose root is the `Thread`.
-    pub segment: Vec<u8>,
+    /// This thread's `thread` as last written (see [`crate::splice`]).
+    pub(crate) cache: PartCache<ThreadKey>,
 }
 
 /// Threads and processes, bounded by `max_threads`.
@@ -266,7 +268,7 @@ impl ThreadTable {
                 partial,
                 seq,
                 ver: 0,
-                cache: RefCell::new(None),
+                cache: PartCache::default(),
             },
         );
         if let Some(p) = self.procs.get_mut(&pid) {

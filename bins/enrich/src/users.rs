@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
+use schema::kestrel_capnp::{group, user};
 
 use crate::limits::{MAX_USERDB_BYTES, USERDB_CHECK_INTERVAL};
 
@@ -89,6 +90,24 @@ impl UserDb {
 
     pub fn group(&self, gid: u32) -> Option<&str> {
         self.groups.get(&gid).map(String::as_str)
+    }
+
+    /// Writes user `uid`, named when the database knows it.
+    pub fn write_user(&self, uid: u32, mut b: user::Builder<'_>) {
+        b.set_uid(uid);
+        if let Some(entry) = self.user(uid) {
+            b.set_name(entry.name.as_str());
+            b.set_homedir(entry.home.as_str());
+            b.set_shell(entry.shell.as_str());
+        }
+    }
+
+    /// Writes group `gid`, named when the database knows it.
+    pub fn write_group(&self, gid: u32, mut b: group::Builder<'_>) {
+        b.set_gid(gid);
+        if let Some(name) = self.group(gid) {
+            b.set_name(name);
+        }
     }
 }
 

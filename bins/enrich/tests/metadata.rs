@@ -26,6 +26,9 @@ enum Answer {
     Garbage,
     /// Inspect at once, and announce the container's start on /events.
     Announce,
+    /// A `docker run --rm` container: /events reports it created and, soon
+    /// after, destroyed; inspect answers once, then 404 (it is gone).
+    CreatedThenGone,
 }
 
 fn inspect_json() -> String {
@@ -40,9 +43,11 @@ fn fake_api(answer: Answer) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("docker.sock");
     let listener = UnixListener::bind(&path).unwrap();
+    let inspected = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { return };
+            let inspected = inspected.clone();
             std::thread::spawn(move || {
                 let mut line = String::new();
                 let mut r = BufReader::new(conn.try_clone().unwrap());
@@ -60,23 +65,31 @@ fn fake_api(answer: Answer) -> (tempfile::TempDir, PathBuf) {
                     // start of ID when asked to announce it.
                     let _ =
                         conn.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-                    if let Answer::Announce = answer {
+                    let actions: &[&str] = match answer {
+                        Answer::Announce => &["start"],
+                        Answer::CreatedThenGone => &["create", "destroy"],
+                        _ => &[],
+                    };
+                    for action in actions {
                         let ev = format!(
-                            "{{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{{\"ID\":\"{ID}\"}}}}\n"
+                            "{{\"Type\":\"container\",\"Action\":\"{action}\",\"Actor\":{{\"ID\":\"{ID}\"}}}}\n"
                         );
                         let _ = write!(conn, "{:x}\r\n{ev}\r\n", ev.len());
+                        std::thread::sleep(Duration::from_millis(100));
                     }
                     std::thread::sleep(Duration::from_secs(30));
                     return;
                 }
                 match answer {
-                    Answer::Announce | Answer::Inspect { .. } => {
+                    Answer::Announce | Answer::Inspect { .. } | Answer::CreatedThenGone => {
                         let delay_ms = match answer {
                             Answer::Inspect { delay_ms } => delay_ms,
                             _ => 0,
                         };
                         std::thread::sleep(Duration::from_millis(delay_ms));
-                        let body = if line.contains(ID) {
+                        let n = inspected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let gone = matches!(answer, Answer::CreatedThenGone) && n > 0;
+                        let body = if line.contains(ID) && !gone {
                             inspect_json()
                         } else {
                             String::new()
@@ -355,4 +368,45 @@ fn the_runtime_event_stream_prefetches_metadata() {
         "the metadata was there before the first event"
     );
     assert!(counter(&frames, "meta_hits") >= 1);
+}
+
+#[test]
+fn a_container_gone_before_its_events_are_read_keeps_its_metadata() {
+    // `docker run --rm`: the runtime reports the container created, then
+    // destroyed, all before enrich reads its events; inspect works only
+    // before the removal.
+    let (_d, sock) = fake_api(Answer::CreatedThenGone);
+    let sockets = Sockets {
+        docker: vec![sock],
+        podman: vec![],
+    };
+    let (_u, pw, gr) = userdb();
+    let opts = enrich::Options {
+        passwd: pw,
+        group: gr,
+        ..enrich::Options::default()
+    };
+    let data = stream();
+    let split = {
+        let mut st = Stream::new();
+        st.snap(&Snap::new(100, 1, "bash"));
+        st.bytes().len()
+    };
+    let input = Paused {
+        data,
+        pos: 0,
+        split,
+        // Past enrich's next stats tick (1 s), where a removal is applied.
+        pause: Duration::from_millis(1_500),
+    };
+    let mut out = Vec::new();
+    let mut start = |tx| enrich::runtime::start(&sockets, tx);
+    enrich::run::run(input, &mut out, &opts, &mut start).expect("enrich failed");
+    let ev = events(&out);
+    let theirs: Vec<&Value> = ev.iter().filter(|e| e["tid"] == 300).collect();
+    assert!(!theirs.is_empty());
+    for e in theirs {
+        assert_eq!(s(e, &["container", "metadata"]), "complete", "{e}");
+        assert_eq!(s(e, &["container", "privileged"]), "true", "{e}");
+    }
 }

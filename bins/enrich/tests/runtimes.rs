@@ -227,7 +227,10 @@ fn capture_bin() -> Option<PathBuf> {
 
 /// The real pipeline: `capture | enrich --docker-socket S --podman-socket S`
 /// while a container starts with each runtime and runs a command.
-fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
+/// With `rm`, the container is a `run --rm` one that exits at once: the
+/// runtime removes it within milliseconds, likely before enrich has read
+/// its events.
+fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path, rm: bool) {
     use std::process::Stdio;
     let Some(capture) = capture_bin() else { return };
     let envs = [("CONTAINERS_CONF", "/tmp/ctr-test/containers.conf")];
@@ -258,13 +261,25 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
         .expect("start enrich");
     // Time for the probe to attach and the snapshot to be taken.
     std::thread::sleep(std::time::Duration::from_secs(3));
+    let labels = "--label io.kubernetes.pod.name=pod-e --label io.kubernetes.pod.namespace=ns-e";
+    let cidfile = std::env::temp_dir().join(format!("{name}.cid"));
+    let _ = std::fs::remove_file(&cidfile);
+    let script = if rm {
+        format!(
+            "{cli} run --rm --cidfile {cid} --network none --name {name} {labels} \
+             localhost/test:1 sh -c 'cat /etc/hostname' >/dev/null && cat {cid}",
+            cid = cidfile.display()
+        )
+    } else {
+        format!(
+            "{cli} run -d --network none --name {name} {labels} \
+             localhost/test:1 sh -c 'cat /etc/hostname; sleep 1' >/dev/null \
+             && {cli} wait {name} >/dev/null && {cli} inspect -f '{{{{.Id}}}}' {name}"
+        )
+    };
     let started = Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "{cli} run -d --network none --name {name} --label io.kubernetes.pod.name=pod-e \
-             --label io.kubernetes.pod.namespace=ns-e localhost/test:1 sh -c 'cat /etc/hostname; sleep 1' >/dev/null \
-             && {cli} wait {name} >/dev/null && {cli} inspect -f '{{{{.Id}}}}' {name}"
-        ))
+        .arg(script)
         .envs(envs.iter().copied())
         .output()
         .expect("run the container");
@@ -280,6 +295,7 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
         .arg(format!("{cli} rm -f {name}"))
         .envs(envs)
         .output();
+    let _ = std::fs::remove_file(&cidfile);
     assert!(
         started.status.success(),
         "container: {}",
@@ -308,7 +324,12 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
     );
     for e in &ev {
         let c = &e["container"];
-        assert_eq!(s(c, &["metadata"]), "complete", "{e}");
+        assert_eq!(
+            s(c, &["metadata"]),
+            "complete",
+            "{e}\nenrich said: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(s(c, &["name"]), name);
         assert!(s(c, &["image"]).ends_with("test:1"), "{c}");
         assert_eq!(s(e, &["k8s", "podName"]), "pod-e");
@@ -322,12 +343,12 @@ fn live_case(cli: &str, runtime: &str, docker: &Path, podman: &Path) {
 }
 
 #[test]
-fn live_capture_docker_container_carries_metadata_from_the_first_event() {
+fn live_capture_docker_run_rm_container_carries_metadata_from_the_first_event() {
     let Some((docker, podman)) = env() else {
         return;
     };
     let cli = format!("/usr/bin/docker -H unix://{}", docker.display());
-    live_case(&cli, "docker", &docker, &podman);
+    live_case(&cli, "docker", &docker, &podman, true);
 }
 
 #[test]
@@ -337,5 +358,5 @@ fn live_capture_podman_container_carries_metadata_from_the_first_event() {
     };
     let base = podman.parent().unwrap().display().to_string();
     let cli = format!("podman --root {base}/podman/storage --runroot {base}/podman/run");
-    live_case(&cli, "podman", &docker, &podman);
+    live_case(&cli, "podman", &docker, &podman, false);
 }

@@ -3,9 +3,10 @@
 //!
 //! One thread answers the engine's [`FetchRequest`]s by asking each socket
 //! in turn (the one matching the cgroup's runtime first). One thread per
-//! socket follows the runtime's `/events` stream: a started container's
-//! metadata is fetched before its first events ask for it, and a destroyed
-//! container leaves the cache. A socket that is missing or answers garbage
+//! socket follows the runtime's `/events` stream: a created or started
+//! container's metadata is fetched before its first events ask for it, and a
+//! destroyed container leaves the cache (after a grace period, for its last
+//! events still in flight). A socket that is missing or answers garbage
 //! gives a warning; events keep flowing without metadata.
 
 pub mod http;
@@ -253,7 +254,9 @@ fn on_event(
         return None;
     }
     let sent = match action {
-        "start" => req_tx
+        // `create` too: a short-lived container (`docker run --rm`) can be
+        // gone before its `start` is read, and inspect answers from create on.
+        "create" | "start" => req_tx
             .send(FetchRequest {
                 full_id: id.to_string(),
                 runtime,
