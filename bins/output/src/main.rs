@@ -11,6 +11,7 @@
 mod alert;
 mod cli;
 mod config;
+mod counters;
 mod drops;
 mod exit;
 mod format;

@@ -140,8 +140,10 @@ impl Pipeline {
         }
     }
 
-    /// Periodic work: a due rate-limit summary, notices of lost alerts.
+    /// Periodic work: a due rate-limit summary, notices of lost alerts, the
+    /// counters `output ctl stats` answers.
     pub fn tick(&self, force: bool) {
+        crate::counters::publish(self);
         let now = Instant::now();
         let summary = lock(&self.limiter).summary(now, force);
         if let Some(a) = summary {

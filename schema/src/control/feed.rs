@@ -133,6 +133,19 @@ struct Subscriber {
 pub struct AlertFeed {
     any: AtomicBool,
     subs: Mutex<Vec<Subscriber>>,
+    /// The final counts of the subscribers that went away.
+    gone: Counts,
+}
+
+/// Every subscription's counts together, for the stage's own counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedTotals {
+    /// Subscribers registered now.
+    pub subscribers: u64,
+    /// Alerts sent to subscribers, gone ones included.
+    pub sent: u64,
+    /// Alerts dropped because a subscriber's backlog was full.
+    pub dropped: u64,
 }
 
 impl AlertFeed {
@@ -161,17 +174,19 @@ impl AlertFeed {
         };
         let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|s| {
-            if !s.filter.selects(a) {
-                return !s.tx.is_closed();
-            }
-            match s.tx.try_send(raw.to_vec()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    s.counts.dropped.fetch_add(1, Ordering::Relaxed);
-                    true
+            let keep = if !s.filter.selects(a) {
+                !s.tx.is_closed()
+            } else {
+                match s.tx.try_send(raw.to_vec()) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        s.counts.dropped.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            }
+            };
+            self.retire_unless(keep, s)
         });
         self.any.store(!subs.is_empty(), Ordering::Relaxed);
     }
@@ -179,7 +194,7 @@ impl AlertFeed {
     /// Registers a subscriber; `None` when [`MAX_SUBSCRIBERS`] are served.
     fn subscribe(&self, filter: Filter) -> Option<(mpsc::Receiver<Vec<u8>>, Arc<Counts>)> {
         let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|s| !s.tx.is_closed());
+        subs.retain(|s| self.retire_unless(!s.tx.is_closed(), s));
         if subs.len() >= MAX_SUBSCRIBERS {
             return None;
         }
@@ -197,6 +212,38 @@ impl AlertFeed {
     /// Subscribers currently registered.
     pub fn subscribers(&self) -> usize {
         self.subs.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Keeps `keep`; a subscriber let go adds its counts to the gone ones.
+    /// Its channel is closed, so its pump has ended and the counts are
+    /// final.
+    fn retire_unless(&self, keep: bool, s: &Subscriber) -> bool {
+        if !keep {
+            for (total, n) in [
+                (&self.gone.sent, &s.counts.sent),
+                (&self.gone.dropped, &s.counts.dropped),
+            ] {
+                total.fetch_add(n.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        keep
+    }
+
+    /// The counts of every subscription so far.
+    pub fn totals(&self) -> FeedTotals {
+        let subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
+        let sum = |f: fn(&Counts) -> &AtomicU64| {
+            f(&self.gone).load(Ordering::Relaxed)
+                + subs
+                    .iter()
+                    .map(|s| f(&s.counts).load(Ordering::Relaxed))
+                    .sum::<u64>()
+        };
+        FeedTotals {
+            subscribers: subs.len() as u64,
+            sent: sum(|c| &c.sent),
+            dropped: sum(|c| &c.dropped),
+        }
     }
 }
 

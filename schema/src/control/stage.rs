@@ -227,6 +227,12 @@ pub fn offer_alert(raw: &[u8]) {
     }
 }
 
+/// The live subscriptions' counts (output); `None` without a control
+/// socket.
+pub fn feed_totals() -> Option<feed::FeedTotals> {
+    FEED.get().map(|f| f.totals())
+}
+
 /// Publishes the counters the stage just put in its in-band `stats`
 /// frame. Does nothing without a control socket.
 pub fn publish_counters(counters: &[(String, u64)]) {
