@@ -47,18 +47,6 @@ fn data_list(l: capnp::Result<capnp::data_list::Reader<'_>>) -> Vec<Vec<u8>> {
     .unwrap_or_default()
 }
 
-/// True when `p` is absolute and already normalised, the common case that
-/// needs no rewriting.
-fn is_normal(p: &[u8]) -> bool {
-    if p.first() != Some(&b'/') {
-        return false;
-    }
-    if p.len() > 1 && p.ends_with(b"/") {
-        return false;
-    }
-    !p.windows(2).any(|w| w == b"//") && !p.split(|&b| b == b'/').any(|c| c == b"." || c == b"..")
-}
-
 /// A uid/gid parameter that may be -1 ("unchanged").
 fn id_param(v: Option<u64>) -> Option<u32> {
     v.filter(|&v| v as u32 != u32::MAX).map(|v| v as u32)
@@ -110,7 +98,7 @@ impl Enricher {
             let Some(schema::kestrel_capnp::param::Bytes(Ok(raw))) = params.at(i) else {
                 continue;
             };
-            if raw.is_empty() || is_normal(raw) {
+            if raw.is_empty() || path::is_normal(raw) {
                 continue;
             }
             let cwd: &[u8] = proc.map_or(&[], |p| &p.cwd);

@@ -17,52 +17,96 @@ pub fn resolve(base: &[u8], path: &[u8]) -> Vec<u8> {
     if path.is_empty() {
         return Vec::new();
     }
-    if path[0] == b'/' || base.first() != Some(&b'/') {
-        return normalise(path);
+    let join = path[0] != b'/' && base.first() == Some(&b'/');
+    let mut n = Normaliser::new(path.len() + base.len() + 1, join || path[0] == b'/');
+    if join {
+        n.push(base);
     }
-    let mut joined = Vec::with_capacity(base.len() + 1 + path.len());
-    joined.extend_from_slice(base);
-    joined.push(b'/');
-    joined.extend_from_slice(path);
-    normalise(&joined)
+    n.push(path);
+    n.finish()
 }
 
 /// Lexical normalisation: collapses `//` and `.`, applies `..` (never above
 /// the root), drops a trailing slash. Relative input stays relative.
 pub fn normalise(path: &[u8]) -> Vec<u8> {
-    let absolute = path.first() == Some(&b'/');
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in path.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                if parts.last().is_some_and(|p| *p != b"..") {
-                    parts.pop();
-                } else if !absolute {
-                    parts.push(part);
-                }
-            }
-            _ => parts.push(part),
-        }
+    let mut n = Normaliser::new(path.len(), path.first() == Some(&b'/'));
+    n.push(path);
+    n.finish()
+}
+
+/// True when `path` is absolute and already normalised (what
+/// [`normalise`] would return unchanged): the common case, checked in one
+/// pass without building anything.
+pub fn is_normal(path: &[u8]) -> bool {
+    match path {
+        [b'/'] => return true,
+        [b'/', .., b'/'] => return false,
+        [b'/', ..] => {}
+        _ => return false,
     }
-    let mut out = Vec::with_capacity(path.len().min(MAX_PATH_BYTES) + 1);
-    if absolute {
-        out.push(b'/');
-    }
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
+    memchr::memchr_iter(b'/', path).all(|i| {
+        let rest = &path[i + 1..];
+        let component = &rest[..memchr::memchr(b'/', rest).unwrap_or(rest.len())];
+        !matches!(component, b"" | b"." | b"..")
+    })
+}
+
+/// Builds a normalised path from one or more pieces, in one buffer: `..`
+/// cuts back to the previous separator instead of keeping a list of
+/// components.
+struct Normaliser {
+    out: Vec<u8>,
+    absolute: bool,
+    /// Length of the prefix `..` cannot remove: the root, or a relative
+    /// path's leading `..` components.
+    fixed: usize,
+}
+
+impl Normaliser {
+    fn new(capacity: usize, absolute: bool) -> Normaliser {
+        let mut out = Vec::with_capacity(capacity + 1);
+        if absolute {
             out.push(b'/');
         }
-        out.extend_from_slice(part);
-        if out.len() > MAX_PATH_BYTES {
-            out.truncate(MAX_PATH_BYTES);
-            break;
+        Normaliser {
+            fixed: out.len(),
+            out,
+            absolute,
         }
     }
-    if out.is_empty() {
-        out.push(b'.');
+
+    fn push(&mut self, piece: &[u8]) {
+        for part in piece.split(|&b| b == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." if self.out.len() > self.fixed => {
+                    let cut = self.out[self.fixed..]
+                        .iter()
+                        .rposition(|&b| b == b'/')
+                        .map_or(self.fixed, |i| self.fixed + i);
+                    self.out.truncate(cut);
+                }
+                b".." if self.absolute => {}
+                _ => {
+                    if !self.out.is_empty() && self.out.last() != Some(&b'/') {
+                        self.out.push(b'/');
+                    }
+                    self.out.extend_from_slice(part);
+                    if part == b".." {
+                        self.fixed = self.out.len();
+                    }
+                }
+            }
+        }
     }
-    out
+
+    fn finish(mut self) -> Vec<u8> {
+        self.out.truncate(MAX_PATH_BYTES);
+        if self.out.is_empty() {
+            self.out.push(b'.');
+        }
+        self.out
+    }
 }
 
 /// The directory part of a normalised absolute path (`fd.directory`).
@@ -98,6 +142,75 @@ mod tests {
         assert_eq!(r("", "a/./b"), "a/b");
         assert_eq!(r("", "../x"), "../x");
         assert_eq!(r("/x", ""), "");
+    }
+
+    /// The component-list normalisation this module used first, kept as
+    /// the reference the one-buffer version must match.
+    fn reference(path: &[u8]) -> Vec<u8> {
+        let absolute = path.first() == Some(&b'/');
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for part in path.split(|&b| b == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." => {
+                    if parts.last().is_some_and(|p| *p != b"..") {
+                        parts.pop();
+                    } else if !absolute {
+                        parts.push(part);
+                    }
+                }
+                _ => parts.push(part),
+            }
+        }
+        let mut out = if absolute { b"/".to_vec() } else { Vec::new() };
+        out.extend_from_slice(&parts.join(&b'/'));
+        out.truncate(MAX_PATH_BYTES);
+        if out.is_empty() {
+            out.push(b'.');
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalise_matches_the_reference(
+            path in proptest::collection::vec(
+                proptest::sample::select(vec![&b"/"[..], b"a", b"bc", b".", b"..", b"//", b"x."]),
+                0..12,
+            )
+        ) {
+            let path = path.concat();
+            let n = normalise(&path);
+            proptest::prop_assert_eq!(&n, &reference(&path));
+            proptest::prop_assert_eq!(
+                is_normal(&path),
+                path.first() == Some(&b'/') && n == path
+            );
+            if !path.is_empty() && path[0] != b'/' {
+                let joined = [&b"/base/dir/"[..], &path].concat();
+                proptest::prop_assert_eq!(resolve(b"/base/dir", &path), reference(&joined));
+            }
+        }
+    }
+
+    #[test]
+    fn long_paths_are_cut_at_the_limit() {
+        let long = format!("/{}", "d/".repeat(MAX_PATH_BYTES));
+        assert_eq!(normalise(long.as_bytes()).len(), MAX_PATH_BYTES);
+        let back = format!("{long}{}", "../".repeat(MAX_PATH_BYTES));
+        assert_eq!(normalise(back.as_bytes()), b"/");
+    }
+
+    #[test]
+    fn normal_paths() {
+        for p in ["/", "/etc", "/etc/ssl/certs/ca.crt", "/a/.b/..c/c.."] {
+            assert!(is_normal(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "", "etc", "/etc/", "//etc", "/a//b", "/a/./b", "/a/..", "/.", "/a/.",
+        ] {
+            assert!(!is_normal(p.as_bytes()), "{p}");
+        }
     }
 
     #[test]
