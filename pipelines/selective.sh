@@ -10,3 +10,10 @@ bin=${KESTREL_BIN:-$(dirname "$here")/target/release}
 syscalls=$("$here/filter-syscalls.sh" "$("$bin/evaluate" syscalls "$@")")
 echo "capturing: $syscalls" >&2
 "$bin/capture" --syscalls "$syscalls" | "$bin/enrich" | "$bin/evaluate" --format frames "$@" | "$bin/output"
+# To follow rule changes without a restart, run capture and evaluate with
+# --control and, after editing the rules:
+#   evaluate ctl reload --control "$evaluate_ctl" &&
+#   capture ctl set-syscalls "$("$here/filter-syscalls.sh" "$("$bin/evaluate" syscalls "$@")")" \
+#     --control "$capture_ctl"
+# (with --control capture attaches every syscall's program and the selection
+# map decides, so set-syscalls applies at once; see BENCHMARKS.md).
