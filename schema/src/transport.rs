@@ -12,7 +12,8 @@
 //!
 //! Files are not a transport of their own: shells redirect (`> trace.kst`).
 //! This module opens byte streams; framing is [`crate::reader`]'s and
-//! [`crate::writer`]'s.
+//! [`crate::writer`]'s, and an output that outlives its reader is
+//! [`crate::reconnect`]'s.
 
 use std::fs::File;
 use std::io::{self, Read, Write};

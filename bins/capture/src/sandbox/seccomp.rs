@@ -84,9 +84,10 @@ const ALLOWED_ANY_ARGS: &[libc::c_long] = &[
     libc::SYS_tgkill,
     // HashMap's random seed.
     libc::SYS_getrandom,
-    // The control thread (`--control`): connections on the socket bound
-    // before the lock-down. Landlock still forbids binding or connecting
-    // anything new.
+    // Connections on sockets bound before the lock-down: the control
+    // thread's (`--control`), and the next reader of a `listen:`/`systemd`
+    // output when the first goes away. Landlock still forbids binding or
+    // connecting anything new.
     libc::SYS_accept4,
     // tokio reads its Unix streams with recv(2), i.e. recvfrom(2).
     libc::SYS_recvfrom,
