@@ -6,7 +6,10 @@
 //! The socket is bound and its runtime built before the privilege drop
 //! ([`bind`]), and its thread started after it ([`serve`]): the drop
 //! refuses a process with several threads, and a thread started later
-//! inherits every restriction of the one that started it.
+//! inherits every restriction of the one that started it. For the same
+//! reason capture cannot remove the socket file when it stops (Landlock
+//! and seccomp forbid it by then): it is left behind, and the next bind
+//! replaces it.
 //!
 //! It is not the `capture ctl` client ([`crate::ctl`]) nor the socket
 //! machinery shared by every stage (`schema::control`).

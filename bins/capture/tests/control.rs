@@ -19,6 +19,29 @@ use serde_json::Value;
 /// The uid and gid of `nobody` on Debian.
 const NOBODY: u32 = 65534;
 
+/// A control socket path, removed when the test ends: capture cannot
+/// remove it itself once locked down.
+struct Sock(String);
+
+impl Sock {
+    fn new(tag: &str) -> Sock {
+        Sock(unique_path(tag))
+    }
+}
+
+impl Drop for Sock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl std::ops::Deref for Sock {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 fn our_pid() -> i64 {
     std::process::id() as i64
 }
@@ -75,7 +98,7 @@ fn set_syscalls_changes_the_selection_while_capture_runs() {
     if !prerequisites() {
         return;
     }
-    let sock = unique_path("ctl-select");
+    let sock = Sock::new("ctl-select");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     assert_eq!(
         ctl_json(&sock, &["syscalls"])["selected"],
@@ -136,9 +159,9 @@ fn health_and_stats_answer_with_the_in_band_counters() {
     if !prerequisites() {
         return;
     }
-    let sock = unique_path("ctl-stats");
+    let sock = Sock::new("ctl-stats");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
-    let mode = std::fs::metadata(&sock)
+    let mode = std::fs::metadata(&*sock)
         .expect("socket")
         .permissions()
         .mode();
@@ -192,11 +215,11 @@ fn bad_clients_do_not_disturb_capture() {
     if !prerequisites() {
         return;
     }
-    let sock = unique_path("ctl-garbage");
+    let sock = Sock::new("ctl-garbage");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     let whole = bootstrap_bytes();
     for i in 0..30 {
-        let mut s = UnixStream::connect(&sock).expect("connect");
+        let mut s = UnixStream::connect(&*sock).expect("connect");
         let _ = match i % 3 {
             0 => s.write_all(&[0xff; 512]),
             1 => s.write_all(&whole[..whole.len() / 2]),
@@ -205,7 +228,7 @@ fn bad_clients_do_not_disturb_capture() {
         drop(s);
     }
     // A set-syscalls request cut off mid-call by a client that leaves.
-    let mut half = UnixStream::connect(&sock).expect("connect");
+    let mut half = UnixStream::connect(&*sock).expect("connect");
     let _ = half.write_all(&whole);
     drop(half);
     std::thread::sleep(Duration::from_millis(200));
@@ -227,11 +250,11 @@ fn another_uid_is_refused() {
     if !prerequisites() {
         return;
     }
-    let sock = unique_path("ctl-uid");
+    let sock = Sock::new("ctl-uid");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     // Open the mode: only the SO_PEERCRED check can refuse now.
-    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    assert!(answered(Path::new(&sock)).expect("root connects"));
+    std::fs::set_permissions(&*sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    assert!(answered(Path::new(&*sock)).expect("root connects"));
     // SAFETY: the child only drops privileges, runs blocking socket I/O
     // and leaves with _exit.
     let pid = unsafe { libc::fork() };
@@ -245,7 +268,7 @@ fn another_uid_is_refused() {
             {
                 3
             } else {
-                match answered(Path::new(&sock)) {
+                match answered(Path::new(&*sock)) {
                     Ok(false) => 0,
                     Ok(true) => 1,
                     Err(_) => 2,
@@ -266,7 +289,7 @@ fn another_uid_is_refused() {
         code => panic!("child could not become uid {NOBODY} (code {code})"),
     }
     assert!(
-        answered(Path::new(&sock)).expect("root connects"),
+        answered(Path::new(&*sock)).expect("root connects"),
         "root is still served"
     );
     c.stop();
@@ -293,7 +316,7 @@ fn with_control_every_thread_holds_no_privilege() {
     if !prerequisites() {
         return;
     }
-    let sock = unique_path("ctl-privs");
+    let sock = Sock::new("ctl-privs");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     // The control thread exists once the socket answers.
     let _ = ctl_json(&sock, &["health"]);
