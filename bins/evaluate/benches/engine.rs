@@ -31,6 +31,10 @@ use schema::{FrameReader, FrameWriter, Kind, Stage};
 const ROUNDS: usize = 9;
 /// Events in the generated trace.
 const TRACE_EVENTS: usize = 200_000;
+/// Events in each template's trace for the per-kind costs.
+const PER_KIND_EVENTS: usize = 20_000;
+/// Replays under `KESTREL_BENCH_PROFILE`.
+const PROFILE_ROUNDS: usize = 20;
 /// `in` checks per round of the list benchmark.
 const IN_CHECKS: usize = 2_000_000;
 
@@ -418,13 +422,18 @@ fn trace() -> Vec<u8> {
         .iter()
         .map(|(w, e)| (*w, e.to_frame_bytes()))
         .collect();
+    framed(&frames, TRACE_EVENTS)
+}
+
+/// `events` frames drawn from the weighted `frames`, after a header.
+fn framed(frames: &[(u32, Vec<u8>)], events: usize) -> Vec<u8> {
     let total: u32 = frames.iter().map(|(w, _)| w).sum();
     let mut out = Vec::new();
     let mut w = FrameWriter::new(&mut out);
     w.write_header(Stage::Enrich).expect("writing to memory");
     // A fixed pseudo-random walk over the weighted templates.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for _ in 0..TRACE_EVENTS {
+    for _ in 0..events {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -465,6 +474,51 @@ fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
     (events, matches)
 }
 
+/// Each template's rule cost alone: a trace of that one event, replayed
+/// with and without the rules.
+fn per_kind(rules: &CompiledRuleset) -> Vec<(String, f64)> {
+    let empty = CompiledRuleset::new(Vec::new());
+    templates()
+        .iter()
+        .map(|(_, e)| {
+            let t = framed(&[(1, e.to_frame_bytes())], PER_KIND_EVENTS);
+            let cost = |r: &CompiledRuleset| {
+                median(
+                    (0..ROUNDS)
+                        .map(|_| {
+                            let ((n, _), ns) = timed(|| replay(&t, r));
+                            ns / n as f64
+                        })
+                        .collect(),
+                )
+            };
+            let name = e.thread.as_ref().map_or("", |t| t.name.as_str());
+            let label = format!("{} by {name}", schema::table::info(e.kind).name);
+            (label, cost(rules) - cost(&empty))
+        })
+        .collect()
+}
+
+/// With `KESTREL_BENCH_PROFILE=rules` (or `decode`, or a template's
+/// number): replays the trace (or that template alone) many times and
+/// nothing else, for `perf record`.
+fn profile(trace: &[u8], rules: &CompiledRuleset, what: &str) {
+    let empty = CompiledRuleset::new(Vec::new());
+    let (trace, rules, rounds) = match what.parse::<usize>() {
+        // A template number: that event alone, many times.
+        Ok(i) => {
+            let e = &templates()[i].1;
+            let t = framed(&[(1, e.to_frame_bytes())], PER_KIND_EVENTS);
+            (t, rules, PROFILE_ROUNDS * 50)
+        }
+        Err(_) if what == "decode" => (trace.to_vec(), &empty, PROFILE_ROUNDS),
+        Err(_) => (trace.to_vec(), rules, PROFILE_ROUNDS),
+    };
+    for _ in 0..rounds {
+        black_box(replay(&trace, rules));
+    }
+}
+
 fn in_check(n: usize) -> (f64, f64) {
     let items: Vec<String> = (0..n).map(|i| format!("binary-{i:04}")).collect();
     let cond = |extra: &str| -> Condition {
@@ -503,7 +557,21 @@ fn main() {
     if std::env::var_os("KESTREL_BENCH_PER_RULE").is_some() {
         per_rule(&trace, &conds);
     }
+    if let Ok(k) = std::env::var("KESTREL_BENCH_DUMP") {
+        for (name, c) in &conds {
+            if c.kinds.names().contains(&k.as_str()) {
+                let mut out = String::new();
+                dump_node(&c.node, 1, &mut out);
+                println!("RULE {name}\n{out}");
+            }
+        }
+        return;
+    }
     let rules = CompiledRuleset::new(conds.into_iter().enumerate().map(|(i, (_, c))| (i, c)));
+    if let Ok(what) = std::env::var("KESTREL_BENCH_PROFILE") {
+        profile(&trace, &rules, &what);
+        return;
+    }
     let mut rates = Vec::new();
     let mut matches = 0;
     let mut decode = Vec::new();
@@ -528,8 +596,45 @@ fn main() {
         1e9 / rate
     );
     println!("| of which frame reading and decoding alone (no rules) | {decode:.0} ns/event |");
+    for (label, ns) in per_kind(&rules) {
+        println!("| rules alone, one `{label}` | {ns:.0} ns |");
+    }
     for n in [10, 100, 1000] {
         let (miss, hit) = in_check(n);
         println!("| `proc.name in (…)` with {n} items: miss / hit | {miss:.1} ns / {hit:.1} ns |");
+    }
+}
+fn dump_node(n: &evaluate::compile::Node, d: usize, out: &mut String) {
+    use evaluate::compile::Node;
+    let pad = "  ".repeat(d);
+    match n {
+        Node::Const(b) => out.push_str(&format!("{pad}{b}\n")),
+        Node::Kind(k) => out.push_str(&format!("{pad}kind {:?}\n", k.names())),
+        Node::And(xs) => {
+            out.push_str(&format!("{pad}AND\n"));
+            for x in xs {
+                dump_node(x, d + 1, out)
+            }
+        }
+        Node::Or(xs) => {
+            out.push_str(&format!("{pad}OR\n"));
+            for x in xs {
+                dump_node(x, d + 1, out)
+            }
+        }
+        Node::Not(x) => {
+            out.push_str(&format!("{pad}NOT\n"));
+            dump_node(x, d + 1, out)
+        }
+        Node::Exists(f) => out.push_str(&format!("{pad}exists {}\n", f.display_name())),
+        Node::Test(t) => {
+            let k: String = t
+                .key
+                .chars()
+                .take(150)
+                .map(|c| if c < ' ' { '|' } else { c })
+                .collect();
+            out.push_str(&format!("{pad}test c={} {}\n", t.cost, k))
+        }
     }
 }

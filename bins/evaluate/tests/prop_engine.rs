@@ -1,7 +1,10 @@
-//! Property test: on random events and random well-typed conditions, the
-//! compiled engine gives the same answer as the reference interpreter.
+//! Property tests: on random events and random well-typed conditions, the
+//! compiled engine gives the same answer as the reference interpreter, for
+//! one condition alone and for rule sets (whose per-kind programs, shared
+//! tests and field groups are the fast path).
 
 use evaluate::compile::{compile, NoNames};
+use evaluate::eval::CompiledRuleset;
 use evaluate::fields::sample::{self, Addr, Ancestor, Container, Event, Fd, Param, Thread};
 use evaluate::lang::ast::{
     CmpOp, Compare, Expr, FieldRef, ListItem, Modifier, Operand, Span, Transformer,
@@ -449,5 +452,85 @@ proptest! {
         // Computed strings kept in a scratch give the same answers.
         let cached = sample::with_scratch_view(&ev, 1, |v| c.matches(v) && c.matches(v));
         prop_assert_eq!(cached, want, "condition {:?} with a scratch", e);
+    }
+}
+
+/// Leaves that rule sets share and group: event-type tests and plain
+/// string tests on a few fields, so that random rules overlap.
+fn arb_shared_leaf() -> impl Strategy<Value = Expr> {
+    let fields = prop_oneof![
+        Just(("proc.name", None)),
+        Just(("fd.name", None)),
+        Just(("proc.aname", Some("2"))),
+        Just(("container.id", None)),
+    ];
+    let ops = prop_oneof![
+        Just(CmpOp::Eq),
+        Just(CmpOp::Ne),
+        Just(CmpOp::In),
+        Just(CmpOp::StartsWith),
+        Just(CmpOp::EndsWith),
+    ];
+    let str_cmp = (
+        fields,
+        ops,
+        proptest::collection::vec(0usize..STRS.len(), 1..4),
+        any::<bool>(),
+    )
+        .prop_map(|((name, arg), op, idx, anyof)| {
+            let mut items: Vec<&str> = idx.iter().map(|&i| STRS[i]).collect();
+            items.extend(
+                [NAMES[idx[0] % NAMES.len()], PATHS[idx[0] % PATHS.len()]]
+                    .iter()
+                    .take(idx.len()),
+            );
+            let (m, rhs) = match op {
+                CmpOp::In => (None, list(items)),
+                CmpOp::StartsWith | CmpOp::EndsWith if anyof => {
+                    (Some(Modifier::AnyOf), list(items))
+                }
+                _ => (None, value(items[0])),
+            };
+            cmp(field(name, arg, vec![]), op, m, rhs)
+        });
+    let kind = proptest::collection::vec(pick(&["openat", "execve", "connect", "ptrace"]), 1..3)
+        .prop_map(|ks| cmp(field("evt.type", None, vec![]), CmpOp::In, None, list(ks)));
+    prop_oneof![5 => str_cmp, 2 => kind, 2 => arb_leaf()]
+}
+
+fn arb_rule() -> impl Strategy<Value = Expr> {
+    arb_shared_leaf().prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 1..4).prop_map(Expr::And),
+            proptest::collection::vec(inner.clone(), 1..4).prop_map(Expr::Or),
+            inner.prop_map(|e| Expr::Not(Box::new(e))),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rule_sets_agree_with_the_reference_rule_by_rule(
+        rules in proptest::collection::vec(arb_rule(), 1..8),
+        events in proptest::collection::vec(arb_event(), 1..4),
+    ) {
+        let conds: Vec<_> = rules
+            .iter()
+            .map(|e| compile(e, &NoNames).expect("well-typed condition"))
+            .collect();
+        let set = CompiledRuleset::new(conds.into_iter().enumerate());
+        // Several events through one set: the per-event memo must not leak.
+        for ev in &events {
+            let (all, first, want) = sample::with_scratch_view(ev, 1, |v| {
+                let want: Vec<usize> = (0..rules.len())
+                    .filter(|&i| reference::eval(&rules[i], &NoNames, v))
+                    .collect();
+                (set.evaluate(v).collect::<Vec<_>>(), set.first(v), want)
+            });
+            prop_assert_eq!(&all, &want, "rules {:?}\nevent {:?}", rules, ev);
+            prop_assert_eq!(first, want.first().copied());
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::lang::parse::{op_name, takes_list};
 
 use super::kinds::{candidates, KindSet};
 use super::matcher::{self, AffixSet, FastSet, Glob, PathPrefixes, StrMatcher};
-use super::node::{Net, Node, NumOp, Pred, Test, NO_SLOT};
+use super::node::{Net, Node, NumOp, Pred, Test};
 use super::{CompileError, CompileWarning, Condition, Names, Resolve};
 
 /// Deepest chain of macros using macros. Real rule sets nest fewer than
@@ -323,7 +323,6 @@ impl<'n> Checker<'n> {
             pred,
             cost,
             key,
-            slot: NO_SLOT,
         })))
     }
 
@@ -367,7 +366,6 @@ impl<'n> Checker<'n> {
             shape: field.shape(),
             cost: field_cost(&field) + 1,
             key,
-            slot: NO_SLOT,
             field,
             transformers: Vec::new(),
             negate: c.op == CmpOp::Ne,
@@ -703,7 +701,6 @@ impl<'n> Checker<'n> {
         );
         Ok(Node::Test(Box::new(Test {
             key,
-            slot: NO_SLOT,
             shape: if trs.is_empty() {
                 field.shape()
             } else {
@@ -860,7 +857,7 @@ fn cost(n: &Node) -> u32 {
 }
 
 /// `and` of children: flattened, constants folded, cheapest first.
-fn and(items: Vec<Node>) -> Node {
+pub(super) fn and(items: Vec<Node>) -> Node {
     let mut out = Vec::with_capacity(items.len());
     for n in items {
         match n {
@@ -894,7 +891,7 @@ fn and_group(n: &Node) -> u8 {
 }
 
 /// `or` of children: flattened, constants folded, cheapest first.
-fn or(items: Vec<Node>) -> Node {
+pub(super) fn or(items: Vec<Node>) -> Node {
     let mut out = Vec::with_capacity(items.len());
     for n in items {
         match n {
@@ -1000,7 +997,6 @@ fn merge_alternatives(out: &mut Vec<Node>) {
             cost: field_cost(&first.field) + pred_cost(&pred),
             pred,
             key: keys.join("\u{2}").into_boxed_str(),
-            slot: NO_SLOT,
         })));
         remove.extend(members);
     }
@@ -1025,7 +1021,8 @@ fn merge_kinds(out: &mut Vec<Node>, f: fn(KindSet, KindSet) -> KindSet) {
     }
 }
 
-fn not(n: Node) -> Node {
+/// `not` of a node, folding constants, double negations and kind sets.
+pub(super) fn not(n: Node) -> Node {
     match n {
         Node::Const(b) => Node::Const(!b),
         Node::Not(inner) => *inner,

@@ -8,6 +8,7 @@
 use schema::table::TABLE;
 use schema::Kind;
 
+use super::check::{and, not, or};
 use super::node::Node;
 
 /// A set of event kinds, one bit per [`Kind`] ordinal.
@@ -110,6 +111,19 @@ fn analyse(node: &Node) -> (KindSet, bool) {
     }
 }
 
+/// `node` as it reads for events of `kind` alone: every event-type test
+/// becomes a constant and the tree is folded again, so branches for other
+/// kinds disappear and a rule set can drop the rules that cannot match.
+pub fn specialize(node: &Node, kind: Kind) -> Node {
+    match node {
+        Node::Kind(set) => Node::Const(set.contains(kind)),
+        Node::And(items) => and(items.iter().map(|n| specialize(n, kind)).collect()),
+        Node::Or(items) => or(items.iter().map(|n| specialize(n, kind)).collect()),
+        Node::Not(inner) => not(specialize(inner, kind)),
+        Node::Const(_) | Node::Exists(_) | Node::Test(_) => node.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +154,18 @@ mod tests {
             candidates(&Node::Not(Box::new(Node::Const(false)))),
             KindSet::all()
         );
+        let either = Node::Or(vec![Node::Kind(open), Node::Not(Box::new(exec.clone()))]);
+        assert!(matches!(
+            specialize(&either, Kind::Openat),
+            Node::Const(true)
+        ));
+        assert!(matches!(
+            specialize(&either, Kind::Execve),
+            Node::Const(false)
+        ));
+        assert!(matches!(
+            specialize(&either, Kind::Connect),
+            Node::Const(true)
+        ));
     }
 }

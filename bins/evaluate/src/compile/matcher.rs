@@ -7,7 +7,7 @@
 //! It is not a place for field types or shapes: a matcher tests one byte
 //! string ([`crate::compile`] decides which values reach it).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -63,6 +63,7 @@ impl Hasher for Fx {
 }
 
 pub type FastSet<T> = HashSet<T, BuildHasherDefault<Fx>>;
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// A set of strings tested as prefixes (or suffixes) of a value: one hash
 /// lookup per distinct pattern length, not per pattern.

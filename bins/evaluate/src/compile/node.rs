@@ -44,12 +44,7 @@ pub struct Test {
     /// What the test checks, spelled out: equal keys are the same test, so
     /// a rule set computes it once per event however many rules use it.
     pub key: Box<str>,
-    /// The test's slot in a rule set's per-event memo ([`NO_SLOT`]: none).
-    pub slot: u32,
 }
-
-/// [`Test::slot`] of a test outside any rule set.
-pub const NO_SLOT: u32 = u32::MAX;
 
 /// A numeric comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,248 @@
+//! Field groups: the string tests several rules make on one field, for one
+//! event kind, answered together. `proc.name in (shells)`, `proc.name in
+//! (package managers)`, `fd.name startswith /etc/`, `fd.name endswith
+//! /.aws/credentials`… each cost a hash lookup or a scan when run alone;
+//! grouped, the field is read once and one hash lookup (for `=`/`in`), one
+//! walk of a prefix trie (`startswith`) and one of a suffix trie
+//! (`endswith`) give every member's answer at once, as a bit mask.
+//!
+//! It is not a place for other operators (`contains`, `glob`, `regex`,
+//! `pmatch` run alone), for shapes other than one value, or for
+//! transformers: those tests are never grouped.
+
+use crate::compile::matcher::{FastMap, StrMatcher};
+use crate::compile::node::{Pred, Test};
+use crate::fields::{Field, FieldType, Shape};
+
+/// Most tests one group answers: one bit each in a `u128`. A field with
+/// more groupable tests gets several groups.
+pub const MAX_GROUP_TESTS: usize = 128;
+
+/// A byte trie whose nodes carry the mask of the members whose pattern
+/// ends there; walking a value gives every pattern that is a prefix of it.
+#[derive(Debug, Clone)]
+struct Trie {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TrieNode {
+    /// Children, by next byte; few per node, so a linear scan.
+    edges: Vec<(u8, u32)>,
+    hits: u128,
+}
+
+impl Trie {
+    fn new() -> Self {
+        Trie {
+            nodes: vec![TrieNode::default()],
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.len() == 1 && self.nodes[0].hits == 0
+    }
+
+    fn insert(&mut self, pattern: impl Iterator<Item = u8>, bit: u128) {
+        let mut at = 0usize;
+        for b in pattern {
+            let next = self.nodes[at]
+                .edges
+                .iter()
+                .find(|(e, _)| *e == b)
+                .map(|(_, n)| *n as usize);
+            at = match next {
+                Some(n) => n,
+                None => {
+                    self.nodes.push(TrieNode::default());
+                    let n = self.nodes.len() - 1;
+                    self.nodes[at].edges.push((b, n as u32));
+                    n
+                }
+            };
+        }
+        self.nodes[at].hits |= bit;
+    }
+
+    /// The members whose pattern is a prefix of `value`.
+    fn walk(&self, value: impl Iterator<Item = u8>) -> u128 {
+        let mut node = &self.nodes[0];
+        let mut hits = node.hits;
+        for b in value {
+            match node.edges.iter().find(|(e, _)| *e == b) {
+                Some(&(_, n)) => node = &self.nodes[n as usize],
+                None => break,
+            }
+            hits |= node.hits;
+        }
+        hits
+    }
+}
+
+/// How one member's pattern strings match.
+enum Patterns<'t> {
+    Exact(Vec<&'t [u8]>),
+    Prefix(Vec<&'t [u8]>),
+    Suffix(Vec<&'t [u8]>),
+}
+
+/// The patterns of a test a group can answer, or `None` when it must run
+/// alone.
+fn patterns(t: &Test) -> Option<Patterns<'_>> {
+    if !t.transformers.is_empty()
+        || t.all_items
+        || t.shape != Shape::One
+        || t.field.ty() != FieldType::Str
+    {
+        return None;
+    }
+    let Pred::Str(m) = &t.pred else { return None };
+    Some(match m {
+        StrMatcher::Eq(x) => Patterns::Exact(vec![x]),
+        StrMatcher::In(set) => Patterns::Exact(set.iter().map(|x| &x[..]).collect()),
+        StrMatcher::StartsWith(x) => Patterns::Prefix(vec![x]),
+        StrMatcher::EndsWith(x) => Patterns::Suffix(vec![x]),
+        StrMatcher::Affix(a) if a.is_suffix() => Patterns::Suffix(a.items().collect()),
+        StrMatcher::Affix(a) => Patterns::Prefix(a.items().collect()),
+        _ => return None,
+    })
+}
+
+/// True when `t` can be a member of a group.
+pub fn groupable(t: &Test) -> bool {
+    patterns(t).is_some()
+}
+
+/// Tests on one field answered together.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub field: Field,
+    /// The members: their leaf (memo slot) and whether the test is `!=`.
+    /// Member `i` is bit `i` of the masks.
+    pub members: Vec<(u32, bool)>,
+    exact: FastMap<Box<[u8]>, u128>,
+    prefixes: Trie,
+    /// Patterns reversed: walking the value from its end finds suffixes.
+    suffixes: Trie,
+}
+
+impl Group {
+    /// A group of `members` (leaf, test), all on `field` and all
+    /// [`groupable`]; at most [`MAX_GROUP_TESTS`] of them.
+    pub fn new(field: Field, members: &[(u32, &Test)]) -> Group {
+        let mut g = Group {
+            field,
+            members: Vec::with_capacity(members.len()),
+            exact: FastMap::default(),
+            prefixes: Trie::new(),
+            suffixes: Trie::new(),
+        };
+        for (i, (leaf, t)) in members.iter().take(MAX_GROUP_TESTS).enumerate() {
+            let bit = 1u128 << i;
+            g.members.push((*leaf, t.negate));
+            match patterns(t) {
+                Some(Patterns::Exact(xs)) => {
+                    for x in xs {
+                        *g.exact.entry(x.into()).or_default() |= bit;
+                    }
+                }
+                Some(Patterns::Prefix(xs)) => {
+                    for x in xs {
+                        g.prefixes.insert(x.iter().copied(), bit);
+                    }
+                }
+                Some(Patterns::Suffix(xs)) => {
+                    for x in xs {
+                        g.suffixes.insert(x.iter().rev().copied(), bit);
+                    }
+                }
+                None => {}
+            }
+        }
+        g
+    }
+
+    /// The members whose pattern matches `value` (before `!=` negation).
+    pub fn hits(&self, value: &[u8]) -> u128 {
+        let mut hits = self.exact.get(value).copied().unwrap_or(0);
+        if !self.prefixes.is_empty() {
+            hits |= self.prefixes.walk(value.iter().copied());
+        }
+        if !self.suffixes.is_empty() {
+            hits |= self.suffixes.walk(value.iter().rev().copied());
+        }
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{compile, NoNames, Node};
+    use crate::lang::parse;
+
+    fn test(src: &str) -> Test {
+        match compile(&parse(src).unwrap(), &NoNames).unwrap().node {
+            Node::Test(t) => *t,
+            other => panic!("{src}: not one test: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_lookup_answers_every_member_as_each_alone() {
+        let srcs = [
+            "fd.name in (/etc/shadow, /etc/passwd)",
+            "fd.name = /etc/shadow",
+            "fd.name startswith /etc/",
+            "fd.name startswith /etc/sha",
+            "fd.name endswith shadow",
+            "fd.name endswith anyof (dow, /x)",
+            "fd.name != /etc/passwd",
+            "fd.name startswith \"\"",
+        ];
+        let tests: Vec<Test> = srcs.iter().map(|s| test(s)).collect();
+        assert!(tests.iter().all(groupable));
+        let members: Vec<(u32, &Test)> = tests
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as u32, t))
+            .collect();
+        let g = Group::new(tests[0].field.clone(), &members);
+        for v in [
+            "/etc/shadow",
+            "/etc/passwd",
+            "/etc/",
+            "/etc",
+            "",
+            "/x",
+            "/tmp/shadow",
+        ] {
+            let hits = g.hits(v.as_bytes());
+            for (i, t) in tests.iter().enumerate() {
+                let Pred::Str(m) = &t.pred else {
+                    unreachable!()
+                };
+                assert_eq!(
+                    hits & (1 << i) != 0,
+                    m.matches(v.as_bytes()),
+                    "`{}` on {v:?}",
+                    srcs[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_plain_string_tests_group() {
+        for src in [
+            "fd.name contains x",
+            "fd.name glob '/etc/*'",
+            "tolower(fd.name) = x",
+            "proc.aname = bash",
+            "fd.types in (file)",
+            "proc.pid = 1",
+        ] {
+            assert!(!groupable(&test(src)), "{src}");
+        }
+    }
+}
