@@ -59,25 +59,46 @@ pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchReque
             tracing::warn!("{} socket {} does not exist; its containers will have no metadata until it appears", api.name, api.path.display());
         }
     }
+    // Every report reaches the engine through one forwarding thread: a
+    // blocking send from the fetch or event-stream threads would stop them
+    // while enrich's input queue is full (a slow downstream), and a
+    // container created and removed during that stall would be inspected
+    // too late, after the runtime has forgotten it.
+    let (updates, updates_rx) = channel::<MetaUpdate>();
+    {
+        let spawned = std::thread::Builder::new()
+            .name("enrich-updates".into())
+            .spawn(move || {
+                while let Ok(u) = updates_rx.recv() {
+                    if tx.send(Msg::Update(u)).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the metadata thread: {e}");
+            return None;
+        }
+    }
     let (req_tx, req_rx) = channel::<FetchRequest>();
     {
         let apis = apis.clone();
-        let tx = tx.clone();
+        let updates = updates.clone();
         let spawned = std::thread::Builder::new()
             .name("enrich-fetch".into())
-            .spawn(move || fetch_loop(&apis, req_rx, tx));
+            .spawn(move || fetch_loop(&apis, req_rx, updates));
         if let Err(e) = spawned {
             tracing::warn!("cannot start the metadata thread: {e}");
             return None;
         }
     }
     for api in apis {
-        let tx = tx.clone();
+        let updates = updates.clone();
         let req_tx = req_tx.clone();
         let name = format!("enrich-events-{}", api.name);
         if let Err(e) = std::thread::Builder::new()
             .name(name)
-            .spawn(move || events_loop(&api, req_tx, tx))
+            .spawn(move || events_loop(&api, req_tx, updates))
         {
             tracing::warn!("cannot start an event stream thread: {e}");
         }
@@ -85,14 +106,14 @@ pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchReque
     Some(req_tx)
 }
 
-fn fetch_loop(apis: &[Api], rx: Receiver<FetchRequest>, tx: SyncSender<Msg>) {
+fn fetch_loop(apis: &[Api], rx: Receiver<FetchRequest>, updates: Sender<MetaUpdate>) {
     while let Ok(req) = rx.recv() {
         let result = fetch(apis, &req).map(Box::new);
         let update = MetaUpdate::Fetched {
             full_id: req.full_id,
             result,
         };
-        if tx.send(Msg::Update(update)).is_err() {
+        if updates.send(update).is_err() {
             return;
         }
     }
@@ -162,7 +183,7 @@ fn fetch(apis: &[Api], req: &FetchRequest) -> Result<crate::containers::Containe
 /// `/events` filtered to containers, URL-encoded `{"type":["container"]}`.
 const EVENTS_PATH: &str = "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D";
 
-fn events_loop(api: &Api, req_tx: Sender<FetchRequest>, tx: SyncSender<Msg>) {
+fn events_loop(api: &Api, req_tx: Sender<FetchRequest>, updates: Sender<MetaUpdate>) {
     let runtime = if api.name == "podman" {
         Runtime::Podman
     } else {
@@ -170,7 +191,7 @@ fn events_loop(api: &Api, req_tx: Sender<FetchRequest>, tx: SyncSender<Msg>) {
     };
     let mut warned = false;
     loop {
-        let result = follow(api, runtime, &req_tx, &tx);
+        let result = follow(api, runtime, &req_tx, &updates);
         match result {
             Ok(true) => return,
             Ok(false) => warned = false,
@@ -195,7 +216,7 @@ fn follow(
     api: &Api,
     runtime: Runtime,
     req_tx: &Sender<FetchRequest>,
-    tx: &SyncSender<Msg>,
+    updates: &Sender<MetaUpdate>,
 ) -> Result<bool, String> {
     let mut resp = http::get(&api.path, EVENTS_PATH, None).map_err(|e| e.to_string())?;
     if resp.status != 200 {
@@ -213,7 +234,7 @@ fn follow(
         let mut it = serde_json::Deserializer::from_slice(&pending).into_iter::<Value>();
         while let Some(Ok(v)) = it.next() {
             consumed = it.byte_offset();
-            if let Some(stop) = on_event(&v, runtime, req_tx, tx) {
+            if let Some(stop) = on_event(&v, runtime, req_tx, updates) {
                 return Ok(stop);
             }
         }
@@ -229,7 +250,7 @@ fn on_event(
     v: &Value,
     runtime: Runtime,
     req_tx: &Sender<FetchRequest>,
-    tx: &SyncSender<Msg>,
+    updates: &Sender<MetaUpdate>,
 ) -> Option<bool> {
     let ty = v
         .get("Type")
@@ -253,6 +274,7 @@ fn on_event(
     if id.len() != crate::cgroup::FULL_ID_LEN {
         return None;
     }
+    tracing::debug!(?runtime, action, container = id, "runtime event");
     let sent = match action {
         // `create` too: a short-lived container (`docker run --rm`) can be
         // gone before its `start` is read, and inspect answers from create on.
@@ -262,9 +284,7 @@ fn on_event(
                 runtime,
             })
             .is_ok(),
-        "destroy" | "remove" => tx
-            .send(Msg::Update(MetaUpdate::Removed(id.to_string())))
-            .is_ok(),
+        "destroy" | "remove" => updates.send(MetaUpdate::Removed(id.to_string())).is_ok(),
         _ => true,
     };
     (!sent).then_some(true)
