@@ -118,7 +118,9 @@ raw "$work/ev3.kst" | head -1 | grep -q '"header":.*"stage":"evaluate"' \
   || fail "the restarted evaluate's stream does not open with its header"
 events=$(counter "$work/ev3.kst" enrich events_out)
 [ "$events" -gt 0 ] || fail "the restarted evaluate got no events from enrich"
-echo "evaluate restart: ok (enrich kept running and connected again; $events events out)"
+gap=$(counter "$work/ev3.kst" enrich drops.downstream_disconnected)
+[ "$gap" -gt 0 ] || fail "enrich's drops.downstream_disconnected is $gap after evaluate's restart"
+echo "evaluate restart: ok (enrich kept running and connected again; $events events out, $gap frames counted)"
 
 # 3. capture --output listen:, ending at its --duration
 s_cap=$work/listen.sock

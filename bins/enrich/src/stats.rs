@@ -54,7 +54,7 @@ pub fn write<W: Write>(
     c: &Counters,
     t: &Tables,
 ) -> std::io::Result<()> {
-    let counters: [(&str, u64); 23] = [
+    let counters: [(&str, u64); 24] = [
         ("events_in", c.events_in),
         ("events_out", c.events_out),
         ("containers_started", c.containers_started),
@@ -78,6 +78,12 @@ pub fn write<W: Write>(
         ("container_evictions", t.container_evictions),
         ("user_reloads", t.user_reloads),
         ("thread_builds", t.thread_builds),
+        // Frames dropped while the reader of a `unix:` output restarted
+        // (schema::reconnect; one output per process).
+        (
+            "drops.downstream_disconnected",
+            schema::reconnect::undelivered_frames(),
+        ),
     ];
     // The same counters answer `enrich ctl stats` (a no-op without --control).
     let owned: Vec<(String, u64)> = counters.iter().map(|(n, v)| (n.to_string(), *v)).collect();
