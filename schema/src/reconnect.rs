@@ -9,8 +9,11 @@
 //!   holds, which reaches nothing new, but must not connect anywhere (still
 //!   uid 0, it could reach root-owned sockets, and Landlock does not cover
 //!   connecting to pathname Unix sockets).
-//! - **connect** again to `unix:PATH`, with a bounded backoff. This is the
-//!   way of the unprivileged stages, enrich and evaluate.
+//! - **connect** again to `unix:PATH`, with a bounded backoff.
+//!
+//! The unprivileged stages, enrich and evaluate, take either ([`Redial::Any`]):
+//! under systemd they connect to the next stage's socket, in the Kubernetes
+//! pod they listen on the shared volume and their reader connects.
 //!
 //! Other endpoints (`-`, `fd:N`, and the endpoint the policy does not
 //! cover) are opened as by [`crate::transport::open_output`]: a broken pipe
@@ -78,6 +81,8 @@ pub enum Redial {
     Accept,
     /// Connect again to `unix:PATH`.
     Connect,
+    /// Either, as the endpoint says: for stages that may connect anywhere.
+    Any,
 }
 
 /// Opens `ep` for writing frames of `stage`. With `redial`'s endpoints the
@@ -86,12 +91,12 @@ pub enum Redial {
 /// is there, as [`transport::open_output`] does.
 pub fn open_output(ep: &Endpoint, stage: Stage, redial: Redial) -> Result<Output, TransportError> {
     match (redial, ep) {
-        (Redial::Connect, Endpoint::Unix(path)) => {
+        (Redial::Connect | Redial::Any, Endpoint::Unix(path)) => {
             let first = transport::connect(path)?;
             let source = Source::Connect(path.clone());
             Ok(Reconnecting::new(source, Stream::Unix(first), stage)?.into())
         }
-        (Redial::Accept, Endpoint::Listen { path, mode }) => {
+        (Redial::Accept | Redial::Any, Endpoint::Listen { path, mode }) => {
             let listener = OwnedFd::from(transport::listen(path, *mode)?);
             let first = accept_first(&listener).map_err(|source| TransportError::Listen {
                 path: path.clone(),
@@ -99,7 +104,7 @@ pub fn open_output(ep: &Endpoint, stage: Stage, redial: Redial) -> Result<Output
             })?;
             Ok(Reconnecting::new(Source::Accept(listener), first, stage)?.into())
         }
-        (Redial::Accept, Endpoint::Systemd) => {
+        (Redial::Accept | Redial::Any, Endpoint::Systemd) => {
             let fd = transport::systemd_fd()?;
             // SAFETY: systemd passed us this descriptor to own.
             let owned = unsafe { OwnedFd::from_raw_fd(fd) };

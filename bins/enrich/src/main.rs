@@ -80,9 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
     // A `unix:` output connects again when evaluate restarts
     // (schema::reconnect); other endpoints end enrich on a broken pipe.
-    let output =
-        schema::reconnect::open_output(&cli.output, schema::Stage::Enrich, Redial::Connect)
-            .with_context(|| format!("opening output {}", cli.output))?;
+    let output = schema::reconnect::open_output(&cli.output, schema::Stage::Enrich, Redial::Any)
+        .with_context(|| format!("opening output {}", cli.output))?;
     schema::control::stage::set_input_connected(true);
     schema::control::stage::set_output_connected(true);
     let sockets = enrich::runtime::Sockets {

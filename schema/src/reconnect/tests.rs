@@ -157,6 +157,16 @@ fn read_stream_until(conn: &UnixStream, n: usize) -> (Option<Stage>, Vec<u64>) {
 
 #[test]
 fn accepting_output_cut_mid_frame_gives_the_next_reader_whole_frames() {
+    accepting_output_survives(Redial::Accept);
+}
+
+#[test]
+fn any_policy_accepts_again_on_a_listening_output() {
+    // enrich and evaluate listening for their reader (the Kubernetes pod).
+    accepting_output_survives(Redial::Any);
+}
+
+fn accepting_output_survives(redial: Redial) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = temp_socket(&dir);
     let first_path = path.clone();
@@ -173,7 +183,7 @@ fn accepting_output_cut_mid_frame_gives_the_next_reader_whole_frames() {
                 mode: 0o600,
             },
             Stage::Capture,
-            Redial::Accept,
+            redial,
         )
         .expect("listen"),
     );

@@ -129,7 +129,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
     // Frames to a `unix:` reader survive its restart (schema::reconnect);
     // text and JSON lines, and other endpoints, end evaluate on a broken pipe.
     let output = match format {
-        Format::Frames => reconnect::open_output(&args.output, Stage::Evaluate, Redial::Connect),
+        Format::Frames => reconnect::open_output(&args.output, Stage::Evaluate, Redial::Any),
         _ => open_output(&args.output).map(Output::Plain),
     }
     .map_err(|e| RunError::Fatal(format!("opening output: {e}")))?;
