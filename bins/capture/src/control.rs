@@ -18,7 +18,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use schema::control::{generic, Bound, ControlError, ControlThread, StageStatus};
+use schema::control::{Bound, ControlError, ControlThread, StageStatus};
 use schema::control_capnp::{capture_control, stage_control};
 use schema::table;
 
@@ -98,32 +98,7 @@ fn set_names(list: capnp::text_list::Builder<'_>, kinds: &[schema::Kind]) {
 }
 
 impl stage_control::Server for CaptureServer {
-    async fn health(
-        self: Rc<Self>,
-        _: stage_control::HealthParams,
-        mut results: stage_control::HealthResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_health(&self.status, results.get().init_health());
-        Ok(())
-    }
-
-    async fn stats(
-        self: Rc<Self>,
-        _: stage_control::StatsParams,
-        mut results: stage_control::StatsResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_stats(&self.status, results.get().init_stats());
-        Ok(())
-    }
-
-    async fn version(
-        self: Rc<Self>,
-        _: stage_control::VersionParams,
-        mut results: stage_control::VersionResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_version(&self.status, results.get().init_version());
-        Ok(())
-    }
+    schema::stage_control_methods!();
 }
 
 impl capture_control::Server for CaptureServer {

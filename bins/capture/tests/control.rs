@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{cstr, events, prerequisites, unique_path, Capture};
+use schema::control::client::{answers, bootstrap_request};
 use serde_json::Value;
 
 /// The uid and gid of `nobody` on Debian.
@@ -199,17 +200,6 @@ fn health_and_stats_answer_with_the_in_band_counters() {
     assert_eq!(last["stage"], "capture");
 }
 
-/// The bytes of a well-formed RPC `Bootstrap` message.
-fn bootstrap_bytes() -> Vec<u8> {
-    let mut m = capnp::message::Builder::new_default();
-    m.init_root::<capnp_rpc::rpc_capnp::message::Builder<'_>>()
-        .init_bootstrap()
-        .set_question_id(0);
-    let mut out = Vec::new();
-    capnp::serialize::write_message(&mut out, &m).expect("in-memory write");
-    out
-}
-
 #[test]
 fn bad_clients_do_not_disturb_capture() {
     if !prerequisites() {
@@ -217,7 +207,7 @@ fn bad_clients_do_not_disturb_capture() {
     }
     let sock = Sock::new("ctl-garbage");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
-    let whole = bootstrap_bytes();
+    let whole = bootstrap_request();
     for i in 0..30 {
         let mut s = UnixStream::connect(&*sock).expect("connect");
         let _ = match i % 3 {
@@ -254,7 +244,7 @@ fn another_uid_is_refused() {
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     // Open the mode: only the SO_PEERCRED check can refuse now.
     std::fs::set_permissions(&*sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    assert!(answered(Path::new(&*sock)).expect("root connects"));
+    assert!(answers(Path::new(&*sock)).expect("root connects"));
     // SAFETY: the child only drops privileges, runs blocking socket I/O
     // and leaves with _exit.
     let pid = unsafe { libc::fork() };
@@ -268,7 +258,7 @@ fn another_uid_is_refused() {
             {
                 3
             } else {
-                match answered(Path::new(&*sock)) {
+                match answers(Path::new(&*sock)) {
                     Ok(false) => 0,
                     Ok(true) => 1,
                     Err(_) => 2,
@@ -289,23 +279,10 @@ fn another_uid_is_refused() {
         code => panic!("child could not become uid {NOBODY} (code {code})"),
     }
     assert!(
-        answered(Path::new(&*sock)).expect("root connects"),
+        answers(Path::new(&*sock)).expect("root connects"),
         "root is still served"
     );
     c.stop();
-}
-
-/// Whether a Bootstrap on a fresh connection gets an answer; a refused
-/// peer sees its connection closed (EPIPE or ECONNRESET), not an error.
-fn answered(path: &Path) -> std::io::Result<bool> {
-    use std::io::Read;
-    let mut s = UnixStream::connect(path)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    if s.write_all(&bootstrap_bytes()).is_err() {
-        return Ok(false);
-    }
-    let mut buf = [0u8; 64];
-    Ok(matches!(s.read(&mut buf), Ok(n) if n > 0))
 }
 
 /// The control thread starts after the lock-down, so it holds nothing the

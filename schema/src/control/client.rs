@@ -45,6 +45,39 @@ pub async fn connect<C: capnp::capability::FromClientHook>(path: &Path) -> Resul
     Ok(client)
 }
 
+/// How long [`answers`] waits for the first bytes of an answer.
+pub const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether the control socket at `path` answers a bootstrap request on a
+/// fresh connection, with plain blocking I/O and no RPC machinery: a
+/// liveness check, and the way to see that a peer is refused. Only a
+/// failed `connect` is an error: a server that refuses the peer closes the
+/// connection, which the client may see as EPIPE on its write or
+/// ECONNRESET on its read, depending on timing; both mean "not answered".
+pub fn answers(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(path)?;
+    s.set_read_timeout(Some(ANSWER_WAIT))?;
+    if s.write_all(&bootstrap_request()).is_err() {
+        return Ok(false);
+    }
+    let mut buf = [0u8; 64];
+    Ok(matches!(s.read(&mut buf), Ok(n) if n > 0))
+}
+
+/// The bytes of a well-formed RPC `Bootstrap` message, the first thing a
+/// client sends.
+pub fn bootstrap_request() -> Vec<u8> {
+    let mut m = capnp::message::Builder::new_default();
+    m.init_root::<capnp_rpc::rpc_capnp::message::Builder<'_>>()
+        .init_bootstrap()
+        .set_question_id(0);
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = capnp::serialize::write_message(&mut out, &m);
+    out
+}
+
 /// The generic methods, as `ctl` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Generic {
@@ -240,4 +273,30 @@ pub async fn subscribe(
         Err(_) => None,
     };
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_tells_a_server_from_a_socket_that_hangs_up() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let served = dir.path().join("served.sock");
+        let status = crate::control::StageStatus::new(crate::Stage::Enrich, "enrich", "0.0.0");
+        let _t = crate::control::spawn(
+            Some(&served),
+            crate::control::generic::bootstrap(status),
+            vec![],
+        )
+        .expect("control socket");
+        assert!(answers(&served).expect("connect"));
+
+        let mute = dir.path().join("mute.sock");
+        let l = std::os::unix::net::UnixListener::bind(&mute).expect("bind");
+        let closer = std::thread::spawn(move || drop(l.accept()));
+        assert!(!answers(&mute).expect("connect"));
+        closer.join().expect("closer");
+        assert!(answers(&dir.path().join("absent.sock")).is_err());
+    }
 }

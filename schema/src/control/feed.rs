@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::generic;
 use super::status::StageStatus;
 use crate::control_capnp::{alert_sink, output_control, stage_control, subscription};
 use crate::kestrel_capnp::{alert, frame, Priority};
@@ -268,32 +267,7 @@ pub fn bootstrap(
 }
 
 impl stage_control::Server for OutputServer {
-    async fn health(
-        self: Rc<Self>,
-        _: stage_control::HealthParams,
-        mut results: stage_control::HealthResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_health(&self.status, results.get().init_health());
-        Ok(())
-    }
-
-    async fn stats(
-        self: Rc<Self>,
-        _: stage_control::StatsParams,
-        mut results: stage_control::StatsResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_stats(&self.status, results.get().init_stats());
-        Ok(())
-    }
-
-    async fn version(
-        self: Rc<Self>,
-        _: stage_control::VersionParams,
-        mut results: stage_control::VersionResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_version(&self.status, results.get().init_version());
-        Ok(())
-    }
+    crate::stage_control_methods!();
 }
 
 struct SubscriptionServer {
@@ -365,4 +339,47 @@ async fn pump(mut rx: mpsc::Receiver<Vec<u8>>, sink: alert_sink::Client, counts:
     }
     // Dropping `rx` closes the channel: the next offer removes this
     // subscriber.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One alert frame of `rule`, framed as a stage reads it.
+    fn alert_frame(rule: &str) -> Vec<u8> {
+        let mut m = capnp::message::Builder::new_default();
+        let mut a = m.init_root::<frame::Builder<'_>>().init_alert();
+        a.set_rule(rule);
+        a.set_priority(Priority::Warning);
+        let mut out = Vec::new();
+        let _ = capnp::serialize::write_message(&mut out, &m);
+        out
+    }
+
+    #[test]
+    fn totals_count_drops_and_keep_those_of_gone_subscribers() {
+        let feed = AlertFeed::new();
+        assert_eq!(feed.totals(), FeedTotals::default());
+        let (rx, _) = feed
+            .subscribe(Filter::Rule("Loud".into()))
+            .expect("a first subscriber");
+        let loud = alert_frame("Loud");
+        // Nothing reads the backlog: past it, every alert is dropped.
+        for _ in 0..SUBSCRIBER_BACKLOG + 5 {
+            feed.offer(&loud);
+        }
+        feed.offer(&alert_frame("Quiet"));
+        let t = feed.totals();
+        assert_eq!((t.subscribers, t.dropped), (1, 5));
+        drop(rx);
+        feed.offer(&loud);
+        assert_eq!(
+            feed.totals(),
+            FeedTotals {
+                subscribers: 0,
+                sent: 0,
+                dropped: 5
+            }
+        );
+    }
 }

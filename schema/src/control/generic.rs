@@ -3,10 +3,10 @@
 //! that has nothing more to offer.
 //!
 //! It is not a place for stage-specific methods: a stage with more (like
-//! evaluate) implements `stage_control::Server` itself by calling
+//! capture) implements `stage_control::Server` for its own server with
+//! [`stage_control_methods!`](crate::stage_control_methods), or by calling
 //! [`fill_health`], [`fill_stats`] and [`fill_version`].
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use super::status::StageStatus;
@@ -54,32 +54,51 @@ pub struct StageServer {
 }
 
 impl stage_control::Server for StageServer {
-    async fn health(
-        self: Rc<Self>,
-        _: stage_control::HealthParams,
-        mut results: stage_control::HealthResults,
-    ) -> Result<(), capnp::Error> {
-        fill_health(&self.status, results.get().init_health());
-        Ok(())
-    }
+    crate::stage_control_methods!();
+}
 
-    async fn stats(
-        self: Rc<Self>,
-        _: stage_control::StatsParams,
-        mut results: stage_control::StatsResults,
-    ) -> Result<(), capnp::Error> {
-        fill_stats(&self.status, results.get().init_stats());
-        Ok(())
-    }
+/// The generic methods of `stage_control::Server`, for a server type with
+/// a `status: Arc<StageStatus>` field, so each stage's own interface does
+/// not spell them out again:
+///
+/// ```ignore
+/// impl stage_control::Server for MyServer {
+///     schema::stage_control_methods!();
+/// }
+/// ```
+///
+/// The crate using it needs `capnp` among its dependencies (any crate that
+/// implements a Cap'n Proto server has it).
+#[macro_export]
+macro_rules! stage_control_methods {
+    () => {
+        async fn health(
+            self: ::std::rc::Rc<Self>,
+            _: $crate::control_capnp::stage_control::HealthParams,
+            mut results: $crate::control_capnp::stage_control::HealthResults,
+        ) -> ::std::result::Result<(), ::capnp::Error> {
+            $crate::control::generic::fill_health(&self.status, results.get().init_health());
+            Ok(())
+        }
 
-    async fn version(
-        self: Rc<Self>,
-        _: stage_control::VersionParams,
-        mut results: stage_control::VersionResults,
-    ) -> Result<(), capnp::Error> {
-        fill_version(&self.status, results.get().init_version());
-        Ok(())
-    }
+        async fn stats(
+            self: ::std::rc::Rc<Self>,
+            _: $crate::control_capnp::stage_control::StatsParams,
+            mut results: $crate::control_capnp::stage_control::StatsResults,
+        ) -> ::std::result::Result<(), ::capnp::Error> {
+            $crate::control::generic::fill_stats(&self.status, results.get().init_stats());
+            Ok(())
+        }
+
+        async fn version(
+            self: ::std::rc::Rc<Self>,
+            _: $crate::control_capnp::stage_control::VersionParams,
+            mut results: $crate::control_capnp::stage_control::VersionResults,
+        ) -> ::std::result::Result<(), ::capnp::Error> {
+            $crate::control::generic::fill_version(&self.status, results.get().init_version());
+            Ok(())
+        }
+    };
 }
 
 /// A bootstrap maker for [`super::spawn`] serving [`StageServer`].
