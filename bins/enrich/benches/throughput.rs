@@ -183,7 +183,7 @@ fn enrich_all(
     let mut n = 0;
     while let Some(f) = r.next().unwrap() {
         if let Ok(frame::Event(Ok(ev))) = f.root().unwrap().which() {
-            engine.on_event(ev, out).unwrap();
+            engine.on_event(ev, f.raw(), out).unwrap();
             n += 1;
         }
     }

@@ -29,7 +29,7 @@ use crate::limits::{
     DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT, MAX_CONTAINERS, REMOVED_CONTAINER_GRACE,
 };
 use crate::params::Params;
-use crate::splice::{Part, Parts, Splicer};
+use crate::splice::{Part, Parts, RawParams, Splicer};
 use crate::stats::{self, Counters, Tables};
 use crate::threads::{Proc, Thread, ThreadTable, UID_UNSET};
 use crate::users::UserDb;
@@ -84,6 +84,18 @@ const IDENTITY_PARTS: [Part; 5] = [
     Part::K8s,
 ];
 
+/// What [`Enricher::fill_event`] writes besides the event's own fields
+/// and descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    /// Parameters, thread, user, group and login user.
+    All,
+    /// Parameters only: the caller splices in the cached parts.
+    NoParts,
+    /// Neither: the caller splices in the cached parts and the parameters.
+    NoPartsNoParams,
+}
+
 /// The descriptor an event concerns.
 #[derive(Debug, Clone)]
 pub enum EvFd {
@@ -108,6 +120,8 @@ struct Ev<'a> {
     ret: i64,
     flags: u32,
     params: Option<struct_list::Reader<'a, param::Owned>>,
+    /// The input frame, exactly as read, when the event came from one.
+    raw: Option<&'a [u8]>,
     paths: &'a [(usize, Vec<u8>)],
     raw_name: Option<&'a [u8]>,
     fd: Option<EvFd>,
@@ -165,10 +179,13 @@ impl Enricher {
     }
 
     /// Handles one event of the input: updates state, writes it (or holds
-    /// it back) with its state attached.
+    /// it back) with its state attached. `raw` is the frame `ev` was read
+    /// from, exactly as read ([`schema::InFrame::raw`]): its parameters are
+    /// copied from it as a block when they can be.
     pub fn on_event<W: Write>(
         &mut self,
         ev: event::Reader<'_>,
+        raw: &[u8],
         w: &mut FrameWriter<W>,
     ) -> io::Result<()> {
         self.stats.events_in += 1;
@@ -204,6 +221,7 @@ impl Enricher {
             ret,
             flags: ev.get_flags(),
             params: list,
+            raw: Some(raw),
             paths: &paths,
             raw_name,
             fd,
@@ -262,6 +280,7 @@ impl Enricher {
                 ret: 0,
                 flags: 0,
                 params: None,
+                raw: None,
                 paths: &[],
                 raw_name: None,
                 fd: None,
@@ -295,8 +314,8 @@ impl Enricher {
         }
         let mut msg = Builder::new_default();
         let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
-        self.fill_event(e, tp, msg.init_root::<frame::Builder>().init_event(), true)
-            .map_err(to_io)?;
+        let out = msg.init_root::<frame::Builder>().init_event();
+        self.fill_event(e, tp, out, Fill::All).map_err(to_io)?;
         self.stats.held_events += 1;
         self.hold.push(
             &queue,
@@ -344,12 +363,19 @@ impl Enricher {
                     .cached(&IDENTITY_PARTS, |parts| self.write_identity(p, cid, parts))
             });
             if let (Some(thread), Some(identity)) = (&*thread, &*identity) {
-                let written = self
-                    .splicer
-                    .borrow_mut()
-                    .write(w, &[thread, identity], |out| {
-                        self.fill_event(e, Some((t, p)), out, false)
-                    })?;
+                let params = e.params.and(e.raw).map(|frame| RawParams {
+                    frame,
+                    rewrites: e.paths,
+                });
+                let mut splicer = self.splicer.borrow_mut();
+                let written = splicer.write(w, &[thread, identity], params, |out, copied| {
+                    let fill = if copied {
+                        Fill::NoPartsNoParams
+                    } else {
+                        Fill::NoParts
+                    };
+                    self.fill_event(e, Some((t, p)), out, fill)
+                })?;
                 if written {
                     return Ok(());
                 }
@@ -358,22 +384,21 @@ impl Enricher {
         w.build(|f| -> io::Result<()> {
             let mut out = f.init_event();
             let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
-            self.fill_event(e, tp, out.reborrow(), true)
+            self.fill_event(e, tp, out.reborrow(), Fill::All)
                 .map_err(to_io)?;
             self.write_container(cid, out);
             Ok(())
         })
     }
 
-    /// Fills everything of an output event but its container; thread, user,
-    /// group and login user only when `with_parts` (otherwise the caller
-    /// splices them in).
+    /// Fills an output event but its container, and but what `fill` says
+    /// the caller splices in.
     fn fill_event(
         &self,
         e: &Ev<'_>,
         tp: Option<(&Thread, &Proc)>,
         mut out: event::Builder<'_>,
-        with_parts: bool,
+        fill: Fill,
     ) -> capnp::Result<()> {
         out.set_ts_ns(e.ts);
         out.set_cpu(e.cpu);
@@ -382,7 +407,7 @@ impl Enricher {
         out.set_kind(e.kind);
         out.set_ret(e.ret);
         out.set_flags(e.flags);
-        if let Some(list) = e.params {
+        if let (Some(list), false) = (e.params, fill == Fill::NoPartsNoParams) {
             out.set_params(list)?;
             if !e.paths.is_empty() {
                 let mut pl = out.reborrow().get_params()?;
@@ -394,7 +419,7 @@ impl Enricher {
         let Some((t, p)) = tp else {
             return Ok(());
         };
-        if with_parts {
+        if fill == Fill::All {
             write_thread(&self.threads, t, p, out.reborrow().init_thread());
             self.users.write_user(p.euid, out.reborrow().init_user());
             self.users.write_group(p.egid, out.reborrow().init_group());

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod params;
 pub mod partcache;
 pub mod path;
+pub mod rawparams;
 pub mod run;
 pub mod runtime;
 pub mod splice;

@@ -109,7 +109,7 @@ where
             Err(e) => break Err(RunError::Input(e)),
         };
         match root.which() {
-            Ok(frame::Event(Ok(ev))) => engine.on_event(ev, &mut w).map_err(out)?,
+            Ok(frame::Event(Ok(ev))) => engine.on_event(ev, frame.raw(), &mut w).map_err(out)?,
             Ok(frame::Stats(_)) => {
                 engine.stats.stats_forwarded += 1;
                 w.write_raw(frame.raw()).map_err(out)?;

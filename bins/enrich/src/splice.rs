@@ -1,6 +1,7 @@
 //! Writes an event whose state parts (`thread`, `user`, `group`,
 //! `loginUser`, `container`, `k8s`) are cached, already serialised
-//! segments, without copying them field by field.
+//! segments, without copying them field by field; its parameters, too, can
+//! be a block copied from the input frame ([`crate::rawparams`]).
 //!
 //! A cached segment ([`Cached`]) is a message whose root is a list of
 //! pointers, one per part it holds; each part's object lies in the same
@@ -29,6 +30,8 @@ use schema::arena::ReusedArena;
 use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use schema::FrameWriter;
 
+use crate::rawparams;
+
 /// Words of the scratch segment an event (without its cached parts) is
 /// built in; a bigger event spills into a second segment, and is then
 /// written the ordinary way by the caller.
@@ -42,9 +45,10 @@ const CACHED_SEGMENT_WORDS: usize = 8192;
 pub const MAX_CACHED_SEGMENTS: usize = 4;
 
 /// Bytes per Cap'n Proto word.
-const WORD: usize = 8;
+pub(crate) const WORD: usize = 8;
 
-/// The event fields that can be cached, in the order of [`Slots`].
+/// The event fields that can come from other segments, in the order of
+/// [`Slots`]: the cached parts, and the parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Thread,
@@ -53,15 +57,17 @@ pub enum Part {
     LoginUser,
     Container,
     K8s,
+    Params,
 }
 
-const ALL_PARTS: [Part; 6] = [
+const ALL_PARTS: [Part; 7] = [
     Part::Thread,
     Part::User,
     Part::Group,
     Part::LoginUser,
     Part::Container,
     Part::K8s,
+    Part::Params,
 ];
 
 /// Index of each part among Event's pointer fields, found once by building
@@ -81,6 +87,7 @@ impl Slots {
                 Part::LoginUser => ev.reborrow().init_login_user().set_uid(1),
                 Part::Container => ev.reborrow().init_container().set_id("x"),
                 Part::K8s => ev.reborrow().init_k8s().set_pod_name("x"),
+                Part::Params => ev.reborrow().init_params(1).get(0).set_int(1),
             }
             let segments = msg.get_segments_for_output();
             let seg = segments[0];
@@ -155,10 +162,20 @@ impl Parts<'_> {
     }
 }
 
+/// An input frame whose parameter list may be copied as a block, with the
+/// byte parameters to replace on the way (index, new bytes).
+#[derive(Clone, Copy)]
+pub struct RawParams<'a> {
+    pub frame: &'a [u8],
+    pub rewrites: &'a [(usize, Vec<u8>)],
+}
+
 /// Builds cached segments and writes spliced frames.
 pub struct Splicer {
     scratch: ReusedArena,
     cached_scratch: ReusedArena,
+    /// The parameter segment of the event being written.
+    params: Vec<u8>,
     out: Vec<u8>,
     slots: Slots,
 }
@@ -167,14 +184,16 @@ fn to_io(e: capnp::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
 
-fn word(b: &[u8], i: usize) -> Option<u64> {
+/// Word `i` of `b`, if `b` holds it.
+pub(crate) fn word(b: &[u8], i: usize) -> Option<u64> {
     let s = b.get(i * WORD..i * WORD + WORD)?;
     Some(u64::from_le_bytes(s.try_into().ok()?))
 }
 
-/// The target word index of the struct or list pointer at word `at`, and
-/// the pointer's upper half (struct sizes, or list element size and count).
-fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
+/// The target word index of the non-null struct (`kind` 0) or list
+/// (`kind` 1) pointer at word `at`, and the pointer's upper half (struct
+/// sizes, or list element size and count).
+pub(crate) fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
     let p = word(b, at)?;
     if p & 3 != kind || p == 0 {
         return None;
@@ -186,7 +205,7 @@ fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
 
 /// The word index of the event's pointer section in a single-segment
 /// Frame, and its number of pointers.
-fn event_pointers(seg: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn event_pointers(seg: &[u8]) -> Option<(usize, usize)> {
     const STRUCT: u64 = 0;
     let sizes = |s: u64| ((s & 0xffff) as usize, (s >> 16) as usize);
     let (frame_at, frame_sizes) = follow(seg, 0, STRUCT)?;
@@ -215,6 +234,7 @@ impl Splicer {
         Splicer {
             scratch: ReusedArena::new(SCRATCH_WORDS),
             cached_scratch: ReusedArena::new(CACHED_SEGMENT_WORDS),
+            params: Vec::with_capacity(1 << 10),
             out: Vec::with_capacity(16 << 10),
             slots: Slots::find(),
         }
@@ -262,39 +282,51 @@ impl Splicer {
     }
 
     /// Writes one event frame: `fill` builds everything but the parts of
-    /// `cached`, which are attached as they are. Returns false, having
-    /// written nothing, when the event outgrew the scratch segment: the
-    /// caller then writes it the ordinary way.
+    /// `cached`, which are attached as they are, and but its parameters
+    /// when they could be copied from `params` (`fill`'s flag then says so).
+    /// Returns false, having written nothing, when the event outgrew the
+    /// scratch segment: the caller then writes it the ordinary way.
     pub fn write<W, F>(
         &mut self,
         w: &mut FrameWriter<W>,
         cached: &[&Cached],
+        params: Option<RawParams<'_>>,
         fill: F,
     ) -> io::Result<bool>
     where
         W: Write,
-        F: FnOnce(event::Builder<'_>) -> capnp::Result<()>,
+        F: FnOnce(event::Builder<'_>, bool) -> capnp::Result<()>,
     {
         if cached.len() > MAX_CACHED_SEGMENTS {
             return Ok(false);
         }
+        let params_slot = self.slots.of(Part::Params) as usize;
+        let with_params = params.is_some_and(|p| {
+            rawparams::params_segment(p.frame, params_slot, p.rewrites, &mut self.params)
+        });
         let mut msg = Builder::new(&mut self.scratch);
-        fill(msg.init_root::<frame::Builder>().init_event()).map_err(to_io)?;
+        fill(msg.init_root::<frame::Builder>().init_event(), with_params).map_err(to_io)?;
         let segments = msg.get_segments_for_output();
         let [seg0] = &segments[..] else {
             return Ok(false);
         };
+        let extra: &[u8] = if with_params { &self.params } else { &[] };
+        let count = 1 + cached.len() + usize::from(with_params);
         // Segment table: count - 1, one size per segment, padding to a word.
         self.out.clear();
         self.out
-            .extend_from_slice(&(cached.len() as u32).to_le_bytes());
+            .extend_from_slice(&(count as u32 - 1).to_le_bytes());
         self.out
             .extend_from_slice(&((seg0.len() / WORD) as u32).to_le_bytes());
         for c in cached {
             self.out
                 .extend_from_slice(&((c.segment.len() / WORD) as u32).to_le_bytes());
         }
-        if cached.len() % 2 == 1 {
+        if with_params {
+            self.out
+                .extend_from_slice(&((extra.len() / WORD) as u32).to_le_bytes());
+        }
+        if count.is_multiple_of(2) {
             self.out.extend_from_slice(&0u32.to_le_bytes());
         }
         let Some((ptrs_at, ptrs)) = event_pointers(seg0) else {
@@ -302,8 +334,13 @@ impl Splicer {
         };
         let base = self.out.len();
         self.out.extend_from_slice(seg0);
-        for (i, c) in cached.iter().enumerate() {
-            for &(slot, pad) in c.pads() {
+        let params_pad = [(params_slot as u8, 0)];
+        let pads = cached
+            .iter()
+            .map(|c| c.pads())
+            .chain(with_params.then_some(&params_pad[..]));
+        for (i, pads) in pads.enumerate() {
+            for &(slot, pad) in pads {
                 if slot as usize >= ptrs {
                     return Ok(false);
                 }
@@ -315,6 +352,7 @@ impl Splicer {
         for c in cached {
             self.out.extend_from_slice(&c.segment);
         }
+        self.out.extend_from_slice(extra);
         w.write_raw(&self.out)?;
         Ok(true)
     }
@@ -365,7 +403,7 @@ mod tests {
         let mut w = FrameWriter::new(Vec::new());
         for i in 0..3 {
             let written = s
-                .write(&mut w, &[&thread, &identity], |mut e| {
+                .write(&mut w, &[&thread, &identity], None, |mut e, _| {
                     e.set_tid(42);
                     e.set_kind(Kind::Close);
                     e.reborrow().init_fd().set_num(i);
@@ -409,7 +447,7 @@ mod tests {
         let thread = thread.unwrap();
         let mut w = FrameWriter::new(Vec::new());
         for _ in 0..2 {
-            s.write(&mut w, &[&thread], |mut e| {
+            s.write(&mut w, &[&thread], None, |mut e, _| {
                 e.set_pid(3);
                 Ok(())
             })
@@ -442,7 +480,7 @@ mod tests {
         let mut w = FrameWriter::new(Vec::new());
         let big = vec![b'x'; SCRATCH_WORDS * 8 + 100];
         let written = s
-            .write(&mut w, &[&thread], |e| {
+            .write(&mut w, &[&thread], None, |e, _| {
                 e.init_params(1).get(0).set_bytes(&big);
                 Ok(())
             })
