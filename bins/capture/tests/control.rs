@@ -327,3 +327,29 @@ fn with_control_every_thread_holds_no_privilege() {
     let frames = c.stop();
     assert!(opened(&frames, &marker), "no event after the lock-down");
 }
+
+/// Needs no kernel: the client's own errors.
+#[test]
+fn ctl_reports_a_missing_socket_or_flag_in_one_line() {
+    let sock = Sock::new("ctl-absent");
+    let o = ctl(&sock, &["health"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "capture: error: cannot connect to control socket {}",
+            &*sock
+        )),
+        "{err}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_capture"))
+        .args(["ctl", "syscalls"])
+        .output()
+        .expect("running capture ctl");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "capture: error: ctl needs --control PATH\n"
+    );
+}
