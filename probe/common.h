@@ -76,8 +76,9 @@ static __always_inline __u32 masked_idx(__u32 i)
 
 /* Set by the loader before the programs are verified. */
 const volatile __u32 own_tgid = 0;
-/* Unread bytes in the ring buffer above which a submit wakes the reader;
- * below it the reader finds the data on its next timed poll. */
+/* Bytes a CPU submits between two wake-ups of the reader (the loader
+ * divides its ring-wide figure by the number of CPUs); in between, the
+ * reader finds the data on its next timed poll. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
 char LICENSE[] SEC("license") = "GPL";
@@ -133,6 +134,8 @@ struct scratch {
 	__u32 idx;   /* next parameter */
 	__u32 nparts; /* entries of parts in use */
 	__u16 flags;
+	/* Bytes this CPU submitted since it last woke the reader. */
+	__u64 unwoken;
 };
 
 struct {
@@ -164,20 +167,27 @@ struct w {
 	struct scratch *s;
 };
 
-/* True for a thread of capture itself, whose activity is never reported,
- * and for everyone once capture has stopped. */
-static __always_inline bool is_self(void)
+/* True for a thread of capture itself (`id` as bpf_get_current_pid_tgid
+ * returns it), whose activity is never reported, and for everyone once
+ * capture has stopped. The caller passes the id on to w_begin: every helper
+ * call costs tens of ns here (return thunks), so none is made twice. */
+static __always_inline bool is_self_id(__u64 id)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) == own_tgid)
+	if ((id >> 32) == own_tgid)
 		return true;
 	__u32 zero = 0;
 	__u32 *stopped = bpf_map_lookup_elem(&control, &zero);
 	return stopped && *stopped;
 }
 
-/* Starts a record of `kind` with `nparams` parameters, unless `kind` is
- * not selected. */
-static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s64 ret)
+static __always_inline bool is_self(void)
+{
+	return is_self_id(bpf_get_current_pid_tgid());
+}
+
+/* Starts a record of `kind` with `nparams` parameters for thread `id`
+ * (bpf_get_current_pid_tgid), unless `kind` is not selected. */
+static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s64 ret, __u64 id)
 {
 	__u32 k = kind;
 	__u32 *on = bpf_map_lookup_elem(&selected, &k);
@@ -189,7 +199,6 @@ static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s6
 		return false;
 	}
 	struct rec_hdr *h = (struct rec_hdr *)s->b;
-	__u64 id = bpf_get_current_pid_tgid();
 	h->ts = bpf_ktime_get_boot_ns();
 	h->ret = ret;
 	h->tid = (__u32)id;
@@ -299,11 +308,13 @@ static __always_inline void w_ubytes(struct w *w, const void *p, __u64 len, __u3
 /* Ring buffer bytes of a record beyond its own: the ring's record header. */
 #define RINGBUF_HDR_BYTES 8
 
-/* Sends the record. A submit wakes the reader only when it makes the unread
- * data cross `wakeup_bytes`: waking per event makes traced syscalls many
- * times slower, and so does waking on every event while the reader lags
- * (each wake-up is an IPI). A reader that finds the ring empty polls with a
- * timeout, so a quiet trickle is not held back for long. */
+/* Sends the record. A CPU wakes the reader once per `wakeup_bytes` it
+ * submits: waking per event makes traced syscalls many times slower (each
+ * wake-up is an IPI). The count is the CPU's own, in its scratch slot,
+ * because asking the ring how much is unread (bpf_ringbuf_query) costs a
+ * helper call and a cache line the reader writes, on every event. A reader
+ * that finds the ring empty polls with a timeout, so a quiet trickle is not
+ * held back for long. */
 static __always_inline int w_submit(struct w *w)
 {
 	struct rec_hdr *h = (struct rec_hdr *)w->s->b;
@@ -311,10 +322,13 @@ static __always_inline int w_submit(struct w *w)
 	__u32 size = w->s->off;
 	if (size > MAX_RECORD_BYTES)
 		size = MAX_RECORD_BYTES;
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = avail < wakeup_bytes && avail + size + RINGBUF_HDR_BYTES >= wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
+	__u64 unwoken = w->s->unwoken + size + RINGBUF_HDR_BYTES;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (unwoken >= wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		unwoken = 0;
+	}
+	w->s->unwoken = unwoken;
 	if (bpf_ringbuf_output(&events, w->s->b, size, flags) != 0)
 		count_drop(DROP_RINGBUF_FULL);
 	return 0;
@@ -327,11 +341,15 @@ static __always_inline int w_submit(struct w *w)
  * half the cost per captured syscall. */
 struct args {
 	unsigned long a[6];
+	/* The current task, kept for the parameters read from it (an fd's
+	 * file): fetching it again would be another helper call. */
+	struct task_struct *task;
 };
 
 static __always_inline void read_args(struct args *out)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	out->task = t;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	/* Direct loads through the BTF pointer: the verifier turns them into
 	 * fault-safe loads, without the cost of a helper call. */
@@ -348,9 +366,10 @@ static __always_inline void read_args(struct args *out)
 #define EXIT_BEGIN(ctx, KIND, w, a)                                                                \
 	struct w w;                                                                                \
 	struct args a;                                                                             \
-	if (is_self())                                                                             \
+	__u64 id_ = bpf_get_current_pid_tgid();                                                    \
+	if (is_self_id(id_))                                                                       \
 		return 0;                                                                          \
-	if (!w_begin(&w, KIND_##KIND, NPARAMS_##KIND, (ctx)->ret))                                 \
+	if (!w_begin(&w, KIND_##KIND, NPARAMS_##KIND, (ctx)->ret, id_))                            \
 		return 0;                                                                          \
 	read_args(&a)
 

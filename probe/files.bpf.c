@@ -17,7 +17,7 @@ EXIT_PROG(open)
 	w_ustr(&w, (void *)a.a[0]);
 	w_u64(&w, a.a[1]);
 	w_u64(&w, a.a[2]);
-	w_fd_dev_ino(&w, ctx->ret);
+	w_fd_dev_ino(&w, a.task, ctx->ret);
 	return w_submit(&w);
 }
 
@@ -28,7 +28,7 @@ EXIT_PROG(openat)
 	w_ustr(&w, (void *)a.a[1]);
 	w_u64(&w, a.a[2]);
 	w_u64(&w, a.a[3]);
-	w_fd_dev_ino(&w, ctx->ret);
+	w_fd_dev_ino(&w, a.task, ctx->ret);
 	return w_submit(&w);
 }
 
@@ -48,7 +48,7 @@ EXIT_PROG(openat2)
 		w_none(&w);
 		w_none(&w);
 	}
-	w_fd_dev_ino(&w, ctx->ret);
+	w_fd_dev_ino(&w, a.task, ctx->ret);
 	return w_submit(&w);
 }
 
@@ -57,7 +57,7 @@ EXIT_PROG(creat)
 	EXIT_BEGIN(ctx, CREAT, w, a);
 	w_ustr(&w, (void *)a.a[0]);
 	w_u64(&w, a.a[1]);
-	w_fd_dev_ino(&w, ctx->ret);
+	w_fd_dev_ino(&w, a.task, ctx->ret);
 	return w_submit(&w);
 }
 
@@ -98,13 +98,14 @@ SEC("tracepoint/syscalls/sys_exit_fcntl")
 int exit_fcntl(struct sys_exit_ctx *ctx)
 {
 	struct args a;
-	if (is_self())
+	__u64 id = bpf_get_current_pid_tgid();
+	if (is_self_id(id))
 		return 0;
 	read_args(&a);
 	if (a.a[1] != F_DUPFD && a.a[1] != F_DUPFD_CLOEXEC)
 		return 0;
 	struct w w;
-	if (!w_begin(&w, KIND_FCNTL, NPARAMS_FCNTL, ctx->ret))
+	if (!w_begin(&w, KIND_FCNTL, NPARAMS_FCNTL, ctx->ret, id))
 		return 0;
 	w_int(&w, a.a[0]);
 	w_u64(&w, a.a[1]);

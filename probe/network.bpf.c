@@ -39,7 +39,7 @@ EXIT_PROG(connect)
 	EXIT_BEGIN(ctx, CONNECT, w, a);
 	w_int(&w, a.a[0]);
 	w_usockaddr(&w, (void *)a.a[1], a.a[2]);
-	w_sock_tuple(&w, a.a[0]);
+	w_sock_tuple(&w, a.task, a.a[0]);
 	return w_submit(&w);
 }
 
@@ -47,7 +47,7 @@ EXIT_PROG(accept)
 {
 	EXIT_BEGIN(ctx, ACCEPT, w, a);
 	w_int(&w, a.a[0]);
-	w_sock_tuple(&w, ctx->ret);
+	w_sock_tuple(&w, a.task, ctx->ret);
 	return w_submit(&w);
 }
 
@@ -55,7 +55,7 @@ EXIT_PROG(accept4)
 {
 	EXIT_BEGIN(ctx, ACCEPT4, w, a);
 	w_int(&w, a.a[0]);
-	w_sock_tuple(&w, ctx->ret);
+	w_sock_tuple(&w, a.task, ctx->ret);
 	w_u64(&w, a.a[3]);
 	return w_submit(&w);
 }

@@ -111,15 +111,16 @@ int enter_execveat(struct sys_enter_ctx *ctx)
 static __always_inline int exec_exit(struct sys_exit_ctx *ctx, __u16 prog_kind)
 {
 	struct w w;
-	if (is_self())
+	__u64 id = bpf_get_current_pid_tgid();
+	if (is_self_id(id))
 		return 0;
-	__u32 key = bpf_get_current_pid_tgid() >> 32;
+	__u32 key = id >> 32;
 	struct exec_entry *e = bpf_map_lookup_elem(&exec_entries, &key);
 	__u16 kind = e ? e->kind : prog_kind;
 	if (!(exec_kinds & (kind == KIND_EXECVEAT ? 2 : 1)))
 		goto out;
 	if (kind == KIND_EXECVEAT) {
-		if (!w_begin(&w, KIND_EXECVEAT, NPARAMS_EXECVEAT, ctx->ret))
+		if (!w_begin(&w, KIND_EXECVEAT, NPARAMS_EXECVEAT, ctx->ret, id))
 			goto out;
 		if (e) {
 			w_int(&w, e->dirfd);
@@ -131,7 +132,7 @@ static __always_inline int exec_exit(struct sys_exit_ctx *ctx, __u16 prog_kind)
 			w_none(&w);
 		}
 	} else {
-		if (!w_begin(&w, KIND_EXECVE, NPARAMS_EXECVE, ctx->ret))
+		if (!w_begin(&w, KIND_EXECVE, NPARAMS_EXECVE, ctx->ret, id))
 			goto out;
 		w_exec_filename(&w, e);
 	}
@@ -357,9 +358,10 @@ SEC("tracepoint/sched/sched_process_exit")
 int proc_exit(void *ctx)
 {
 	struct w w;
-	if (is_self())
+	__u64 id = bpf_get_current_pid_tgid();
+	if (is_self_id(id))
 		return 0;
-	if (!w_begin(&w, KIND_PROCEXIT, NPARAMS_PROCEXIT, 0))
+	if (!w_begin(&w, KIND_PROCEXIT, NPARAMS_PROCEXIT, 0, id))
 		return 0;
 	int code = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), exit_code);
 	w_int(&w, (code >> 8) & 0xff);

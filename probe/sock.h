@@ -17,10 +17,11 @@
 /* sizeof(struct sockaddr_un) */
 #define SOCKADDR_UN_BYTES 110
 
-/* The socket behind descriptor `fd`, or NULL if it is not one. */
-static __always_inline struct sock *fd_sock(long fd)
+/* The socket behind descriptor `fd` of task `t` (the current one), or
+ * NULL if it is not one. */
+static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 {
-	struct file *f = fd_file(fd);
+	struct file *f = fd_file(t, fd);
 	if (!f)
 		return NULL;
 	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
@@ -81,9 +82,9 @@ static __always_inline __u32 raw_sun(struct w *w, struct sock *sk)
 }
 
 /* The (local, remote) tuple of the socket behind `fd`. */
-static __always_inline void w_sock_tuple(struct w *w, long fd)
+static __always_inline void w_sock_tuple(struct w *w, struct task_struct *t, long fd)
 {
-	struct sock *sk = fd_sock(fd);
+	struct sock *sk = fd_sock(t, fd);
 	if (!sk || !w_room(w, 1 + 2 * SOCKADDR_UN_BYTES))
 		goto none;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);

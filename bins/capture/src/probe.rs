@@ -106,7 +106,9 @@ pub struct ProbeConfig<'a> {
     pub kinds: &'a [&'static KindInfo],
     /// Ring buffer size, MiB: a power of two.
     pub buffer_mib: u32,
-    /// Unread bytes above which a submit wakes the reader.
+    /// Bytes submitted between two wake-ups of the reader, across the
+    /// machine: each CPU wakes it after writing its share
+    /// ([`per_cpu_wakeup_bytes`]).
     pub wakeup_bytes: u64,
     /// Our own process, whose syscalls the probe skips.
     pub own_tgid: u32,
@@ -182,7 +184,11 @@ impl Probe {
         let mut ebpf = EbpfLoader::new()
             .override_global("own_tgid", &cfg.own_tgid, true)
             .override_global("exec_kinds", &exec_kinds, true)
-            .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
+            .override_global(
+                "wakeup_bytes",
+                &per_cpu_wakeup_bytes(cfg.wakeup_bytes, cpus),
+                true,
+            )
             .map_max_entries("events", cfg.buffer_mib << 20)
             .map_max_entries("scratch_map", cpus as u32)
             .map_max_entries(SELECTION_MAP, table::TABLE.len() as u32)
@@ -422,6 +428,17 @@ impl Selector {
     }
 }
 
+/// Smallest per-CPU wake-up threshold: below a few records per wake-up,
+/// the wake-ups would cost more than the events.
+const MIN_WAKEUP_BYTES_PER_CPU: u64 = 4096;
+
+/// Each CPU's share of the ring-wide wake-up threshold. The probe counts
+/// per CPU because asking the ring how much is unread costs a helper call
+/// and a cache line the reader writes, on every event.
+fn per_cpu_wakeup_bytes(total: u64, cpus: usize) -> u64 {
+    (total / cpus.max(1) as u64).max(MIN_WAKEUP_BYTES_PER_CPU)
+}
+
 /// Writes a rejected program's verifier log to a file named after it.
 fn save_verifier_log(dir: &Path, program: &str, log: &str, source: io::Error) -> ProbeError {
     let path = dir.join(format!(
@@ -445,6 +462,16 @@ fn save_verifier_log(dir: &Path, program: &str, log: &str, source: io::Error) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wakeup_threshold_is_shared_between_cpus_with_a_floor() {
+        assert_eq!(per_cpu_wakeup_bytes(256 << 10, 2), 128 << 10);
+        assert_eq!(per_cpu_wakeup_bytes(256 << 10, 0), 256 << 10);
+        assert_eq!(
+            per_cpu_wakeup_bytes(256 << 10, 1024),
+            MIN_WAKEUP_BYTES_PER_CPU
+        );
+    }
 
     #[test]
     fn verifier_log_is_saved_and_named_in_the_error() {
