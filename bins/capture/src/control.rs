@@ -90,8 +90,8 @@ fn requested(sel: &Selector, names: &[String]) -> Result<Vec<schema::Kind>, Vec<
     }
 }
 
-fn set_names(list: capnp::text_list::Builder<'_>, kinds: &[schema::Kind]) {
-    let mut list = list;
+/// Fills `list` with the names of `kinds`.
+fn set_names(mut list: capnp::text_list::Builder<'_>, kinds: &[schema::Kind]) {
     for (i, k) in kinds.iter().enumerate() {
         list.set(i as u32, table::info(*k).name);
     }
