@@ -61,7 +61,7 @@ impl stage_control::Server for StageServer {
 /// a `status: Arc<StageStatus>` field, so each stage's own interface does
 /// not spell them out again:
 ///
-/// ```ignore
+/// ```text
 /// impl stage_control::Server for MyServer {
 ///     schema::stage_control_methods!();
 /// }
