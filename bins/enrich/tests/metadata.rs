@@ -314,9 +314,11 @@ fn a_missing_socket_marks_events_failed_and_they_flow() {
     assert_eq!(s(&ev[6], &["container", "id"]), &ID[..12]);
 }
 
-#[test]
-fn the_runtime_event_stream_prefetches_metadata() {
-    let (_d, sock) = fake_api(Answer::Announce);
+/// Runs enrich against a fake API answering `answer`, on an input that
+/// gives the header and the host shell, then pauses for `pause` before the
+/// container's events: the runtime's event stream is read meanwhile.
+fn run_paused(answer: Answer, pause: Duration) -> (Vec<Value>, Vec<Value>) {
+    let (_d, sock) = fake_api(answer);
     let sockets = Sockets {
         docker: vec![sock],
         podman: vec![],
@@ -327,24 +329,28 @@ fn the_runtime_event_stream_prefetches_metadata() {
         group: gr,
         ..enrich::Options::default()
     };
-    // The header and the host shell first; the container's events only
-    // after the runtime has had time to announce its start.
-    let data = stream();
     let split = {
         let mut st = Stream::new();
         st.snap(&Snap::new(100, 1, "bash"));
         st.bytes().len()
     };
     let input = Paused {
-        data,
+        data: stream(),
         pos: 0,
         split,
-        pause: Duration::from_millis(500),
+        pause,
     };
     let mut out = Vec::new();
     let mut start = |tx| enrich::runtime::start(&sockets, tx);
     enrich::run::run(input, &mut out, &opts, &mut start).expect("enrich failed");
-    let (ev, frames) = (events(&out), frames(&out));
+    (events(&out), frames(&out))
+}
+
+#[test]
+fn the_runtime_event_stream_prefetches_metadata() {
+    // The container's events only after the runtime has had time to
+    // announce its start.
+    let (ev, frames) = run_paused(Answer::Announce, Duration::from_millis(500));
     // Nothing held: the stream's own order.
     assert_eq!(
         kinds(&ev),
@@ -374,35 +380,9 @@ fn the_runtime_event_stream_prefetches_metadata() {
 fn a_container_gone_before_its_events_are_read_keeps_its_metadata() {
     // `docker run --rm`: the runtime reports the container created, then
     // destroyed, all before enrich reads its events; inspect works only
-    // before the removal.
-    let (_d, sock) = fake_api(Answer::CreatedThenGone);
-    let sockets = Sockets {
-        docker: vec![sock],
-        podman: vec![],
-    };
-    let (_u, pw, gr) = userdb();
-    let opts = enrich::Options {
-        passwd: pw,
-        group: gr,
-        ..enrich::Options::default()
-    };
-    let data = stream();
-    let split = {
-        let mut st = Stream::new();
-        st.snap(&Snap::new(100, 1, "bash"));
-        st.bytes().len()
-    };
-    let input = Paused {
-        data,
-        pos: 0,
-        split,
-        // Past enrich's next stats tick (1 s), where a removal is applied.
-        pause: Duration::from_millis(1_500),
-    };
-    let mut out = Vec::new();
-    let mut start = |tx| enrich::runtime::start(&sockets, tx);
-    enrich::run::run(input, &mut out, &opts, &mut start).expect("enrich failed");
-    let ev = events(&out);
+    // before the removal. The pause runs past enrich's next stats tick
+    // (1 s), where a removal is applied.
+    let (ev, _) = run_paused(Answer::CreatedThenGone, Duration::from_millis(1_500));
     let theirs: Vec<&Value> = ev.iter().filter(|e| e["tid"] == 300).collect();
     assert!(!theirs.is_empty());
     for e in theirs {
