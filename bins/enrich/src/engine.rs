@@ -209,6 +209,7 @@ impl Enricher {
         // fd.nameraw: the path as passed, when resolution changed it.
         let raw_name = fd
             .as_ref()
+            .filter(|_| !paths.is_empty())
             .and(params.index("name"))
             .filter(|i| paths.iter().any(|(j, _)| j == i))
             .and_then(|_| params.bytes("name"));

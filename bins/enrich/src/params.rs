@@ -23,9 +23,14 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// Position of parameter `name` in this kind's row.
+    /// Position of parameter `name` in this kind's row. Length and first
+    /// byte are compared before the whole name: most names differ there,
+    /// and this runs several times per event.
     pub fn index(&self, name: &str) -> Option<usize> {
-        self.info.params.iter().position(|p| p.name == name)
+        let (len, first) = (name.len(), name.as_bytes().first());
+        self.info.params.iter().position(|p| {
+            p.name.len() == len && p.name.as_bytes().first() == first && p.name == name
+        })
     }
 
     /// The `i`th parameter's wire value.

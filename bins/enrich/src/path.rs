@@ -36,7 +36,7 @@ pub fn normalise(path: &[u8]) -> Vec<u8> {
 
 /// True when `path` is absolute and already normalised (what
 /// [`normalise`] would return unchanged): the common case, checked in one
-/// pass without building anything.
+/// pass over the bytes without building anything.
 pub fn is_normal(path: &[u8]) -> bool {
     match path {
         [b'/'] => return true,
@@ -44,11 +44,21 @@ pub fn is_normal(path: &[u8]) -> bool {
         [b'/', ..] => {}
         _ => return false,
     }
-    memchr::memchr_iter(b'/', path).all(|i| {
-        let rest = &path[i + 1..];
-        let component = &rest[..memchr::memchr(b'/', rest).unwrap_or(rest.len())];
-        !matches!(component, b"" | b"." | b"..")
-    })
+    // Every component must be non-empty and neither `.` nor `..`.
+    let bad = |len: usize, dots: usize| len == 0 || (len <= 2 && dots == len);
+    let (mut len, mut dots) = (0, 0);
+    for &b in &path[1..] {
+        if b == b'/' {
+            if bad(len, dots) {
+                return false;
+            }
+            (len, dots) = (0, 0);
+        } else {
+            len += 1;
+            dots += usize::from(b == b'.');
+        }
+    }
+    !bad(len, dots)
 }
 
 /// Builds a normalised path from one or more pieces, in one buffer: `..`
