@@ -561,7 +561,12 @@ fn main() {
         for (name, c) in &conds {
             if c.kinds.names().contains(&k.as_str()) {
                 let mut out = String::new();
-                dump_node(&c.node, 1, &mut out);
+                let kind = schema::table::by_name(&k).expect("a kind").kind;
+                dump_node(
+                    &evaluate::compile::kinds::specialize(&c.node, kind),
+                    1,
+                    &mut out,
+                );
                 println!("RULE {name}\n{out}");
             }
         }

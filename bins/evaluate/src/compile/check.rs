@@ -872,12 +872,30 @@ pub(super) fn and(items: Vec<Node>) -> Node {
     // Event-type tests first, then what the rule looks for, then its
     // exclusions (`not …`): exclusions rarely fail, so they seldom
     // short-circuit, while the positive tests usually do. Within each
-    // group, cheapest first.
-    out.sort_by_key(|n| (and_group(n), cost(n)));
+    // group, cheapest first; equal costs in a fixed order, so that rules
+    // with the same tests start with the same ones and a rule set can test
+    // the shared start once for all of them.
+    out.sort_by(|a, b| {
+        (and_group(a), cost(a))
+            .cmp(&(and_group(b), cost(b)))
+            .then_with(|| leaf_key(a).cmp(leaf_key(b)))
+    });
     match out.len() {
         0 => Node::Const(true),
         1 => out.pop().unwrap_or(Node::Const(true)),
         _ => Node::And(out),
+    }
+}
+
+/// The key of a test or negated test, for ordering; empty for the rest.
+fn leaf_key(n: &Node) -> &str {
+    match n {
+        Node::Test(t) => &t.key,
+        Node::Not(inner) => match &**inner {
+            Node::Test(t) => &t.key,
+            _ => "",
+        },
+        _ => "",
     }
 }
 

@@ -117,9 +117,7 @@ pub fn groupable(t: &Test) -> bool {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub field: Field,
-    /// The members: their leaf (memo slot) and whether the test is `!=`.
-    /// Member `i` is bit `i` of the masks.
-    pub members: Vec<(u32, bool)>,
+    /// Member `i`'s patterns set bit `i` of the masks.
     exact: FastMap<Box<[u8]>, u128>,
     prefixes: Trie,
     /// Patterns reversed: walking the value from its end finds suffixes.
@@ -127,19 +125,18 @@ pub struct Group {
 }
 
 impl Group {
-    /// A group of `members` (leaf, test), all on `field` and all
-    /// [`groupable`]; at most [`MAX_GROUP_TESTS`] of them.
-    pub fn new(field: Field, members: &[(u32, &Test)]) -> Group {
+    /// A group of `members`, all on `field` and all [`groupable`]; member
+    /// `i` is bit `i` of [`Group::hits`]. Members past [`MAX_GROUP_TESTS`]
+    /// are left out.
+    pub fn new(field: Field, members: &[&Test]) -> Group {
         let mut g = Group {
             field,
-            members: Vec::with_capacity(members.len()),
             exact: FastMap::default(),
             prefixes: Trie::new(),
             suffixes: Trie::new(),
         };
-        for (i, (leaf, t)) in members.iter().take(MAX_GROUP_TESTS).enumerate() {
+        for (i, t) in members.iter().take(MAX_GROUP_TESTS).enumerate() {
             let bit = 1u128 << i;
-            g.members.push((*leaf, t.negate));
             match patterns(t) {
                 Some(Patterns::Exact(xs)) => {
                     for x in xs {
@@ -202,11 +199,7 @@ mod tests {
         ];
         let tests: Vec<Test> = srcs.iter().map(|s| test(s)).collect();
         assert!(tests.iter().all(groupable));
-        let members: Vec<(u32, &Test)> = tests
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (i as u32, t))
-            .collect();
+        let members: Vec<&Test> = tests.iter().collect();
         let g = Group::new(tests[0].field.clone(), &members);
         for v in [
             "/etc/shadow",

@@ -17,18 +17,38 @@ use crate::fields::Field;
 pub const TRUE: u32 = u32::MAX;
 /// Jump target: the condition does not hold.
 pub const FALSE: u32 = u32::MAX - 1;
-/// [`Step::group`] of a step whose leaf runs alone.
-pub const NO_GROUP: u32 = u32::MAX;
+/// [`LeafRef::group`] of a leaf that runs alone.
+pub const NO_GROUP: u16 = u16::MAX;
+
+/// Which leaf a step tests, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct LeafRef {
+    /// Index into the rule set's [`Leaves`], which is also the leaf's slot
+    /// in the per-event memo.
+    pub leaf: u32,
+    /// The field group ([`super::group`]) that answers this leaf along
+    /// with its siblings, or [`NO_GROUP`]; then `bit` is the leaf's bit in
+    /// the group's answer and `negate` says it is a `!=` test.
+    pub group: u16,
+    pub bit: u8,
+    pub negate: bool,
+}
+
+impl LeafRef {
+    fn alone(leaf: u32) -> Self {
+        LeafRef {
+            leaf,
+            group: NO_GROUP,
+            bit: 0,
+            negate: false,
+        }
+    }
+}
 
 /// One step: test a leaf, then jump.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
-    /// Index into the rule set's [`Leaves`], which is also the leaf's slot
-    /// in the per-event memo.
-    pub leaf: u32,
-    /// The field group that computes this leaf along with its siblings
-    /// ([`super::group`]), or [`NO_GROUP`].
-    pub group: u32,
+    pub test: LeafRef,
     pub on_true: u32,
     pub on_false: u32,
 }
@@ -57,6 +77,28 @@ impl Leaves {
             next
         })
     }
+
+    /// The leaf number of `node` when it is a leaf (a test, `exists` or an
+    /// event-type test), interning it.
+    pub fn of(&mut self, node: &Node) -> Option<u32> {
+        Some(match node {
+            Node::Test(t) => self.intern(t.key.clone(), || Leaf::Test(t.clone())),
+            Node::Exists(f) => {
+                let key = format!("\u{3}exists\u{1}{}", f.display_name()).into_boxed_str();
+                self.intern(key, || Leaf::Exists(f.clone()))
+            }
+            Node::Kind(set) => {
+                let key = format!("\u{3}kind\u{1}{:?}", set.names()).into_boxed_str();
+                self.intern(key, || Leaf::Kind(*set))
+            }
+            Node::Const(_) | Node::And(_) | Node::Or(_) | Node::Not(_) => return None,
+        })
+    }
+
+    /// A reference to leaf `leaf`, answered alone until grouped.
+    pub fn alone(leaf: u32) -> LeafRef {
+        LeafRef::alone(leaf)
+    }
 }
 
 /// Appends the steps of `node` to `steps` and returns its entry: the step
@@ -70,41 +112,32 @@ pub fn emit(
     steps: &mut Vec<Step>,
     leaves: &mut Leaves,
 ) -> u32 {
-    let leaf = match node {
-        Node::Const(true) => return on_true,
-        Node::Const(false) => return on_false,
-        Node::Not(inner) => return emit(inner, on_false, on_true, steps, leaves),
-        Node::And(items) => {
-            // Built from the last child back, so each child knows its
-            // successor's entry.
-            return items
-                .iter()
-                .rev()
-                .fold(on_true, |next, n| emit(n, next, on_false, steps, leaves));
+    match node {
+        Node::Const(true) => on_true,
+        Node::Const(false) => on_false,
+        Node::Not(inner) => emit(inner, on_false, on_true, steps, leaves),
+        // Built from the last child back, so each child knows its
+        // successor's entry.
+        Node::And(items) => items
+            .iter()
+            .rev()
+            .fold(on_true, |next, n| emit(n, next, on_false, steps, leaves)),
+        Node::Or(items) => items
+            .iter()
+            .rev()
+            .fold(on_false, |next, n| emit(n, on_true, next, steps, leaves)),
+        leaf => {
+            let Some(leaf) = leaves.of(leaf) else {
+                return on_false;
+            };
+            steps.push(Step {
+                test: LeafRef::alone(leaf),
+                on_true,
+                on_false,
+            });
+            (steps.len() - 1) as u32
         }
-        Node::Or(items) => {
-            return items
-                .iter()
-                .rev()
-                .fold(on_false, |next, n| emit(n, on_true, next, steps, leaves));
-        }
-        Node::Test(t) => leaves.intern(t.key.clone(), || Leaf::Test(t.clone())),
-        Node::Exists(f) => {
-            let key = format!("\u{3}exists\u{1}{}", f.display_name()).into_boxed_str();
-            leaves.intern(key, || Leaf::Exists(f.clone()))
-        }
-        Node::Kind(set) => {
-            let key = format!("\u{3}kind\u{1}{:?}", set.names()).into_boxed_str();
-            leaves.intern(key, || Leaf::Kind(*set))
-        }
-    };
-    steps.push(Step {
-        leaf,
-        group: NO_GROUP,
-        on_true,
-        on_false,
-    });
-    (steps.len() - 1) as u32
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +151,7 @@ mod tests {
         let mut pc = entry;
         while pc != TRUE && pc != FALSE {
             let s = steps[pc as usize];
-            pc = if truth[s.leaf as usize] {
+            pc = if truth[s.test.leaf as usize] {
                 s.on_true
             } else {
                 s.on_false

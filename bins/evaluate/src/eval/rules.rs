@@ -1,10 +1,15 @@
 //! [`CompiledRuleset`]: many rules, compiled for each event kind into one
-//! program. For each kind, every candidate rule's condition is specialised
-//! to that kind (event-type tests become constants, so branches for other
-//! kinds vanish and rules that cannot match are dropped), flattened into a
-//! branching program ([`super::program`]), and its string tests on one
-//! field grouped so that one lookup answers them all ([`super::group`]).
-//! Each distinct test runs at most once per event, whichever rules use it.
+//! decision structure.
+//!
+//! For each kind, every candidate rule's condition is specialised to that
+//! kind (event-type tests become constants, so branches for other kinds
+//! vanish and rules that cannot match are dropped). The tests a rule starts
+//! with (`evt.is_open_read = true and fd.num >= 0 and fd.typechar = f…`)
+//! become a path in a trie shared by all the kind's rules, so a failing
+//! start skips every rule that shares it at once; the rest of each rule is
+//! a branching program ([`super::program`]). String tests on one field are
+//! answered together by one lookup ([`super::group`]), and every distinct
+//! test runs at most once per event, whichever rules use it.
 //!
 //! It is not a place for what tests mean ([`super::test`]) nor for rule
 //! selection or alert formatting ([`crate::ruleset`]).
@@ -14,59 +19,106 @@ use std::cell::RefCell;
 use schema::table::TABLE;
 
 use super::group::{self, Group, MAX_GROUP_TESTS};
-use super::program::{self, Leaf, Leaves, Step, FALSE, NO_GROUP, TRUE};
+use super::program::{self, Leaf, LeafRef, Leaves, Step, FALSE, NO_GROUP, TRUE};
 use crate::compile::kinds::specialize;
 use crate::compile::node::Test;
 use crate::compile::{Condition, KindSet, Node};
-use crate::fields::EventView;
-use crate::fields::{Field, Value, Values};
+use crate::fields::{EventView, Field, Value, Values};
 
-/// Per-event results of a rule set's leaves. A slot is valid while its
-/// stamp equals the current epoch, so starting a new event costs one
-/// increment rather than clearing every slot.
+/// What a group's field held for the current event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum GroupState {
+    /// Not read yet for this event.
+    #[default]
+    Unknown,
+    /// No value: every member is false.
+    Na,
+    /// A string, and these members matched it.
+    Hits(u128),
+    /// Not a plain string: each member runs alone.
+    Other,
+}
+
+/// Per-event results. A leaf slot holds `epoch << 1 | value` once computed
+/// for the current event, so starting a new event costs one increment
+/// rather than clearing every slot.
 #[derive(Debug, Clone, Default)]
 struct Memo {
     epoch: u32,
-    stamp: Vec<u32>,
-    value: Vec<bool>,
+    leaves: Vec<u32>,
+    groups: Vec<(u32, GroupState)>,
 }
 
+/// Epochs stay below this, so that `epoch << 1` fits a slot.
+const MAX_EPOCH: u32 = u32::MAX >> 1;
+
 impl Memo {
-    fn new(slots: usize) -> Self {
+    fn new(leaves: usize, groups: usize) -> Self {
         Memo {
             epoch: 1,
-            stamp: vec![0; slots],
-            value: vec![false; slots],
+            leaves: vec![0; leaves],
+            groups: vec![(0, GroupState::Unknown); groups],
         }
     }
 
     fn next_event(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
+        self.epoch += 1;
+        if self.epoch >= MAX_EPOCH {
+            self.leaves.iter_mut().for_each(|s| *s = 0);
+            self.groups.iter_mut().for_each(|g| g.0 = 0);
             self.epoch = 1;
         }
     }
 
-    fn get(&self, slot: usize) -> Option<bool> {
-        (self.stamp.get(slot) == Some(&self.epoch)).then(|| self.value[slot])
+    fn leaf(&self, slot: usize) -> Option<bool> {
+        let s = *self.leaves.get(slot)?;
+        (s >> 1 == self.epoch).then_some(s & 1 != 0)
     }
 
-    fn set(&mut self, slot: usize, v: bool) {
-        if slot < self.stamp.len() {
-            self.stamp[slot] = self.epoch;
-            self.value[slot] = v;
+    fn set_leaf(&mut self, slot: usize, v: bool) {
+        if let Some(s) = self.leaves.get_mut(slot) {
+            *s = self.epoch << 1 | v as u32;
+        }
+    }
+
+    fn group(&self, g: usize) -> GroupState {
+        match self.groups.get(g) {
+            Some(&(stamp, state)) if stamp == self.epoch => state,
+            _ => GroupState::Unknown,
+        }
+    }
+
+    fn set_group(&mut self, g: usize, state: GroupState) {
+        if let Some(slot) = self.groups.get_mut(g) {
+            *slot = (self.epoch, state);
         }
     }
 }
 
-/// The rules that can match one event kind, as one program.
+/// A node of the trie of rule starts, in preorder: when its test gives
+/// `want`, its rules run and its children are visited; otherwise the whole
+/// subtree is skipped.
+#[derive(Debug, Clone)]
+struct Gate {
+    test: LeafRef,
+    want: bool,
+    /// The index just past this node's subtree.
+    skip: u32,
+    /// (entry step of the rule's rest, rule's position in the kind's
+    /// rules), for the rules whose start ends here.
+    rules: Vec<(u32, u32)>,
+}
+
+/// The rules that can match one event kind.
 #[derive(Debug, Clone, Default)]
 struct KindProgram {
     steps: Vec<Step>,
-    /// (entry step, caller's rule number), in rule order.
-    rules: Vec<(u32, usize)>,
+    /// Rules that start with no shared test: (entry, position).
+    open: Vec<(u32, u32)>,
+    gates: Vec<Gate>,
     groups: Vec<Group>,
+    /// The caller's number of each of the kind's rules, in rule order.
+    ids: Vec<usize>,
 }
 
 /// Compiled rules, indexed by event kind, sharing tests: a test several
@@ -86,40 +138,35 @@ impl CompiledRuleset {
     pub fn new(rules: impl IntoIterator<Item = (usize, Condition)>) -> Self {
         let rules: Vec<(usize, Condition)> = rules.into_iter().collect();
         let mut leaves = Leaves::default();
-        let by_kind = TABLE
+        let by_kind: Vec<KindProgram> = TABLE
             .iter()
             .map(|row| {
-                let mut prog = KindProgram::default();
-                for (id, cond) in rules.iter().filter(|(_, c)| c.kinds.contains(row.kind)) {
-                    let node = specialize(&cond.node, row.kind);
-                    if matches!(node, Node::Const(false)) {
-                        continue;
-                    }
-                    let entry = program::emit(&node, TRUE, FALSE, &mut prog.steps, &mut leaves);
-                    prog.rules.push((entry, *id));
-                }
-                prog.groups = build_groups(&mut prog.steps, &leaves);
-                prog
+                let candidates = rules
+                    .iter()
+                    .filter(|(_, c)| c.kinds.contains(row.kind))
+                    .map(|(id, c)| (*id, specialize(&c.node, row.kind)))
+                    .filter(|(_, n)| !matches!(n, Node::Const(false)));
+                KindProgram::new(candidates, &mut leaves)
             })
             .collect();
-        let slots = leaves.items.len();
+        let groups = by_kind.iter().map(|p| p.groups.len()).max().unwrap_or(0);
+        let memo = Memo::new(leaves.items.len(), groups);
         CompiledRuleset {
             leaves,
             by_kind,
-            memo: RefCell::new(Memo::new(slots)),
+            memo: RefCell::new(memo),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.by_kind
-            .iter()
-            .flat_map(|p| p.rules.iter().map(|r| r.1))
-            .collect::<std::collections::HashSet<_>>()
-            .len()
+        let mut ids: Vec<usize> = self.by_kind.iter().flat_map(|p| p.ids.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_kind.iter().all(|p| p.rules.is_empty())
+        self.by_kind.iter().all(|p| p.ids.is_empty())
     }
 
     /// The caller's numbers of the rules `ev` matches, in rule order.
@@ -136,18 +183,36 @@ impl CompiledRuleset {
         let Some(prog) = self.by_kind.get(ev.kind() as usize) else {
             return;
         };
-        if prog.rules.is_empty() {
+        if prog.ids.is_empty() {
             return;
         }
         let mut memo = self.memo.borrow_mut();
         memo.next_event();
-        for &(entry, id) in &prog.rules {
-            if self.run(prog, entry, ev, &mut memo) {
-                out.push(id);
-                if first {
-                    return;
+        let run = |rules: &[(u32, u32)], memo: &mut Memo, out: &mut Vec<usize>| {
+            for &(entry, pos) in rules {
+                if self.run(prog, entry, ev, memo) {
+                    out.push(pos as usize);
                 }
             }
+        };
+        run(&prog.open, &mut memo, out);
+        let mut i = 0;
+        while let Some(gate) = prog.gates.get(i) {
+            if self.value(prog, gate.test, ev, &mut memo) == gate.want {
+                run(&gate.rules, &mut memo, out);
+                i += 1;
+            } else {
+                i = gate.skip as usize;
+            }
+        }
+        // The trie visits rules out of order: restore rule order, then
+        // positions become the caller's numbers.
+        out.sort_unstable();
+        if first {
+            out.truncate(1);
+        }
+        for x in out.iter_mut() {
+            *x = prog.ids.get(*x).copied().unwrap_or(usize::MAX);
         }
     }
 
@@ -163,7 +228,7 @@ impl CompiledRuleset {
         kinds
             .iter()
             .filter_map(|k| self.by_kind.get(k as usize))
-            .map(|p| p.rules.len())
+            .map(|p| p.ids.len())
             .sum()
     }
 
@@ -178,7 +243,7 @@ impl CompiledRuleset {
             let Some(step) = prog.steps.get(pc as usize) else {
                 return false;
             };
-            pc = if self.leaf(prog, step, ev, memo) {
+            pc = if self.value(prog, step.test, ev, memo) {
                 step.on_true
             } else {
                 step.on_false
@@ -186,16 +251,27 @@ impl CompiledRuleset {
         }
     }
 
-    fn leaf(&self, prog: &KindProgram, step: &Step, ev: &EventView<'_>, memo: &mut Memo) -> bool {
-        let slot = step.leaf as usize;
-        if let Some(v) = memo.get(slot) {
-            return v;
-        }
-        if let Some(g) = prog.groups.get(step.group as usize) {
-            self.run_group(g, ev, memo);
-            if let Some(v) = memo.get(slot) {
-                return v;
+    /// The value of one leaf for the current event.
+    fn value(&self, prog: &KindProgram, r: LeafRef, ev: &EventView<'_>, memo: &mut Memo) -> bool {
+        if r.group != NO_GROUP {
+            let g = r.group as usize;
+            let mut state = memo.group(g);
+            if state == GroupState::Unknown {
+                state = prog
+                    .groups
+                    .get(g)
+                    .map_or(GroupState::Other, |g| read(g, ev));
+                memo.set_group(g, state);
             }
+            match state {
+                GroupState::Hits(h) => return (h >> r.bit & 1 != 0) != r.negate,
+                GroupState::Na => return false,
+                GroupState::Unknown | GroupState::Other => {}
+            }
+        }
+        let slot = r.leaf as usize;
+        if let Some(v) = memo.leaf(slot) {
+            return v;
         }
         let v = match self.leaves.items.get(slot) {
             Some(Leaf::Test(t)) => super::test(t, ev),
@@ -203,63 +279,162 @@ impl CompiledRuleset {
             Some(Leaf::Kind(set)) => set.contains(ev.kind()),
             None => false,
         };
-        memo.set(slot, v);
+        memo.set_leaf(slot, v);
         v
     }
+}
 
-    /// Reads the group's field once and records every member's result.
-    fn run_group(&self, g: &Group, ev: &EventView<'_>, memo: &mut Memo) {
-        match g.field.extract(ev) {
-            Values::One(Value::Bytes(b)) => {
-                let hits = g.hits(&b);
-                for (i, &(slot, negate)) in g.members.iter().enumerate() {
-                    memo.set(slot as usize, (hits >> i & 1 != 0) != negate);
-                }
+/// Reads a group's field once and matches it against every member.
+fn read(g: &Group, ev: &EventView<'_>) -> GroupState {
+    match g.field.extract(ev) {
+        Values::One(Value::Bytes(b)) => GroupState::Hits(g.hits(&b)),
+        Values::Na => GroupState::Na,
+        _ => GroupState::Other,
+    }
+}
+
+/// A trie node while building: its test, rules and children.
+struct BuildGate {
+    leaf: u32,
+    want: bool,
+    rules: Vec<(u32, u32)>,
+    children: Vec<BuildGate>,
+}
+
+impl KindProgram {
+    /// Builds the program of one kind from its candidate rules (caller's
+    /// number, condition specialised to the kind), in rule order.
+    fn new(rules: impl Iterator<Item = (usize, Node)>, leaves: &mut Leaves) -> Self {
+        let mut prog = KindProgram::default();
+        let mut roots: Vec<BuildGate> = Vec::new();
+        for (id, node) in rules {
+            let pos = prog.ids.len() as u32;
+            prog.ids.push(id);
+            let (start, rest) = split_start(node, leaves);
+            let entry = program::emit(&rest, TRUE, FALSE, &mut prog.steps, leaves);
+            let mut level = &mut roots;
+            let mut rules = &mut prog.open;
+            for (leaf, want) in start {
+                let i = match level.iter().position(|g| g.leaf == leaf && g.want == want) {
+                    Some(i) => i,
+                    None => {
+                        level.push(BuildGate {
+                            leaf,
+                            want,
+                            rules: Vec::new(),
+                            children: Vec::new(),
+                        });
+                        level.len() - 1
+                    }
+                };
+                let gate = &mut level[i];
+                rules = &mut gate.rules;
+                level = &mut gate.children;
             }
-            // No value: every comparison is false, `!=` included.
-            Values::Na => {
-                for &(slot, _) in &g.members {
-                    memo.set(slot as usize, false);
-                }
-            }
-            // Not a plain string after all: the members run alone.
-            _ => {}
+            rules.push((entry, pos));
         }
+        flatten(roots, &mut prog.gates);
+        prog.groups = build_groups(&mut prog, leaves);
+        prog
+    }
+}
+
+/// Splits a rule into the leaves it starts with (leaf, value it needs) and
+/// the rest: the leading tests (or negated tests) of a top-level `and`.
+fn split_start(node: Node, leaves: &mut Leaves) -> (Vec<(u32, bool)>, Node) {
+    fn as_leaf(n: &Node, leaves: &mut Leaves) -> Option<(u32, bool)> {
+        match n {
+            Node::Not(inner) => as_leaf(inner, leaves).map(|(l, want)| (l, !want)),
+            Node::And(_) | Node::Or(_) | Node::Const(_) => None,
+            leaf => leaves.of(leaf).map(|l| (l, true)),
+        }
+    }
+    match node {
+        Node::And(items) => {
+            let mut start = Vec::new();
+            let mut rest = Vec::new();
+            for n in items {
+                match as_leaf(&n, leaves) {
+                    Some(l) if rest.is_empty() => start.push(l),
+                    _ => rest.push(n),
+                }
+            }
+            let rest = match rest.len() {
+                0 => Node::Const(true),
+                1 => rest.pop().unwrap_or(Node::Const(true)),
+                _ => Node::And(rest),
+            };
+            (start, rest)
+        }
+        n => match as_leaf(&n, leaves) {
+            Some(l) => (vec![l], Node::Const(true)),
+            None => (Vec::new(), n),
+        },
+    }
+}
+
+/// Lays the trie out in preorder, each node knowing where its subtree ends.
+fn flatten(level: Vec<BuildGate>, out: &mut Vec<Gate>) {
+    for g in level {
+        let at = out.len();
+        out.push(Gate {
+            test: Leaves::alone(g.leaf),
+            want: g.want,
+            skip: 0,
+            rules: g.rules,
+        });
+        flatten(g.children, out);
+        out[at].skip = out.len() as u32;
     }
 }
 
 /// Groups the groupable tests of one kind's program by field, and points
-/// their steps at their group. A field with a single such test keeps it
-/// alone: a group would only add work.
-fn build_groups(steps: &mut [Step], leaves: &Leaves) -> Vec<Group> {
+/// their steps and gates at their group. A field with a single such test
+/// keeps it alone: a group would only add work.
+fn build_groups(prog: &mut KindProgram, leaves: &Leaves) -> Vec<Group> {
+    let used = prog
+        .steps
+        .iter()
+        .map(|s| s.test.leaf)
+        .chain(prog.gates.iter().map(|g| g.test.leaf));
     let mut by_field: Vec<(Field, Vec<(u32, &Test)>)> = Vec::new();
-    for s in steps.iter() {
-        let Some(Leaf::Test(t)) = leaves.items.get(s.leaf as usize) else {
+    for leaf in used {
+        let Some(Leaf::Test(t)) = leaves.items.get(leaf as usize) else {
             continue;
         };
         if !group::groupable(t) {
             continue;
         }
         match by_field.iter_mut().find(|(f, _)| *f == t.field) {
-            Some((_, members)) if members.iter().any(|m| m.0 == s.leaf) => {}
-            Some((_, members)) => members.push((s.leaf, t)),
-            None => by_field.push((t.field.clone(), vec![(s.leaf, t)])),
+            Some((_, members)) if members.iter().any(|m| m.0 == leaf) => {}
+            Some((_, members)) => members.push((leaf, t)),
+            None => by_field.push((t.field.clone(), vec![(leaf, t)])),
         }
     }
     let mut groups = Vec::new();
     for (field, members) in by_field.into_iter().filter(|(_, m)| m.len() > 1) {
         for chunk in members.chunks(MAX_GROUP_TESTS) {
-            let id = groups.len() as u32;
-            for s in steps.iter_mut() {
-                if chunk.iter().any(|m| m.0 == s.leaf) {
-                    s.group = id;
+            let Ok(id) = u16::try_from(groups.len()) else {
+                return groups;
+            };
+            if id == NO_GROUP {
+                return groups;
+            }
+            let refs = prog
+                .steps
+                .iter_mut()
+                .map(|s| &mut s.test)
+                .chain(prog.gates.iter_mut().map(|g| &mut g.test));
+            for r in refs {
+                if let Some(bit) = chunk.iter().position(|m| m.0 == r.leaf) {
+                    r.group = id;
+                    r.bit = bit as u8;
+                    r.negate = chunk[bit].1.negate;
                 }
             }
-            groups.push(Group::new(field.clone(), chunk));
+            let tests: Vec<&Test> = chunk.iter().map(|m| m.1).collect();
+            groups.push(Group::new(field.clone(), &tests));
         }
     }
-    debug_assert!(steps
-        .iter()
-        .all(|s| s.group == NO_GROUP || (s.group as usize) < groups.len()));
     groups
 }
