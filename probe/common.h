@@ -169,8 +169,7 @@ struct w {
 
 /* True for a thread of capture itself (`id` as bpf_get_current_pid_tgid
  * returns it), whose activity is never reported, and for everyone once
- * capture has stopped. The caller passes the id on to w_begin: every helper
- * call costs tens of ns here (return thunks), so none is made twice. */
+ * capture has stopped. */
 static __always_inline bool is_self_id(__u64 id)
 {
 	if ((id >> 32) == own_tgid)
@@ -185,14 +184,27 @@ static __always_inline bool is_self(void)
 	return is_self_id(bpf_get_current_pid_tgid());
 }
 
-/* Starts a record of `kind` with `nparams` parameters for thread `id`
- * (bpf_get_current_pid_tgid), unless `kind` is not selected. */
-static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s64 ret, __u64 id)
+/* bpf_get_current_pid_tgid's value for task `t`, from two loads: every
+ * helper call costs tens of ns here (return thunks), and the exit programs
+ * already hold the task. */
+static __always_inline __u64 task_id(struct task_struct *t)
+{
+	return (__u64)(__u32)t->tgid << 32 | (__u32)t->pid;
+}
+
+/* Whether `kind`'s events are emitted (the `selected` map). */
+static __always_inline bool is_selected(__u16 kind)
 {
 	__u32 k = kind;
 	__u32 *on = bpf_map_lookup_elem(&selected, &k);
-	if (!on || !*on)
-		return false;
+	return on && *on;
+}
+
+/* Starts a record of `kind` with `nparams` parameters for thread `id`
+ * (bpf_get_current_pid_tgid's value). The caller has checked that `kind` is
+ * selected. */
+static __always_inline bool w_begin(struct w *w, __u16 kind, __u16 nparams, __s64 ret, __u64 id)
+{
 	struct scratch *s = get_scratch();
 	if (!s) {
 		count_drop(DROP_NO_SCRATCH);
@@ -361,16 +373,17 @@ static __always_inline void read_args(struct args *out)
 	out->a[5] = regs->r9;
 }
 
-/* The common opening of an exit program: not ourselves, a record started,
- * arguments read. */
+/* The common opening of an exit program: the kind selected, arguments
+ * read, not ourselves, a record started. */
 #define EXIT_BEGIN(ctx, KIND, w, a)                                                                \
 	struct w w;                                                                                \
 	struct args a;                                                                             \
-	__u64 id_ = bpf_get_current_pid_tgid();                                                    \
-	if (is_self_id(id_))                                                                       \
+	if (!is_selected(KIND_##KIND))                                                             \
 		return 0;                                                                          \
-	if (!w_begin(&w, KIND_##KIND, NPARAMS_##KIND, (ctx)->ret, id_))                            \
+	read_args(&a);                                                                             \
+	if (is_self_id(task_id(a.task)))                                                           \
 		return 0;                                                                          \
-	read_args(&a)
+	if (!w_begin(&w, KIND_##KIND, NPARAMS_##KIND, (ctx)->ret, task_id(a.task)))                \
+		return 0
 
 #define EXIT_PROG(name) SEC("tracepoint/syscalls/sys_exit_" #name) int exit_##name(struct sys_exit_ctx *ctx)

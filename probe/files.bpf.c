@@ -98,10 +98,12 @@ SEC("tracepoint/syscalls/sys_exit_fcntl")
 int exit_fcntl(struct sys_exit_ctx *ctx)
 {
 	struct args a;
-	__u64 id = bpf_get_current_pid_tgid();
-	if (is_self_id(id))
+	if (!is_selected(KIND_FCNTL))
 		return 0;
 	read_args(&a);
+	__u64 id = task_id(a.task);
+	if (is_self_id(id))
+		return 0;
 	if (a.a[1] != F_DUPFD && a.a[1] != F_DUPFD_CLOEXEC)
 		return 0;
 	struct w w;

@@ -119,6 +119,8 @@ static __always_inline int exec_exit(struct sys_exit_ctx *ctx, __u16 prog_kind)
 	__u16 kind = e ? e->kind : prog_kind;
 	if (!(exec_kinds & (kind == KIND_EXECVEAT ? 2 : 1)))
 		goto out;
+	if (!is_selected(kind))
+		goto out;
 	if (kind == KIND_EXECVEAT) {
 		if (!w_begin(&w, KIND_EXECVEAT, NPARAMS_EXECVEAT, ctx->ret, id))
 			goto out;
@@ -359,7 +361,7 @@ int proc_exit(void *ctx)
 {
 	struct w w;
 	__u64 id = bpf_get_current_pid_tgid();
-	if (is_self_id(id))
+	if (is_self_id(id) || !is_selected(KIND_PROCEXIT))
 		return 0;
 	if (!w_begin(&w, KIND_PROCEXIT, NPARAMS_PROCEXIT, 0, id))
 		return 0;
