@@ -134,6 +134,8 @@ pub struct Enricher {
     pub(crate) containers: Containers,
     hold: HoldBack,
     splicer: RefCell<Splicer>,
+    /// Whether events are written from cached parts (see [`Self::set_splicing`]).
+    splicing: bool,
     /// Times a thread's cached `thread` was (re)built.
     thread_builds: Cell<u64>,
     pub stats: Counters,
@@ -158,6 +160,7 @@ impl Enricher {
             containers: Containers::default(),
             hold: HoldBack::default(),
             splicer: RefCell::new(Splicer::new()),
+            splicing: true,
             thread_builds: Cell::new(0),
             stats: Counters::default(),
             fetch,
@@ -165,6 +168,13 @@ impl Enricher {
             hostname: schema::hostname(),
             removals: VecDeque::new(),
         }
+    }
+
+    /// Turns off (or back on) writing events from cached, pre-serialised
+    /// parts and copied parameter blocks: every event is then built field by
+    /// field. The output must be the same either way; tests check that.
+    pub fn set_splicing(&mut self, on: bool) {
+        self.splicing = on;
     }
 
     /// Times a thread's serialised `thread` was built (the rest of the
@@ -348,7 +358,8 @@ impl Enricher {
     /// container come from the thread's and the process's caches when the
     /// state they show has not changed since (see [`crate::splice`]).
     fn write_now<W: Write>(&self, e: &Ev<'_>, cid: &str, w: &mut FrameWriter<W>) -> io::Result<()> {
-        if let (Some(t), Some(p)) = (self.threads.thread(e.tid), self.threads.proc_of(e.tid)) {
+        let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
+        if let (Some((t, p)), true) = (tp, self.splicing) {
             let thread = t.cache.get((p.ver, t.ver, self.threads.epoch), || {
                 self.thread_builds.set(self.thread_builds.get() + 1);
                 self.splicer.borrow_mut().cached(&[Part::Thread], |parts| {
