@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # capture's benchmark (issue 3, item 9), one command:
 #
-#   sudo tests/bench/capture/run.sh [--dry-run] [--no-rt] [--runs N] [--rates "R1 R2 …"]
+#   sudo tests/bench/capture/run.sh [--dry-run] [--no-rt] [--overhead-only] [--runs N] [--rates "R1 R2 …"]
 #
 # It builds capture and output (release) and the C programs beside this
 # script, then, with capture pinned to CPU 0 and the workloads to CPU 1:
@@ -12,6 +12,10 @@
 #    capture selecting only openat and close. Prints the medians and
 #      - ns added to an unselected syscall (getppid, read),
 #      - ns added per captured event (open+close delta / 2 events);
+#    and, with bpftool, how much of that the probe's own programs take: one
+#    more open+close pass per run with kernel.bpf_stats_enabled=1, reading
+#    run_time_ns / run_cnt of capture's exit_openat and exit_close (the
+#    rest is the kernel's syscall-tracepoint machinery around them);
 # 2. throughput: for each rate of --rates (events/s), three times: capture
 #    (openat,close) runs while a paced storm runs on CPU 1 for STORM_SECS
 #    seconds; counts the event frames reaching capture's output and reads
@@ -23,6 +27,8 @@
 # capture, framecount and the workloads run SCHED_FIFO (`chrt -f`), so that
 # other work on the machine (builds, tests) cannot preempt them and skew the
 # figures; --no-rt runs them at normal priority.
+#
+# --overhead-only skips the throughput part (as STORMS= does).
 #
 # --dry-run builds everything and runs each piece briefly without the probe
 # (for use before capture works end to end); it needs no root.
@@ -43,6 +49,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry=1 ;;
     --no-rt) rt=() ;;
+    --overhead-only) STORMS= ;;
     --runs) runs=$2; shift ;;
     --rates) rates=$2; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -55,7 +62,7 @@ N_GETPPID=5000000
 N_READ=5000000
 N_OPENCLOSE=500000
 STORM_SECS=${STORM_SECS:-5}
-# Empty STORMS skips the throughput sweeps.
+# Empty STORMS (or --overhead-only) skips the throughput sweeps.
 STORMS=${STORMS-storm stormclose}
 # What capture selects: open()+close() are captured, getppid/read are not.
 SELECTION=openat,close
@@ -160,6 +167,33 @@ counters() {
     | jq -rsc '[.[] | select(.stats.stage == "capture")] | last | .stats.counters // [] | map("\(.name)=\(.value)") | join(" ")'
 }
 
+# The split of the cost per event: each of capture's two programs' own run
+# time per run, as the kernel's BPF statistics count it. Programs loaded
+# after id $1 are the ones of the capture started after it.
+max_prog_id() { bpftool prog show -j 2>/dev/null | jq '[.[].id] | max // 0'; }
+prog_stats() {
+  bpftool prog show -j 2>/dev/null | jq -r --argjson min "$1" \
+    '.[] | select(.id > $min and (.name == "exit_openat" or .name == "exit_close"))
+         | "\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' | sort
+}
+# Runs open+close once more with the statistics on (they add their own
+# clock reads, so never during the timed runs) and appends each program's
+# ns per run to $results/prog.NAME.
+program_split() {
+  local old
+  old=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  prog_stats "$1" > "$work/prog0"
+  workload openclose $N_OPENCLOSE "$target" > /dev/null
+  prog_stats "$1" > "$work/prog1"
+  sysctl -qw kernel.bpf_stats_enabled="$old"
+  join "$work/prog0" "$work/prog1" | while read -r name t0 c0 t1 c1; do
+    [ "$c1" -gt "$c0" ] && echo "$name $(( (t1 - t0) / (c1 - c0) ))"
+  done | while read -r name ns; do echo "$ns" >> "$results/prog.$name"; done
+}
+split=0
+command -v bpftool >/dev/null && split=1
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 results="$work/results"
@@ -203,6 +237,7 @@ for run in $(seq 1 "$runs"); do
       openclose) workload openclose $N_OPENCLOSE "$target" ;;
     esac >> "$results/$w.without"
   done
+  [ "$split" = 1 ] && base_id=$(max_prog_id)
   start_capture
   for w in getppid read openclose; do
     case $w in
@@ -211,6 +246,7 @@ for run in $(seq 1 "$runs"); do
       openclose) workload openclose $N_OPENCLOSE "$target" ;;
     esac >> "$results/$w.with"
   done
+  [ "$split" = 1 ] && program_split "$base_id"
   stop_capture
   log "run $run: without $(paste -sd' ' <(tail -qn1 "$results"/{getppid,read,openclose}.without)), with $(paste -sd' ' <(tail -qn1 "$results"/{getppid,read,openclose}.with)) (getppid read openclose, ns); drops $(drops)"
 done
@@ -226,6 +262,13 @@ done
 printf 'ns added to an unselected syscall: getppid %.1f, read %.1f (target <= 75)\n' "$add_getppid" "$add_read"
 # shellcheck disable=SC2154
 printf 'ns added per captured event (open+close, 2 events): %.1f (target <= 300)\n' "$(echo "$add_openclose / 2" | bc -l)"
+if [ "$split" = 1 ] && [ -s "$results/prog.exit_openat" ] && [ -s "$results/prog.exit_close" ]; then
+  p_open=$(median < "$results/prog.exit_openat"); p_close=$(median < "$results/prog.exit_close")
+  printf 'of which the programs (bpf_stats run_time_ns/run_cnt, medians): exit_openat %s, exit_close %s ns per run;\n' "$p_open" "$p_close"
+  printf 'the syscall-tracepoint machinery around them: %.1f ns per event\n' "$(echo "($add_openclose - $p_open - $p_close) / 2" | bc -l)"
+else
+  log "no program split (needs bpftool)"
+fi
 
 # One sweep over the rates with one storm kind: `storm` (open+close of a
 # /tmp file, two events per pair, as in the Falco measurement) or
