@@ -90,7 +90,6 @@ impl Enricher {
     /// through the cwd or the dirfd's path; returns the ones that changed.
     pub(crate) fn resolve_paths(&self, tid: i32, params: &Params<'_>) -> Vec<(usize, Vec<u8>)> {
         let mut out = Vec::new();
-        let proc = self.threads.proc_of(tid);
         for (i, info) in params.info.params.iter().enumerate() {
             if info.ty != ParamType::Path {
                 continue;
@@ -101,6 +100,7 @@ impl Enricher {
             if raw.is_empty() || path::is_normal(raw) {
                 continue;
             }
+            let proc = self.threads.proc_of(tid);
             let cwd: &[u8] = proc.map_or(&[], |p| &p.cwd);
             let base: &[u8] = match info.dirfd {
                 Some(d) => match params.at(d as usize) {

@@ -117,6 +117,9 @@ struct Ev<'a> {
     cpu: u16,
     tid: i32,
     pid: i32,
+    /// The process of `tid` in the table once the event's changes are
+    /// applied; None when the thread is not in the table.
+    proc_pid: Option<i32>,
     ret: i64,
     flags: u32,
     params: Option<struct_list::Reader<'a, param::Owned>>,
@@ -223,12 +226,14 @@ impl Enricher {
             .and(params.index("name"))
             .filter(|i| paths.iter().any(|(j, _)| j == i))
             .and_then(|_| params.bytes("name"));
+        let proc_pid = self.threads.thread(tid).map(|t| t.pid);
         let e = Ev {
             kind,
             ts: ev.get_ts_ns(),
             cpu: ev.get_cpu(),
             tid,
-            pid: self.threads.thread(tid).map_or(pid, |t| t.pid),
+            pid: proc_pid.unwrap_or(pid),
+            proc_pid,
             ret,
             flags: ev.get_flags(),
             params: list,
@@ -251,7 +256,7 @@ impl Enricher {
         e: &Ev<'_>,
         w: &mut FrameWriter<W>,
     ) -> io::Result<String> {
-        let Some(p) = self.threads.proc_of(e.tid) else {
+        let Some(p) = e.proc_pid.and_then(|pid| self.threads.proc(pid)) else {
             return Ok(String::new());
         };
         if p.container.is_empty() {
@@ -288,6 +293,7 @@ impl Enricher {
                 cpu: e.cpu,
                 tid: e.tid,
                 pid: e.pid,
+                proc_pid: e.proc_pid,
                 ret: 0,
                 flags: 0,
                 params: None,
@@ -358,7 +364,9 @@ impl Enricher {
     /// container come from the thread's and the process's caches when the
     /// state they show has not changed since (see [`crate::splice`]).
     fn write_now<W: Write>(&self, e: &Ev<'_>, cid: &str, w: &mut FrameWriter<W>) -> io::Result<()> {
-        let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
+        let tp = e
+            .proc_pid
+            .and_then(|pid| self.threads.thread(e.tid).zip(self.threads.proc(pid)));
         if let (Some((t, p)), true) = (tp, self.splicing) {
             let thread = t.cache.get((p.ver, t.ver, self.threads.epoch), || {
                 self.thread_builds.set(self.thread_builds.get() + 1);
