@@ -268,14 +268,15 @@ fn uint_param(v: &EventView<'_>, name: &str) -> Option<u64> {
     }
 }
 
-/// Open flags of an open-family event, `None` for other kinds.
+/// Open flags of an open-family event, `None` for other kinds. Several
+/// fields of every open read them, so the view keeps them once read.
 fn open_flags(v: &EventView<'_>) -> Option<u64> {
-    match v.kind() {
+    v.open_flags(|| match v.kind() {
         Kind::Open | Kind::Openat | Kind::Openat2 => uint_param(v, "flags"),
         // creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC).
         Kind::Creat => Some(O_CREAT | O_WRONLY | O_TRUNC),
         _ => None,
-    }
+    })
 }
 
 fn is_open_read<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {

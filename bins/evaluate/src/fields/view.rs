@@ -22,6 +22,7 @@ pub struct EventView<'a> {
     fd: OnceCell<Option<fd::Reader<'a>>>,
     container: OnceCell<Option<container::Reader<'a>>>,
     params: OnceCell<Option<capnp::struct_list::Reader<'a, param::Owned>>>,
+    open_flags: OnceCell<Option<u64>>,
     kind: Kind,
     info: &'static KindInfo,
     num: u64,
@@ -54,6 +55,7 @@ impl<'a> EventView<'a> {
             fd: OnceCell::new(),
             container: OnceCell::new(),
             params: OnceCell::new(),
+            open_flags: OnceCell::new(),
             kind,
             info: table::info(kind),
             num,
@@ -155,6 +157,12 @@ impl<'a> EventView<'a> {
 
     pub fn k8s(&self) -> Option<k8s::Reader<'a>> {
         self.ev.has_k8s().then(|| self.ev.get_k8s().ok()).flatten()
+    }
+
+    /// The open flags, computed by `read` the first time they are asked
+    /// for (the field registry knows which parameter holds them).
+    pub fn open_flags(&self, read: impl FnOnce() -> Option<u64>) -> Option<u64> {
+        *self.open_flags.get_or_init(read)
     }
 
     /// The `i`-th parameter with its table description.
