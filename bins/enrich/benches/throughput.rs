@@ -18,6 +18,11 @@ use capnp::message::Builder;
 use schema::kestrel_capnp::{event, frame};
 use schema::{FrameReader, FrameWriter, Kind, Stage};
 
+/// The allocator the enrich binary uses (see its `main.rs`), so that the
+/// figure is the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RUNS: usize = 5;
 const EVENTS: usize = 2_000_000;
 const PROCS: i32 = 400;
