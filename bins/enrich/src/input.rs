@@ -5,6 +5,9 @@
 //! ([`InputHandle::wait`]) so that held-back events are released on time and
 //! stats frames go out even when the input is quiet.
 //!
+//! Chunk buffers go back to the input thread once read, so that it reuses
+//! them instead of allocating and zeroing a new one per read.
+//!
 //! It does not parse frames: [`schema::FrameReader`] does, on top of it.
 
 use std::cell::RefCell;
@@ -18,7 +21,8 @@ use crate::limits::{INPUT_CHUNK_BYTES, INPUT_QUEUE_CHUNKS};
 
 /// What travels to the enrich loop.
 pub enum Msg {
-    Data(Vec<u8>),
+    /// A chunk buffer and how many of its bytes were read.
+    Data(Vec<u8>, usize),
     Eof,
     Err(io::Error),
     Update(MetaUpdate),
@@ -26,7 +30,11 @@ pub enum Msg {
 
 struct Shared {
     rx: Receiver<Msg>,
+    /// Where read buffers go back to the input thread.
+    free: SyncSender<Vec<u8>>,
     cur: Vec<u8>,
+    /// Bytes of `cur` that were read.
+    len: usize,
     pos: usize,
     eof: bool,
     err: Option<io::Error>,
@@ -36,8 +44,14 @@ struct Shared {
 impl Shared {
     fn accept(&mut self, m: Msg) {
         match m {
-            Msg::Data(d) => {
-                self.cur = d;
+            Msg::Data(d, len) => {
+                let done = std::mem::replace(&mut self.cur, d);
+                // The input thread allocates anew when the pool is full
+                // or gone.
+                if !done.is_empty() {
+                    let _ = self.free.try_send(done);
+                }
+                self.len = len;
                 self.pos = 0;
             }
             Msg::Eof => self.eof = true,
@@ -47,7 +61,7 @@ impl Shared {
     }
 
     fn ready(&self) -> bool {
-        self.pos < self.cur.len() || self.eof || self.err.is_some()
+        self.pos < self.len || self.eof || self.err.is_some()
     }
 }
 
@@ -63,28 +77,34 @@ pub fn spawn<R: Read + Send + 'static>(
     mut src: R,
 ) -> io::Result<(ChannelRead, InputHandle, SyncSender<Msg>)> {
     let (tx, rx) = sync_channel(INPUT_QUEUE_CHUNKS);
+    let (free, free_rx) = sync_channel::<Vec<u8>>(INPUT_QUEUE_CHUNKS);
     let data_tx = tx.clone();
     std::thread::Builder::new()
         .name("enrich-input".into())
         .spawn(move || loop {
-            let mut buf = vec![0u8; INPUT_CHUNK_BYTES];
+            // Reused buffers keep their full length (and old bytes past
+            // what is read into them), so they are never zeroed again.
+            let mut buf = free_rx
+                .try_recv()
+                .ok()
+                .filter(|b| b.len() == INPUT_CHUNK_BYTES)
+                .unwrap_or_else(|| vec![0u8; INPUT_CHUNK_BYTES]);
             let msg = match src.read(&mut buf) {
                 Ok(0) => Msg::Eof,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Msg::Data(buf)
-                }
+                Ok(n) => Msg::Data(buf, n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => Msg::Err(e),
             };
-            let last = !matches!(msg, Msg::Data(_));
+            let last = !matches!(msg, Msg::Data(..));
             if data_tx.send(msg).is_err() || last {
                 break;
             }
         })?;
     let shared = Rc::new(RefCell::new(Shared {
         rx,
+        free,
         cur: Vec::new(),
+        len: 0,
         pos: 0,
         eof: false,
         err: None,
@@ -97,8 +117,8 @@ impl Read for ChannelRead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut s = self.0.borrow_mut();
         loop {
-            if s.pos < s.cur.len() {
-                let n = buf.len().min(s.cur.len() - s.pos);
+            if s.pos < s.len {
+                let n = buf.len().min(s.len - s.pos);
                 buf[..n].copy_from_slice(&s.cur[s.pos..s.pos + n]);
                 s.pos += n;
                 return Ok(n);
