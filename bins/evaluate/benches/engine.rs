@@ -35,6 +35,9 @@ const TRACE_EVENTS: usize = 200_000;
 const PER_KIND_EVENTS: usize = 20_000;
 /// Replays under `KESTREL_BENCH_PROFILE`.
 const PROFILE_ROUNDS: usize = 20;
+/// Names a recorded enriched trace (`capture | enrich > FILE`) to replay
+/// as well as the generated one.
+const RECORDED_TRACE_VAR: &str = "KESTREL_BENCH_TRACE";
 /// `in` checks per round of the list benchmark.
 const IN_CHECKS: usize = 2_000_000;
 
@@ -459,16 +462,19 @@ fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
     let mut r = FrameReader::new(Cursor::new(trace));
     let host = match r.read_header() {
         Ok(Some(h)) => h.hostname,
-        _ => panic!("the generated trace has a header"),
+        _ => panic!("the trace has no header"),
     };
     let (mut events, mut matches) = (0u64, 0u64);
+    // As the stream loop does: one scratch per event, one result vector.
+    let mut matched = Vec::new();
     while let Ok(Some(f)) = r.next() {
         let Ok(root) = f.root() else { continue };
         if let Ok(frame::Which::Event(Ok(e))) = root.which() {
             events += 1;
             let scratch = Scratch::default();
             let view = EventView::with_scratch(e, events, &host, &scratch);
-            matches += rules.evaluate(&view).count() as u64;
+            rules.matches(&view, false, &mut matched);
+            matches += matched.len() as u64;
         }
     }
     (events, matches)
@@ -550,6 +556,47 @@ fn in_check(n: usize) -> (f64, f64) {
     })
 }
 
+/// Throughput over `trace`: (events/s, decode-only ns/event, alerts per
+/// replay, events), medians of [`ROUNDS`] rounds.
+fn throughput(trace: &[u8], rules: &CompiledRuleset) -> (f64, f64, u64, u64) {
+    let empty = CompiledRuleset::new(Vec::new());
+    let (mut rates, mut decode) = (Vec::new(), Vec::new());
+    let (mut matches, mut events) = (0, 0);
+    for _ in 0..ROUNDS {
+        let ((n, m), ns) = timed(|| replay(trace, rules));
+        rates.push(n as f64 / (ns / 1e9));
+        (events, matches) = (n, m);
+        let ((n, _), ns) = timed(|| replay(trace, &empty));
+        decode.push(ns / n as f64);
+    }
+    (median(rates), median(decode), matches, events)
+}
+
+/// Share of each event kind in `trace`, most frequent first.
+fn kind_mix(trace: &[u8]) -> Vec<(&'static str, f64)> {
+    let mut counts = vec![0u64; schema::table::TABLE.len()];
+    let mut r = FrameReader::new(Cursor::new(trace));
+    let _ = r.read_header();
+    let mut total = 0;
+    while let Ok(Some(f)) = r.next() {
+        let Ok(root) = f.root() else { continue };
+        if let Ok(frame::Which::Event(Ok(e))) = root.which() {
+            if let Some(c) = e.get_kind().ok().and_then(|k| counts.get_mut(k as usize)) {
+                *c += 1;
+                total += 1;
+            }
+        }
+    }
+    let mut mix: Vec<(&'static str, f64)> = schema::table::TABLE
+        .iter()
+        .zip(&counts)
+        .filter(|(_, &c)| c > 0)
+        .map(|(row, &c)| (row.name, 100.0 * c as f64 / total.max(1) as f64))
+        .collect();
+    mix.sort_by(|a, b| b.1.total_cmp(&a.1));
+    mix
+}
+
 fn main() {
     let conds = conditions();
     let n_rules = conds.len();
@@ -557,39 +604,12 @@ fn main() {
     if std::env::var_os("KESTREL_BENCH_PER_RULE").is_some() {
         per_rule(&trace, &conds);
     }
-    if let Ok(k) = std::env::var("KESTREL_BENCH_DUMP") {
-        for (name, c) in &conds {
-            if c.kinds.names().contains(&k.as_str()) {
-                let mut out = String::new();
-                let kind = schema::table::by_name(&k).expect("a kind").kind;
-                dump_node(
-                    &evaluate::compile::kinds::specialize(&c.node, kind),
-                    1,
-                    &mut out,
-                );
-                println!("RULE {name}\n{out}");
-            }
-        }
-        return;
-    }
     let rules = CompiledRuleset::new(conds.into_iter().enumerate().map(|(i, (_, c))| (i, c)));
     if let Ok(what) = std::env::var("KESTREL_BENCH_PROFILE") {
         profile(&trace, &rules, &what);
         return;
     }
-    let mut rates = Vec::new();
-    let mut matches = 0;
-    let mut decode = Vec::new();
-    let empty = CompiledRuleset::new(Vec::new());
-    for _ in 0..ROUNDS {
-        let ((events, m), ns) = timed(|| replay(&trace, &rules));
-        rates.push(events as f64 / (ns / 1e9));
-        matches = m;
-        let ((events, _), ns) = timed(|| replay(&trace, &empty));
-        decode.push(ns / events as f64);
-    }
-    let decode = median(decode);
-    let rate = median(rates);
+    let (rate, decode, matches, _) = throughput(&trace, &rules);
     println!("## evaluate (issue 5)\n");
     println!("`cargo bench -p evaluate --bench engine` — median of {ROUNDS} rounds, CPU time of the one thread doing the work.\n");
     println!("| measurement | result |");
@@ -601,45 +621,28 @@ fn main() {
         1e9 / rate
     );
     println!("| of which frame reading and decoding alone (no rules) | {decode:.0} ns/event |");
+    if let Some(path) = std::env::var_os(RECORDED_TRACE_VAR) {
+        let recorded = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.to_string_lossy()));
+        let (rate, decode, matches, events) = throughput(&recorded, &rules);
+        let mix: Vec<String> = kind_mix(&recorded)
+            .iter()
+            .take(8)
+            .map(|(k, pct)| format!("{k} {pct:.0}%"))
+            .collect();
+        println!(
+            "| replay of a recorded enriched trace ({events} events, {:.0} bytes each; {}) | **{:.2} M events/s** ({:.0} ns/event, of which decoding {decode:.0} ns; {matches} alerts) |",
+            recorded.len() as f64 / events.max(1) as f64,
+            mix.join(", "),
+            rate / 1e6,
+            1e9 / rate
+        );
+    }
     for (label, ns) in per_kind(&rules) {
         println!("| rules alone, one `{label}` | {ns:.0} ns |");
     }
     for n in [10, 100, 1000] {
         let (miss, hit) = in_check(n);
         println!("| `proc.name in (…)` with {n} items: miss / hit | {miss:.1} ns / {hit:.1} ns |");
-    }
-}
-fn dump_node(n: &evaluate::compile::Node, d: usize, out: &mut String) {
-    use evaluate::compile::Node;
-    let pad = "  ".repeat(d);
-    match n {
-        Node::Const(b) => out.push_str(&format!("{pad}{b}\n")),
-        Node::Kind(k) => out.push_str(&format!("{pad}kind {:?}\n", k.names())),
-        Node::And(xs) => {
-            out.push_str(&format!("{pad}AND\n"));
-            for x in xs {
-                dump_node(x, d + 1, out)
-            }
-        }
-        Node::Or(xs) => {
-            out.push_str(&format!("{pad}OR\n"));
-            for x in xs {
-                dump_node(x, d + 1, out)
-            }
-        }
-        Node::Not(x) => {
-            out.push_str(&format!("{pad}NOT\n"));
-            dump_node(x, d + 1, out)
-        }
-        Node::Exists(f) => out.push_str(&format!("{pad}exists {}\n", f.display_name())),
-        Node::Test(t) => {
-            let k: String = t
-                .key
-                .chars()
-                .take(150)
-                .map(|c| if c < ' ' { '|' } else { c })
-                .collect();
-            out.push_str(&format!("{pad}test c={} {}\n", t.cost, k))
-        }
     }
 }
