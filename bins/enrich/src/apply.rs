@@ -14,7 +14,7 @@ use schema::Kind;
 use crate::cgroup;
 use crate::engine::{Enricher, EvFd};
 use crate::fd::{self, Addr, FdEntry, O_CLOEXEC, O_DIRECTORY};
-use crate::params::Params;
+use crate::params::{Params, Value};
 use crate::path::{self, AT_FDCWD};
 use crate::threads::Proc;
 
@@ -94,7 +94,7 @@ impl Enricher {
             if info.ty != ParamType::Path {
                 continue;
             }
-            let Some(schema::kestrel_capnp::param::Bytes(Ok(raw))) = params.at(i) else {
+            let Some(Value::Bytes(raw)) = params.at(i) else {
                 continue;
             };
             if raw.is_empty() || path::is_normal(raw) {
@@ -104,8 +104,8 @@ impl Enricher {
             let cwd: &[u8] = proc.map_or(&[], |p| &p.cwd);
             let base: &[u8] = match info.dirfd {
                 Some(d) => match params.at(d as usize) {
-                    Some(schema::kestrel_capnp::param::Int(AT_FDCWD)) | None => cwd,
-                    Some(schema::kestrel_capnp::param::Int(fd)) => {
+                    Some(Value::Int(AT_FDCWD)) | None => cwd,
+                    Some(Value::Int(fd)) => {
                         proc.and_then(|p| p.fds.get(&fd)).map_or(&[], |e| &e.name)
                     }
                     Some(_) => cwd,

@@ -29,6 +29,7 @@ use crate::limits::{
     DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT, MAX_CONTAINERS, REMOVED_CONTAINER_GRACE,
 };
 use crate::params::Params;
+use crate::rawparams::RawList;
 use crate::splice::{Part, Parts, RawParams, Splicer};
 use crate::stats::{self, Counters, Tables};
 use crate::threads::{Proc, Thread, ThreadTable, UID_UNSET};
@@ -123,8 +124,9 @@ struct Ev<'a> {
     ret: i64,
     flags: u32,
     params: Option<struct_list::Reader<'a, param::Owned>>,
-    /// The input frame, exactly as read, when the event came from one.
-    raw: Option<&'a [u8]>,
+    /// Its parameter list in the input frame's bytes, when it has the shape
+    /// that can be copied as a block.
+    raw: Option<RawList<'a>>,
     paths: &'a [(usize, Vec<u8>)],
     raw_name: Option<&'a [u8]>,
     fd: Option<EvFd>,
@@ -204,7 +206,8 @@ impl Enricher {
         self.stats.events_in += 1;
         let kind = ev.get_kind().unwrap_or(Kind::Unknown);
         let list = ev.get_params().ok();
-        let params = Params::new(kind, list);
+        let raw_list = RawList::locate(raw);
+        let params = Params::new(kind, list, raw_list);
         let tid = ev.get_tid();
         let pid = ev.get_pid();
         let ret = ev.get_ret();
@@ -237,7 +240,7 @@ impl Enricher {
             ret,
             flags: ev.get_flags(),
             params: list,
-            raw: Some(raw),
+            raw: raw_list,
             paths: &paths,
             raw_name,
             fd,
@@ -383,8 +386,8 @@ impl Enricher {
                     .cached(&IDENTITY_PARTS, |parts| self.write_identity(p, cid, parts))
             });
             if let (Some(thread), Some(identity)) = (&*thread, &*identity) {
-                let params = e.params.and(e.raw).map(|frame| RawParams {
-                    frame,
+                let params = e.raw.map(|list| RawParams {
+                    list,
                     rewrites: e.paths,
                 });
                 let mut splicer = self.splicer.borrow_mut();

@@ -1,23 +1,29 @@
-//! Copies an input event's parameter list into an output frame as one block
-//! of words, instead of re-encoding it parameter by parameter: the block
-//! becomes a segment of the output frame (see [`crate::splice`]), whose
-//! first word is the landing pad the event's `params` far pointer lands on.
+//! An input event's parameter list read straight from the frame's bytes,
+//! for the common shape: a single-segment frame whose parameters are
+//! integers, nothing, or byte strings lying after the list. Such a list is
+//! checked once ([`RawList::locate`]); then each parameter is read with a
+//! few loads instead of through Cap'n Proto's readers, and the whole list
+//! is copied into the output frame as one block of words ([`RawList::segment`],
+//! a segment of the frame the splicer builds, see [`crate::splice`]).
 //!
-//! Only the common shape is copied this way: a single-segment input frame
-//! whose parameters are integers and byte strings lying after the list.
-//! Anything else (socket addresses, argument lists, pointers elsewhere) is
-//! left to the ordinary re-encoding, so a hostile stream gains nothing
-//! here: every pointer of the block is checked to stay inside it, and the
-//! block is bounded by [`MAX_PARAMS_BLOCK_WORDS`].
+//! Anything else (socket addresses, argument lists, pointers elsewhere,
+//! more parameters than any kind has) is left to Cap'n Proto, so a hostile
+//! stream gains nothing here: every pointer of the block is checked to stay
+//! inside it, and the block is bounded by [`MAX_PARAMS_BLOCK_WORDS`].
 //!
 //! Paths that enrich resolved are rewritten in the copy: the new bytes are
 //! appended to the block and the parameter's pointer moved to them.
 
-use crate::splice::{event_pointers, follow, word, WORD};
+use crate::params::Value;
+use crate::splice::{event_pointers, follow, slot_of, word, Part, WORD};
 
-/// Largest parameter block copied as a block, in words (64 KiB); larger
-/// lists are re-encoded.
+/// Largest parameter block read here, in words (64 KiB); larger lists are
+/// left to Cap'n Proto.
 const MAX_PARAMS_BLOCK_WORDS: usize = 8192;
+
+/// Most parameters a list read here may have: more than any kind's row in
+/// the event table, so that a hostile count cannot make the check long.
+const MAX_PARAMS: usize = 64;
 
 /// Pointer kind of a list pointer (low two bits).
 const LIST: u64 = 1;
@@ -26,8 +32,18 @@ const ELEMENTS_BYTES: u64 = 2;
 /// List element size code of inline-composite (struct) lists.
 const ELEMENTS_COMPOSITE: u64 = 7;
 
-/// The input event's parameter list, located in its frame.
-struct Located<'a> {
+/// `Param`'s union discriminants, in the schema's declaration order
+/// (checked against the generated readers by the tests below). The
+/// discriminant is Param's first 16-bit data field; `int` and `uint` are
+/// its second 64-bit field, and the byte string its first pointer.
+const PARAM_NONE: u16 = 0;
+const PARAM_INT: u16 = 1;
+const PARAM_UINT: u16 = 2;
+const PARAM_BYTES: u16 = 3;
+
+/// An event's parameter list, located and checked in its frame.
+#[derive(Clone, Copy)]
+pub struct RawList<'a> {
     seg: &'a [u8],
     /// The `params` list pointer.
     pointer: u64,
@@ -42,107 +58,137 @@ struct Located<'a> {
     end: usize,
 }
 
-/// Builds in `out` the parameter segment for the event of `raw` (one frame
-/// exactly as read) whose `params` is Event pointer `slot`, with the byte
-/// parameters of `rewrites` (index, new bytes) replaced. False, with `out`
-/// unspecified, when the list is not of the simple shape described above.
-pub fn params_segment(
-    raw: &[u8],
-    slot: usize,
-    rewrites: &[(usize, Vec<u8>)],
-    out: &mut Vec<u8>,
-) -> bool {
-    let Some(l) = locate(raw, slot) else {
-        return false;
-    };
-    out.clear();
-    // The pad: the same list pointer, with its target right after it.
-    let pad = LIST | (l.pointer & !0xffff_ffff);
-    out.extend_from_slice(&pad.to_le_bytes());
-    out.extend_from_slice(&l.seg[l.tag_at * WORD..l.end * WORD]);
-    for (i, bytes) in rewrites {
-        if *i >= l.count || l.stride == l.data {
-            return false;
+impl<'a> RawList<'a> {
+    /// The parameter list of `raw` (one event frame exactly as read), if it
+    /// has the shape described above.
+    pub fn locate(raw: &'a [u8]) -> Option<RawList<'a>> {
+        // Segment table of one segment: count - 1 (zero), then its size.
+        if word(raw, 0)? as u32 != 0 {
+            return None;
         }
-        // Word of the parameter's pointer (union members share slot 0).
-        let at = 1 + 1 + i * l.stride + l.data;
-        let blob = out.len() / WORD;
-        let Ok(len) = u32::try_from(bytes.len()) else {
-            return false;
-        };
-        if len >= 1 << 29 || blob + bytes.len() / WORD > MAX_PARAMS_BLOCK_WORDS {
-            return false;
+        let words = (word(raw, 0)? >> 32) as usize;
+        let seg = raw.get(WORD..WORD + words * WORD)?;
+        let (ptrs_at, ptrs) = event_pointers(seg)?;
+        let slot = slot_of(Part::Params) as usize;
+        if slot >= ptrs {
+            return None;
         }
-        out.extend_from_slice(bytes);
-        out.resize(out.len().next_multiple_of(WORD), 0);
-        let offset = (blob - (at + 1)) as u64;
-        let p = LIST | (offset << 2) | (ELEMENTS_BYTES << 32) | (u64::from(len) << 35);
-        out[at * WORD..at * WORD + WORD].copy_from_slice(&p.to_le_bytes());
+        let at = ptrs_at + slot;
+        let pointer = word(seg, at)?;
+        let (tag_at, upper) = follow(seg, at, LIST)?;
+        if upper & 7 != ELEMENTS_COMPOSITE {
+            return None;
+        }
+        let list_words = (upper >> 3) as usize;
+        let tag = word(seg, tag_at)?;
+        if tag & 3 != 0 {
+            return None;
+        }
+        let count = (tag as u32 >> 2) as usize;
+        let data = ((tag >> 32) & 0xffff) as usize;
+        let stride = data + (tag >> 48) as usize;
+        if count > MAX_PARAMS || count * stride != list_words {
+            return None;
+        }
+        let first = tag_at + 1;
+        let list_end = first + list_words;
+        let mut end = list_end;
+        for e in 0..count {
+            for k in data..stride {
+                let at = first + e * stride + k;
+                if word(seg, at)? == 0 {
+                    continue;
+                }
+                let (blob, upper) = follow(seg, at, LIST)?;
+                if upper & 7 != ELEMENTS_BYTES {
+                    return None;
+                }
+                let blob_end = blob + ((upper >> 3) as usize).div_ceil(WORD);
+                if blob < list_end || blob_end * WORD > seg.len() {
+                    return None;
+                }
+                end = end.max(blob_end);
+            }
+        }
+        if end - tag_at > MAX_PARAMS_BLOCK_WORDS || end * WORD > seg.len() {
+            return None;
+        }
+        Some(RawList {
+            seg,
+            pointer,
+            tag_at,
+            stride,
+            data,
+            count,
+            end,
+        })
     }
-    true
-}
 
-/// Finds and checks the parameter list of a single-segment event frame.
-fn locate(raw: &[u8], slot: usize) -> Option<Located<'_>> {
-    // Segment table of one segment: count - 1 (zero), then its size.
-    if word(raw, 0)? as u32 != 0 {
-        return None;
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.count
     }
-    let words = (word(raw, 0)? >> 32) as usize;
-    let seg = raw.get(WORD..WORD + words * WORD)?;
-    let (ptrs_at, ptrs) = event_pointers(seg)?;
-    if slot >= ptrs {
-        return None;
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
-    let at = ptrs_at + slot;
-    let pointer = word(seg, at)?;
-    let (tag_at, upper) = follow(seg, at, LIST)?;
-    if upper & 7 != ELEMENTS_COMPOSITE {
-        return None;
-    }
-    let list_words = (upper >> 3) as usize;
-    let tag = word(seg, tag_at)?;
-    if tag & 3 != 0 {
-        return None;
-    }
-    let count = (tag as u32 >> 2) as usize;
-    let data = ((tag >> 32) & 0xffff) as usize;
-    let stride = data + (tag >> 48) as usize;
-    if count * stride != list_words {
-        return None;
-    }
-    let first = tag_at + 1;
-    let list_end = first + list_words;
-    let mut end = list_end;
-    for e in 0..count {
-        for k in data..stride {
-            let at = first + e * stride + k;
-            if word(seg, at)? == 0 {
-                continue;
+
+    /// Parameter `i` (below [`Self::len`]), or None when it is of a kind
+    /// this view leaves to Cap'n Proto.
+    pub fn value(&self, i: usize) -> Option<Value<'a>> {
+        if i >= self.count || self.data < 2 {
+            return None;
+        }
+        let at = self.tag_at + 1 + i * self.stride;
+        let discriminant = word(self.seg, at)? as u16;
+        match discriminant {
+            PARAM_NONE => Some(Value::None),
+            PARAM_INT => Some(Value::Int(word(self.seg, at + 1)? as i64)),
+            PARAM_UINT => Some(Value::Uint(word(self.seg, at + 1)?)),
+            PARAM_BYTES if self.stride > self.data => {
+                let ptr = at + self.data;
+                if word(self.seg, ptr)? == 0 {
+                    return Some(Value::Bytes(&[]));
+                }
+                let (blob, upper) = follow(self.seg, ptr, LIST)?;
+                let len = (upper >> 3) as usize;
+                Some(Value::Bytes(self.seg.get(blob * WORD..blob * WORD + len)?))
             }
-            let (blob, upper) = follow(seg, at, LIST)?;
-            if upper & 7 != ELEMENTS_BYTES {
-                return None;
-            }
-            let blob_end = blob + ((upper >> 3) as usize).div_ceil(WORD);
-            if blob < list_end || blob_end * WORD > seg.len() {
-                return None;
-            }
-            end = end.max(blob_end);
+            _ => None,
         }
     }
-    if end - tag_at > MAX_PARAMS_BLOCK_WORDS || end * WORD > seg.len() {
-        return None;
+
+    /// Builds in `out` the segment that carries this list in an output
+    /// frame: a landing pad, then the list and its byte strings, with the
+    /// byte parameters of `rewrites` (index, new bytes) replaced. False,
+    /// with `out` unspecified, when a rewrite does not fit.
+    pub fn segment(&self, rewrites: &[(usize, Vec<u8>)], out: &mut Vec<u8>) -> bool {
+        out.clear();
+        // The pad: the same list pointer, with its target right after it.
+        let pad = LIST | (self.pointer & !0xffff_ffff);
+        out.extend_from_slice(&pad.to_le_bytes());
+        out.extend_from_slice(&self.seg[self.tag_at * WORD..self.end * WORD]);
+        for (i, bytes) in rewrites {
+            if *i >= self.count || self.stride == self.data {
+                return false;
+            }
+            // Word of the parameter's pointer (union members share slot 0).
+            let at = 1 + 1 + i * self.stride + self.data;
+            let blob = out.len() / WORD;
+            let Ok(len) = u32::try_from(bytes.len()) else {
+                return false;
+            };
+            if len >= 1 << 29 || blob + bytes.len() / WORD > MAX_PARAMS_BLOCK_WORDS {
+                return false;
+            }
+            out.extend_from_slice(bytes);
+            out.resize(out.len().next_multiple_of(WORD), 0);
+            let offset = (blob - (at + 1)) as u64;
+            let p = LIST | (offset << 2) | (ELEMENTS_BYTES << 32) | (u64::from(len) << 35);
+            out[at * WORD..at * WORD + WORD].copy_from_slice(&p.to_le_bytes());
+        }
+        true
     }
-    Some(Located {
-        seg,
-        pointer,
-        tag_at,
-        stride,
-        data,
-        count,
-        end,
-    })
 }
 
 #[cfg(test)]
@@ -151,17 +197,9 @@ mod tests {
     use capnp::message::Builder;
     use schema::kestrel_capnp::{event, frame, param};
 
-    /// Event pointer slot of `params`, as the splicer finds it.
-    fn params_slot() -> usize {
-        let mut msg = Builder::new_default();
-        msg.init_root::<frame::Builder>()
-            .init_event()
-            .init_params(1)
-            .get(0)
-            .set_int(1);
-        let seg = msg.get_segments_for_output()[0].to_vec();
-        let (at, n) = event_pointers(&seg).unwrap();
-        (0..n).find(|&s| word(&seg, at + s).unwrap() != 0).unwrap()
+    /// Builds the parameter segment of `raw`, if its list has the shape.
+    fn params_segment(raw: &[u8], rewrites: &[(usize, Vec<u8>)], out: &mut Vec<u8>) -> bool {
+        RawList::locate(raw).is_some_and(|l| l.segment(rewrites, out))
     }
 
     fn frame_of(fill: impl FnOnce(event::Builder<'_>)) -> Vec<u8> {
@@ -204,13 +242,13 @@ mod tests {
     fn copies_the_list_and_rewrites_paths() {
         let raw = openat();
         let mut seg = Vec::new();
-        assert!(params_segment(&raw, params_slot(), &[], &mut seg));
+        assert!(params_segment(&raw, &[], &mut seg));
         assert_eq!(
             read_back(&seg),
             ["int -100", "bytes ../data/x.json", "uint 577", "bytes tail"]
         );
         let rewrites = [(1, b"/var/lib/data/x.json".to_vec())];
-        assert!(params_segment(&raw, params_slot(), &rewrites, &mut seg));
+        assert!(params_segment(&raw, &rewrites, &mut seg));
         assert_eq!(
             read_back(&seg),
             [
@@ -222,27 +260,83 @@ mod tests {
         );
     }
 
+    /// What Cap'n Proto's readers say parameter `i` is, in the terms of
+    /// [`Value`].
+    fn through_capnp(raw: &[u8], i: usize) -> Option<String> {
+        let msg = capnp::serialize::read_message_from_flat_slice(&mut &raw[..], Default::default())
+            .ok()?;
+        let root = msg.get_root::<frame::Reader>().ok()?;
+        let frame::Event(Ok(ev)) = root.which().ok()? else {
+            return None;
+        };
+        let list = ev.get_params().ok()?;
+        if i >= list.len() as usize {
+            return None;
+        }
+        Some(match list.get(i as u32).which().ok()? {
+            param::None(()) => "none".into(),
+            param::Int(v) => format!("int {v}"),
+            param::Uint(v) => format!("uint {v}"),
+            param::Bytes(b) => format!("bytes {:?}", b.ok()?),
+            _ => "other".into(),
+        })
+    }
+
+    fn is_event(raw: &[u8]) -> bool {
+        let Ok(msg) =
+            capnp::serialize::read_message_from_flat_slice(&mut &raw[..], Default::default())
+        else {
+            return false;
+        };
+        msg.get_root::<frame::Reader>()
+            .is_ok_and(|r| matches!(r.which(), Ok(frame::Event(Ok(_)))))
+    }
+
+    fn directly(raw: &[u8], i: usize) -> Option<String> {
+        Some(match RawList::locate(raw)?.value(i)? {
+            Value::None => "none".into(),
+            Value::Int(v) => format!("int {v}"),
+            Value::Uint(v) => format!("uint {v}"),
+            Value::Bytes(b) => format!("bytes {b:?}"),
+            _ => "other".into(),
+        })
+    }
+
+    #[test]
+    fn values_read_directly_are_what_capnp_reads() {
+        let raw = frame_of(|e| {
+            let mut l = e.init_params(6);
+            l.reborrow().get(0).set_int(-7);
+            l.reborrow().get(1).set_uint(u64::MAX);
+            l.reborrow().get(2).set_bytes(b"/etc/passwd");
+            l.reborrow().get(3).set_bytes(b"");
+            l.reborrow().get(4).set_none(());
+            // Index 5 left as capnp initialises it: `none`.
+        });
+        for i in 0..7 {
+            assert_eq!(directly(&raw, i), through_capnp(&raw, i), "parameter {i}");
+        }
+        assert_eq!(
+            directly(&raw, 2).unwrap(),
+            format!("bytes {:?}", b"/etc/passwd")
+        );
+    }
+
     #[test]
     fn other_shapes_are_left_to_re_encoding() {
-        let slot = params_slot();
         let mut seg = Vec::new();
         let with_addr = frame_of(|e| {
             e.init_params(1).get(0).init_sockaddr().set_port(80);
         });
-        assert!(!params_segment(&with_addr, slot, &[], &mut seg));
+        assert!(!params_segment(&with_addr, &[], &mut seg));
         let without = frame_of(|mut e| e.set_tid(1));
-        assert!(!params_segment(&without, slot, &[], &mut seg));
+        assert!(!params_segment(&without, &[], &mut seg));
         // A rewrite of a parameter the list does not have.
-        assert!(!params_segment(
-            &openat(),
-            slot,
-            &[(9, b"/x".to_vec())],
-            &mut seg
-        ));
+        assert!(!params_segment(&openat(), &[(9, b"/x".to_vec())], &mut seg));
         // Two segments.
         let mut two = openat();
         two[0] = 1;
-        assert!(!params_segment(&two, slot, &[], &mut seg));
+        assert!(!params_segment(&two, &[], &mut seg));
     }
 
     proptest::proptest! {
@@ -253,8 +347,18 @@ mod tests {
                 let n = raw.len();
                 raw[at % n] = v;
             }
+            // enrich reads parameters directly only from frames Cap'n
+            // Proto reads as events; there the two must agree.
+            if is_event(&raw) {
+                for i in 0..6 {
+                    let direct = directly(&raw, i);
+                    if direct.is_some() {
+                        proptest::prop_assert_eq!(direct, through_capnp(&raw, i));
+                    }
+                }
+            }
             let mut seg = Vec::new();
-            if params_segment(&raw, params_slot(), &[(1, b"/p".to_vec())], &mut seg) {
+            if params_segment(&raw, &[(1, b"/p".to_vec())], &mut seg) {
                 // What was accepted must decode within its own bounds.
                 let mut framed = 0u64.to_le_bytes().to_vec();
                 framed[4..8].copy_from_slice(&((seg.len() / WORD) as u32).to_le_bytes());

@@ -22,6 +22,7 @@
 //! test that reads enrich's output.
 
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
 use capnp::any_pointer_list;
 use capnp::message::Builder;
@@ -30,7 +31,7 @@ use schema::arena::ReusedArena;
 use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use schema::FrameWriter;
 
-use crate::rawparams;
+use crate::rawparams::RawList;
 
 /// Words of the scratch segment an event (without its cached parts) is
 /// built in; a bigger event spills into a second segment, and is then
@@ -105,6 +106,12 @@ impl Slots {
     }
 }
 
+/// Index of `part` among Event's pointer fields.
+pub fn slot_of(part: Part) -> u32 {
+    static SLOTS: OnceLock<Slots> = OnceLock::new();
+    SLOTS.get_or_init(Slots::find).of(part)
+}
+
 /// Parts of events, serialised once to be attached to many.
 #[derive(Debug, Clone)]
 pub struct Cached {
@@ -162,11 +169,11 @@ impl Parts<'_> {
     }
 }
 
-/// An input frame whose parameter list may be copied as a block, with the
+/// An input event's parameter list, to be copied as a block, with the
 /// byte parameters to replace on the way (index, new bytes).
 #[derive(Clone, Copy)]
 pub struct RawParams<'a> {
-    pub frame: &'a [u8],
+    pub list: RawList<'a>,
     pub rewrites: &'a [(usize, Vec<u8>)],
 }
 
@@ -177,7 +184,6 @@ pub struct Splicer {
     /// The parameter segment of the event being written.
     params: Vec<u8>,
     out: Vec<u8>,
-    slots: Slots,
 }
 
 fn to_io(e: capnp::Error) -> io::Error {
@@ -208,14 +214,15 @@ pub(crate) fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
 pub(crate) fn event_pointers(seg: &[u8]) -> Option<(usize, usize)> {
     const STRUCT: u64 = 0;
     let sizes = |s: u64| ((s & 0xffff) as usize, (s >> 16) as usize);
+    let words = seg.len() / WORD;
     let (frame_at, frame_sizes) = follow(seg, 0, STRUCT)?;
     let (frame_data, frame_ptrs) = sizes(frame_sizes);
-    if frame_ptrs == 0 {
+    if frame_ptrs == 0 || frame_at + frame_data + frame_ptrs > words {
         return None;
     }
     let (ev_at, ev_sizes) = follow(seg, frame_at + frame_data, STRUCT)?;
     let (ev_data, ev_ptrs) = sizes(ev_sizes);
-    Some((ev_at + ev_data, ev_ptrs))
+    (ev_at + ev_data + ev_ptrs <= words).then_some((ev_at + ev_data, ev_ptrs))
 }
 
 /// A far pointer to landing pad word `pad` of segment `segment`.
@@ -236,7 +243,6 @@ impl Splicer {
             cached_scratch: ReusedArena::new(CACHED_SEGMENT_WORDS),
             params: Vec::with_capacity(1 << 10),
             out: Vec::with_capacity(16 << 10),
-            slots: Slots::find(),
         }
     }
 
@@ -273,7 +279,7 @@ impl Splicer {
             if word(seg, pad).is_none_or(|w| w == 0) {
                 continue;
             }
-            let slot = u8::try_from(self.slots.of(*part)).ok()?;
+            let slot = u8::try_from(slot_of(*part)).ok()?;
             cached.pads[cached.present as usize] = (slot, u8::try_from(pad).ok()?);
             cached.present += 1;
         }
@@ -300,10 +306,8 @@ impl Splicer {
         if cached.len() > MAX_CACHED_SEGMENTS {
             return Ok(false);
         }
-        let params_slot = self.slots.of(Part::Params) as usize;
-        let with_params = params.is_some_and(|p| {
-            rawparams::params_segment(p.frame, params_slot, p.rewrites, &mut self.params)
-        });
+        let params_slot = slot_of(Part::Params) as usize;
+        let with_params = params.is_some_and(|p| p.list.segment(p.rewrites, &mut self.params));
         let mut msg = Builder::new(&mut self.scratch);
         fill(msg.init_root::<frame::Builder>().init_event(), with_params).map_err(to_io)?;
         let segments = msg.get_segments_for_output();
