@@ -462,6 +462,7 @@ fn arb_shared_leaf() -> impl Strategy<Value = Expr> {
         Just(("proc.name", None)),
         Just(("fd.name", None)),
         Just(("proc.aname", Some("2"))),
+        Just(("proc.aname", None)),
         Just(("container.id", None)),
     ];
     let ops = prop_oneof![
@@ -489,6 +490,9 @@ fn arb_shared_leaf() -> impl Strategy<Value = Expr> {
                 CmpOp::StartsWith | CmpOp::EndsWith if anyof => {
                     (Some(Modifier::AnyOf), list(items))
                 }
+                // Half the time a process name, so that tests on names and
+                // ancestors often hold for some values and not others.
+                _ if idx[0] % 2 == 0 => (None, value(NAMES[idx[0] % NAMES.len()])),
                 _ => (None, value(items[0])),
             };
             cmp(field(name, arg, vec![]), op, m, rhs)

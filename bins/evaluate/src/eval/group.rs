@@ -6,9 +6,13 @@
 //! walk of a prefix trie (`startswith`) and one of a suffix trie
 //! (`endswith`) give every member's answer at once, as a bit mask.
 //!
+//! Fields with one value per ancestor (`proc.aname`) group too: the masks
+//! of every ancestor are combined, "any ancestor matches" for a test and
+//! "some ancestor does not" for its `!=`, as Falco reads them.
+//!
 //! It is not a place for other operators (`contains`, `glob`, `regex`,
-//! `pmatch` run alone), for shapes other than one value, or for
-//! transformers: those tests are never grouped.
+//! `pmatch` run alone), for socket ends and lists, or for transformers:
+//! those tests are never grouped.
 
 use crate::compile::matcher::{FastMap, StrMatcher};
 use crate::compile::node::{Pred, Test};
@@ -91,7 +95,7 @@ enum Patterns<'t> {
 fn patterns(t: &Test) -> Option<Patterns<'_>> {
     if !t.transformers.is_empty()
         || t.all_items
-        || t.shape != Shape::One
+        || !matches!(t.shape, Shape::One | Shape::AnyOf)
         || t.field.ty() != FieldType::Str
     {
         return None;
@@ -231,8 +235,8 @@ mod tests {
             "fd.name contains x",
             "fd.name glob '/etc/*'",
             "tolower(fd.name) = x",
-            "proc.aname = bash",
             "fd.types in (file)",
+            "fd.ip = 10.0.0.1",
             "proc.pid = 1",
         ] {
             assert!(!groupable(&test(src)), "{src}");

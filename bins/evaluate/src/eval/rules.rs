@@ -33,8 +33,9 @@ enum GroupState {
     Unknown,
     /// No value: every member is false.
     Na,
-    /// A string, and these members matched it.
-    Hits(u128),
+    /// One or more strings: the members that matched any of them, and
+    /// those that matched all of them.
+    Hits { any: u128, all: u128 },
     /// Not a plain string: each member runs alone.
     Other,
 }
@@ -264,7 +265,14 @@ impl CompiledRuleset {
                 memo.set_group(g, state);
             }
             match state {
-                GroupState::Hits(h) => return (h >> r.bit & 1 != 0) != r.negate,
+                // `!=` holds when some value differs: for one value, when it
+                // differs; for ancestors, when one of them does.
+                GroupState::Hits { any, all } => {
+                    return match r.negate {
+                        false => any >> r.bit & 1 != 0,
+                        true => all >> r.bit & 1 == 0,
+                    }
+                }
                 GroupState::Na => return false,
                 GroupState::Unknown | GroupState::Other => {}
             }
@@ -287,9 +295,24 @@ impl CompiledRuleset {
 /// Reads a group's field once and matches it against every member.
 fn read(g: &Group, ev: &EventView<'_>) -> GroupState {
     match g.field.extract(ev) {
-        Values::One(Value::Bytes(b)) => GroupState::Hits(g.hits(&b)),
-        Values::Na => GroupState::Na,
-        _ => GroupState::Other,
+        Values::One(Value::Bytes(b)) => {
+            let h = g.hits(&b);
+            GroupState::Hits { any: h, all: h }
+        }
+        Values::Many(vals) if !vals.is_empty() => {
+            let (mut any, mut all) = (0, u128::MAX);
+            for v in &vals {
+                let Value::Bytes(b) = v else {
+                    return GroupState::Other;
+                };
+                let h = g.hits(b);
+                any |= h;
+                all &= h;
+            }
+            GroupState::Hits { any, all }
+        }
+        Values::Na | Values::Many(_) => GroupState::Na,
+        Values::One(_) | Values::Two(..) => GroupState::Other,
     }
 }
 
@@ -437,4 +460,77 @@ fn build_groups(prog: &mut KindProgram, leaves: &Leaves) -> Vec<Group> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{compile, NoNames};
+    use crate::fields::sample::{self, Ancestor, Event, Thread};
+    use crate::lang::parse;
+    use schema::Kind;
+
+    fn set(srcs: &[&str]) -> CompiledRuleset {
+        CompiledRuleset::new(
+            srcs.iter()
+                .map(|s| compile(&parse(s).unwrap(), &NoNames).unwrap())
+                .enumerate(),
+        )
+    }
+
+    fn exec_with_ancestors(names: &[&str]) -> Event {
+        Event {
+            kind: Kind::Execve,
+            thread: Some(Thread {
+                name: "cat".into(),
+                ancestors: names
+                    .iter()
+                    .map(|n| Ancestor {
+                        name: n.to_string(),
+                        ..Ancestor::default()
+                    })
+                    .collect(),
+                ..Thread::default()
+            }),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn grouped_ancestor_tests_read_as_falco_does() {
+        // Both tests on proc.aname share one group.
+        let rules = set(&["proc.aname != bash", "proc.aname in (sh, zsh)"]);
+        let hits = |names: &[&str]| {
+            sample::with_view(&exec_with_ancestors(names), 1, |v| {
+                rules.evaluate(v).collect::<Vec<_>>()
+            })
+        };
+        // `!=` holds when some ancestor differs.
+        assert_eq!(hits(&["bash", "sh"]), vec![0, 1]);
+        assert_eq!(hits(&["bash", "bash"]), Vec::<usize>::new());
+        assert_eq!(hits(&["zsh"]), vec![0, 1]);
+        // No ancestor: every comparison is false.
+        assert_eq!(hits(&[]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn rule_starts_are_shared_and_order_is_kept() {
+        let rules = set(&[
+            "proc.name = cat and proc.pid = 0 and proc.exe = x",
+            "proc.name = cat and proc.pid = 0",
+            "proc.name = cat",
+            "proc.pid = 1 or proc.name = cat",
+        ]);
+        let prog = &rules.by_kind[Kind::Execve as usize];
+        // Tests are ordered cheapest first (`proc.pid` before `proc.exe`
+        // and `proc.name`): the first two rules share their `proc.pid`
+        // gate, so five gates hold the six tests the three rules start with.
+        assert_eq!(prog.gates.len(), 5, "{:?}", prog.gates);
+        assert_eq!(prog.open.len(), 1, "the `or` rule starts with no gate");
+        let ev = exec_with_ancestors(&[]);
+        sample::with_view(&ev, 1, |v| {
+            assert_eq!(rules.evaluate(v).collect::<Vec<_>>(), vec![1, 2, 3]);
+            assert_eq!(rules.first(v), Some(1));
+        });
+    }
 }
