@@ -17,6 +17,11 @@ fn set_list(mut l: data_list::Builder<'_>, items: &[Vec<u8>]) {
     }
 }
 
+/// The types of `p`'s descriptors 0, 1 and 2 (`unknown` when closed).
+pub fn stdio_types(p: &Proc) -> [FdType; 3] {
+    [0, 1, 2].map(|n| p.fds.get(&n).map_or(FdType::Unknown, |e| e.ty))
+}
+
 /// Writes thread `t` of process `p`.
 pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Builder<'_>) {
     b.set_tid(t.tid);
@@ -71,9 +76,8 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
         b.set_vpgid_exe(&g.exe);
     }
     let mut stdio = b.reborrow().init_stdio_types(3);
-    for n in 0..3 {
-        let ty = p.fds.get(&(n as i64)).map_or(FdType::Unknown, |e| e.ty);
-        stdio.set(n, ty);
+    for (n, ty) in stdio_types(p).into_iter().enumerate() {
+        stdio.set(n as u32, ty);
     }
 
     let mut chain: [Option<&Proc>; MAX_ANCESTORS] = [None; MAX_ANCESTORS];

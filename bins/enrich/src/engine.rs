@@ -22,7 +22,7 @@ use schema::{FrameWriter, Kind};
 
 use crate::cgroup::{self, CgroupContainer, Runtime};
 use crate::containers::{self, ContainerEntry, ContainerMeta, Containers, Meta};
-use crate::emit::write_thread;
+use crate::emit::{stdio_types, write_thread};
 use crate::fd::FdEntry;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
@@ -30,9 +30,9 @@ use crate::limits::{
 };
 use crate::params::Params;
 use crate::rawparams::RawList;
-use crate::splice::{Part, Parts, RawParams, Splicer};
+use crate::splice::{Cached, Part, Parts, RawParams, Splicer};
 use crate::stats::{self, Counters, Tables};
-use crate::threads::{Proc, Thread, ThreadTable, UID_UNSET};
+use crate::threads::{Proc, Thread, ThreadKey, ThreadTable, UID_UNSET};
 use crate::users::UserDb;
 
 /// How the engine is set up.
@@ -371,7 +371,16 @@ impl Enricher {
             .proc_pid
             .and_then(|pid| self.threads.thread(e.tid).zip(self.threads.proc(pid)));
         if let (Some((t, p)), true) = (tp, self.splicing) {
-            let thread = t.cache.get((p.ver, t.ver, self.threads.epoch), || {
+            let key = (p.ver, t.ver, self.threads.epoch, p.stdio_ver);
+            // A change of stdio alone is patched in: it is common (programs
+            // close or redirect their stdio) and shows three values only.
+            let patch = |old: ThreadKey, part: &mut Cached| {
+                old.0 == key.0
+                    && old.1 == key.1
+                    && old.2 == key.2
+                    && part.patch_stdio(stdio_types(p))
+            };
+            let thread = t.cache.get_or_patch(key, patch, || {
                 self.thread_builds.set(self.thread_builds.get() + 1);
                 self.splicer.borrow_mut().cached(&[Part::Thread], |parts| {
                     if let Some(b) = parts.thread() {

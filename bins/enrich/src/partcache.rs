@@ -43,10 +43,29 @@ impl<K: PartialEq + Copy> PartCache<K> {
     /// The part for `key`, rebuilt by `build` when the cached one was built
     /// at another key.
     pub fn get(&self, key: K, build: impl FnOnce() -> Option<Cached>) -> Ref<'_, Option<Cached>> {
+        self.get_or_patch(key, |_, _| false, build)
+    }
+
+    /// The part for `key`. When the cached one was built at another key,
+    /// `patch` (given that key) may bring it up to date in place and say
+    /// so; otherwise `build` rebuilds it.
+    pub fn get_or_patch(
+        &self,
+        key: K,
+        patch: impl FnOnce(K, &mut Cached) -> bool,
+        build: impl FnOnce() -> Option<Cached>,
+    ) -> Ref<'_, Option<Cached>> {
         {
             let mut e = self.entry.borrow_mut();
             if e.0 != Some(key) {
-                e.1 = build();
+                let (old, part) = &mut *e;
+                let patched = match (old.as_ref(), part.as_mut()) {
+                    (Some(old), Some(part)) => patch(*old, part),
+                    _ => false,
+                };
+                if !patched {
+                    e.1 = build();
+                }
                 e.0 = Some(key);
             }
         }

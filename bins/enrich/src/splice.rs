@@ -28,7 +28,7 @@ use capnp::any_pointer_list;
 use capnp::message::Builder;
 use capnp::traits::FromPointerBuilder;
 use schema::arena::ReusedArena;
-use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
+use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user, FdType};
 use schema::FrameWriter;
 
 use crate::rawparams::RawList;
@@ -128,6 +128,63 @@ impl Cached {
     fn pads(&self) -> &[(u8, u8)] {
         &self.pads[..self.present as usize]
     }
+
+    /// Rewrites the `stdioTypes` of the cached `thread` part in place;
+    /// false (nothing changed) when this segment holds no such list of
+    /// three.
+    pub fn patch_stdio(&mut self, types: [FdType; 3]) -> bool {
+        const STRUCT: u64 = 0;
+        const LIST: u64 = 1;
+        /// List element size code of 16-bit elements (enums).
+        const ELEMENTS_16BIT: u64 = 3;
+        let thread_slot = slot_of(Part::Thread);
+        let Some(&(_, pad)) = self
+            .pads()
+            .iter()
+            .find(|(s, _)| u32::from(*s) == thread_slot)
+        else {
+            return false;
+        };
+        let seg = &self.segment;
+        let Some((at, sizes)) = follow(seg, usize::from(pad), STRUCT) else {
+            return false;
+        };
+        let (data, ptrs) = ((sizes & 0xffff) as usize, (sizes >> 16) as usize);
+        let slot = stdio_slot();
+        if slot >= ptrs {
+            return false;
+        }
+        let Some((list, upper)) = follow(seg, at + data + slot, LIST) else {
+            return false;
+        };
+        if upper & 7 != ELEMENTS_16BIT || upper >> 3 != 3 || (list + 1) * WORD > seg.len() {
+            return false;
+        }
+        for (i, ty) in types.into_iter().enumerate() {
+            let b = list * WORD + 2 * i;
+            self.segment[b..b + 2].copy_from_slice(&(ty as u16).to_le_bytes());
+        }
+        true
+    }
+}
+
+/// Index of `stdioTypes` among Thread's pointer fields, found once by
+/// building a thread with only that field set.
+fn stdio_slot() -> usize {
+    static SLOT: OnceLock<usize> = OnceLock::new();
+    *SLOT.get_or_init(|| {
+        let mut msg = Builder::new_default();
+        msg.init_root::<thread::Builder>().init_stdio_types(3);
+        let segments = msg.get_segments_for_output();
+        let seg = segments[0];
+        let Some((at, sizes)) = follow(seg, 0, 0) else {
+            return usize::MAX;
+        };
+        let (data, ptrs) = ((sizes & 0xffff) as usize, (sizes >> 16) as usize);
+        (0..ptrs)
+            .find(|&s| word(seg, at + data + s).is_some_and(|w| w != 0))
+            .unwrap_or(usize::MAX)
+    })
 }
 
 /// Where a cached segment's parts are built; each part may be set once.

@@ -15,8 +15,10 @@ use crate::limits::MAX_FDS_PER_PROCESS;
 use crate::partcache::PartCache;
 
 /// What a thread's cached `thread` was built from: its process's version,
-/// its own, and the table epoch (for the ancestors and leaders it shows).
-pub type ThreadKey = (u64, u64, u64);
+/// its own, the table epoch (for the ancestors and leaders it shows), and
+/// its process's stdio version (a change of that alone is patched into the
+/// cached part, not rebuilt).
+pub type ThreadKey = (u64, u64, u64, u64);
 
 /// What a process's cached user, group, login user and container were
 /// built from: its version, the user databases' reload count and the
@@ -72,6 +74,10 @@ pub struct Proc {
     /// Set once this process shows on another's events (as an ancestor or a
     /// session or group leader): its changes then invalidate every cache.
     pub(crate) in_chain: Cell<bool>,
+    /// Bumped when descriptor 0, 1 or 2 changes (it shows as
+    /// `stdioTypes`); not part of `ver`, so that such a change can be
+    /// patched into cached threads instead of rebuilding them.
+    pub(crate) stdio_ver: u64,
     /// Its events' user, group, login user and container, serialised.
     pub(crate) identity: PartCache<IdentityKey>,
 }
@@ -216,7 +222,7 @@ impl ThreadTable {
         let pid = self.threads.get(&tid)?.pid;
         let p = self.procs.get_mut(&pid)?;
         if (0..=2).contains(&num) {
-            p.ver += 1;
+            p.stdio_ver += 1;
         }
         Some(p)
     }
