@@ -38,6 +38,9 @@ const PROFILE_ROUNDS: usize = 20;
 /// Names a recorded enriched trace (`capture | enrich > FILE`) to replay
 /// as well as the generated one.
 const RECORDED_TRACE_VAR: &str = "KESTREL_BENCH_TRACE";
+/// Names a file to write the generated trace to, for timing the
+/// `evaluate` binary on the same events.
+const WRITE_TRACE_VAR: &str = "KESTREL_BENCH_WRITE_TRACE";
 /// `in` checks per round of the list benchmark.
 const IN_CHECKS: usize = 2_000_000;
 
@@ -601,6 +604,10 @@ fn main() {
     let conds = conditions();
     let n_rules = conds.len();
     let trace = trace();
+    if let Some(path) = std::env::var_os(WRITE_TRACE_VAR) {
+        std::fs::write(&path, &trace)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.to_string_lossy()));
+    }
     if std::env::var_os("KESTREL_BENCH_PER_RULE").is_some() {
         per_rule(&trace, &conds);
     }

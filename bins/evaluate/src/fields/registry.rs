@@ -583,7 +583,7 @@ fn static_str<'a>(s: &'static str) -> Values<'a> {
 }
 
 fn fd_name<'a>(v: &EventView<'a>) -> Option<&'a [u8]> {
-    v.fd().and_then(|f| data(f.get_name()))
+    v.fd_name()
 }
 
 /// The name of a file or directory fd; `None` for other kinds of fd.
@@ -929,7 +929,7 @@ pub static FIELDS: &[FieldDef] = &[
     s("fd.type", T::Str, "Type of fd: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, bpf, userfaultfd, io_uring, memfd, pidfd.", |v, _| one(fd_type_of(v).map(|t| Value::borrowed(type_name(t).as_bytes())))),
     s("fd.typechar", T::Str, "Type of fd as one character: f file, d directory, 4 ipv4, 6 ipv6, u unix, p pipe, e event, s signalfd, l eventpoll, i inotify, t timerfd, n netlink, b bpf, r io_uring, m memfd, P pidfd, o unknown.", |v, _| one(fd_type_of(v).map(|t| Value::borrowed(type_char(t).as_bytes())))),
     s("fd.name", T::Str, "Full name of the fd: an absolute path, or cip:cport->sip:sport for connected sockets.", |v, _| bytes(fd_name(v))),
-    s("fd.nameraw", T::Str, "The path as the process passed it, before resolution.", |v, _| bytes(v.fd().and_then(|f| data(f.get_name_raw()).filter(|r| !r.is_empty()).or_else(|| data(f.get_name()))))),
+    s("fd.nameraw", T::Str, "The path as the process passed it, before resolution.", |v, _| bytes(v.fd().and_then(|f| data(f.get_name_raw()).filter(|r| !r.is_empty()).or_else(|| v.fd_name())))),
     s("fd.directory", T::Str, "Directory of a file fd.", |v, _| bytes(file_name(v).map(dirname))),
     s("fd.filename", T::Str, "File name of a file fd, without its directory.", |v, _| bytes(file_name(v).map(basename))),
     s("fd.dev", T::Uint64, "Device number of a file fd.", |v, _| uint(v.fd().map(|f| f.get_dev()))),

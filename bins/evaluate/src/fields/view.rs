@@ -23,6 +23,7 @@ pub struct EventView<'a> {
     container: OnceCell<Option<container::Reader<'a>>>,
     params: OnceCell<Option<capnp::struct_list::Reader<'a, param::Owned>>>,
     open_flags: OnceCell<Option<u64>>,
+    fd_name: OnceCell<Option<&'a [u8]>>,
     kind: Kind,
     info: &'static KindInfo,
     num: u64,
@@ -56,6 +57,7 @@ impl<'a> EventView<'a> {
             container: OnceCell::new(),
             params: OnceCell::new(),
             open_flags: OnceCell::new(),
+            fd_name: OnceCell::new(),
             kind,
             info: table::info(kind),
             num,
@@ -123,6 +125,15 @@ impl<'a> EventView<'a> {
         *self
             .fd
             .get_or_init(|| ev.has_fd().then(|| ev.get_fd().ok()).flatten())
+    }
+
+    /// The fd's name: the most read string of all (`fd.name`,
+    /// `fd.directory`, `fd.filename` and their rule-set groups each want
+    /// it), so read from the frame once.
+    pub fn fd_name(&self) -> Option<&'a [u8]> {
+        *self
+            .fd_name
+            .get_or_init(|| self.fd().and_then(|f| data(f.get_name())))
     }
 
     pub fn user(&self) -> Option<user::Reader<'a>> {
