@@ -429,14 +429,24 @@ fn arb_leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![4 => str_cmp, 2 => num_cmp, 1 => len_cmp, 1 => bool_cmp, 2 => ip_cmp, 1 => exists, 1 => val_cmp]
 }
 
-fn arb_expr() -> impl Strategy<Value = Expr> {
-    arb_leaf().prop_recursive(4, 24, 4, |inner| {
+/// Conditions of `and`, `or` and `not` over `leaf`, `depth` levels deep
+/// with up to `size` nodes.
+fn tree_of(
+    leaf: impl Strategy<Value = Expr> + 'static,
+    depth: u32,
+    size: u32,
+) -> impl Strategy<Value = Expr> {
+    leaf.prop_recursive(depth, size, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 1..4).prop_map(Expr::And),
             proptest::collection::vec(inner.clone(), 1..4).prop_map(Expr::Or),
             inner.prop_map(|e| Expr::Not(Box::new(e))),
         ]
     })
+}
+
+fn arb_expr() -> impl Strategy<Value = Expr> {
+    tree_of(arb_leaf(), 4, 24)
 }
 
 proptest! {
@@ -503,13 +513,7 @@ fn arb_shared_leaf() -> impl Strategy<Value = Expr> {
 }
 
 fn arb_rule() -> impl Strategy<Value = Expr> {
-    arb_shared_leaf().prop_recursive(3, 16, 4, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 1..4).prop_map(Expr::And),
-            proptest::collection::vec(inner.clone(), 1..4).prop_map(Expr::Or),
-            inner.prop_map(|e| Expr::Not(Box::new(e))),
-        ]
-    })
+    tree_of(arb_shared_leaf(), 3, 16)
 }
 
 proptest! {
