@@ -40,8 +40,11 @@ use schema::{Endpoint, FrameWriter, Stage};
 /// of the heaviest load capture is built for, while the reader is busy.
 const DEFAULT_BUFFER_MIB: u32 = 16;
 
-/// Unread bytes in the ring buffer at which the probe wakes the reader.
-/// Below it, the reader's timed poll picks events up.
+/// The floor of how many bytes the probe writes into the ring buffer
+/// before it wakes the reader; the ring-wide figure is the larger of this
+/// and a quarter of the ring, shared between the CPUs
+/// (`probe::per_cpu_wakeup_bytes`). Below it, the reader's timed poll picks
+/// events up.
 const WAKEUP_BYTES: u64 = 256 << 10;
 
 #[derive(Parser, Debug)]

@@ -11,7 +11,7 @@
 //! frame right after the header, so the gap shows in-band at once.
 //!
 //! Why a timed poll: the probe wakes the reader only once a batch has built
-//! up ([`crate::layout`], `wakeup_bytes`), since a wake-up per event made
+//! up ([`crate::probe::ProbeConfig::wakeup_bytes`]), since a wake-up per event made
 //! traced syscalls many times slower; a quiet trickle of events is picked up
 //! by the timeout instead.
 //!
