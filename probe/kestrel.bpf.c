@@ -1,7 +1,9 @@
 /* kestrel's eBPF probe: one program per syscall exit (and the few entries
  * and kernel hooks that need their own), each writing one variable-length
  * record into the `events` ring buffer. Only the programs of the selected
- * syscalls are loaded and attached, so an unselected syscall runs none.
+ * syscalls are attached, so an unselected syscall runs none; with
+ * `capture --control` every program is attached and the `selected` map,
+ * checked first in each, says which kinds emit (`setSyscalls`).
  *
  * Built by bins/capture/build.rs as one object from the family files. */
 
