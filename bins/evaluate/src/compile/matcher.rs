@@ -65,6 +65,55 @@ impl Hasher for Fx {
 pub type FastSet<T> = HashSet<T, BuildHasherDefault<Fx>>;
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
+/// One bit per string length (the last bit for every length from 127 up):
+/// a value whose length no key has is not hashed at all, and most values
+/// a rule looks up are not in its sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lengths(u128);
+
+impl Lengths {
+    fn bit(len: usize) -> u128 {
+        1 << len.min(127)
+    }
+
+    pub fn add(&mut self, len: usize) {
+        self.0 |= Self::bit(len);
+    }
+
+    /// False when no key has `len` bytes.
+    pub fn may_hold(self, len: usize) -> bool {
+        self.0 & Self::bit(len) != 0
+    }
+}
+
+/// A set of byte strings, for `=` and `in` against lists.
+#[derive(Debug, Clone, Default)]
+pub struct BytesSet {
+    set: FastSet<Box<[u8]>>,
+    lens: Lengths,
+}
+
+impl BytesSet {
+    pub fn contains(&self, v: &[u8]) -> bool {
+        self.lens.may_hold(v.len()) && self.set.contains(v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Box<[u8]>> {
+        self.set.iter()
+    }
+}
+
+impl FromIterator<Box<[u8]>> for BytesSet {
+    fn from_iter<I: IntoIterator<Item = Box<[u8]>>>(items: I) -> Self {
+        let mut s = BytesSet::default();
+        for i in items {
+            s.lens.add(i.len());
+            s.set.insert(i);
+        }
+        s
+    }
+}
+
 /// A set of strings tested as prefixes (or suffixes) of a value: one hash
 /// lookup per distinct pattern length, not per pattern.
 #[derive(Debug, Clone)]
@@ -253,7 +302,7 @@ fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
 #[derive(Debug, Clone)]
 pub enum StrMatcher {
     Eq(Box<[u8]>),
-    In(FastSet<Box<[u8]>>),
+    In(BytesSet),
     Contains(Box<memmem::Finder<'static>>),
     /// `icontains` of one needle, and `contains`/`icontains` against a list.
     ContainsAny(Box<AhoCorasick>),
@@ -358,6 +407,20 @@ mod tests {
         assert!(g("a*b*c", "aXbYbZc"));
         assert!(!g("a*b*c", "aXbYbZ"));
         assert!(Glob::new(b"*.SH", true).matches(b"x.sh"));
+    }
+
+    #[test]
+    fn byte_sets_skip_absent_lengths_and_keep_long_keys() {
+        let long = "x".repeat(200);
+        let s: BytesSet = v(&["sh", "bash", &long])
+            .into_iter()
+            .map(Vec::into_boxed_slice)
+            .collect();
+        assert!(s.contains(b"sh") && s.contains(b"bash"));
+        assert!(s.contains(long.as_bytes()));
+        assert!(!s.contains(b"zsh") && !s.contains(b"") && !s.contains(b"bast"));
+        // Every length from 127 up shares one bit: the set decides.
+        assert!(!s.contains("x".repeat(150).as_bytes()));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! `pmatch` run alone), for socket ends and lists, or for transformers:
 //! those tests are never grouped.
 
-use crate::compile::matcher::{FastMap, StrMatcher};
+use crate::compile::matcher::{FastMap, Lengths, StrMatcher};
 use crate::compile::node::{Pred, Test};
 use crate::fields::{Field, FieldType, Shape};
 
@@ -123,6 +123,7 @@ pub struct Group {
     pub field: Field,
     /// Member `i`'s patterns set bit `i` of the masks.
     exact: FastMap<Box<[u8]>, u128>,
+    exact_lens: Lengths,
     prefixes: Trie,
     /// Patterns reversed: walking the value from its end finds suffixes.
     suffixes: Trie,
@@ -136,6 +137,7 @@ impl Group {
         let mut g = Group {
             field,
             exact: FastMap::default(),
+            exact_lens: Lengths::default(),
             prefixes: Trie::new(),
             suffixes: Trie::new(),
         };
@@ -144,6 +146,7 @@ impl Group {
             match patterns(t) {
                 Some(Patterns::Exact(xs)) => {
                     for x in xs {
+                        g.exact_lens.add(x.len());
                         *g.exact.entry(x.into()).or_default() |= bit;
                     }
                 }
@@ -165,7 +168,10 @@ impl Group {
 
     /// The members whose pattern matches `value` (before `!=` negation).
     pub fn hits(&self, value: &[u8]) -> u128 {
-        let mut hits = self.exact.get(value).copied().unwrap_or(0);
+        let mut hits = 0;
+        if self.exact_lens.may_hold(value.len()) {
+            hits = self.exact.get(value).copied().unwrap_or(0);
+        }
         if !self.prefixes.is_empty() {
             hits |= self.prefixes.walk(value.iter().copied());
         }
