@@ -11,7 +11,9 @@
 //!
 //! Results go in BENCHMARKS.md (section "enrich (issue 4)").
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
 use capnp::message::Builder;
@@ -19,9 +21,52 @@ use schema::kestrel_capnp::{event, frame};
 use schema::{FrameReader, FrameWriter, Kind, Stage};
 
 /// The allocator the enrich binary uses (see its `main.rs`), so that the
-/// figure is the binary's.
+/// figure is the binary's, counting the bytes it holds while asked to.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: Counting = Counting;
+
+/// Whether [`Counting`] counts (only while memory is measured).
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// Heap bytes allocated and not freed while counting.
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// mimalloc, counting the heap bytes held: resident memory alone says
+/// little here, as the allocator keeps pages the throughput runs freed.
+struct Counting;
+
+fn count(delta: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE_BYTES.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed to mimalloc unchanged; the counter has no
+// effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        // SAFETY: the caller's contract is passed on unchanged.
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        // SAFETY: as above.
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-(layout.size() as isize));
+        // SAFETY: as above.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size as isize - layout.size() as isize);
+        // SAFETY: as above.
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+}
 
 const RUNS: usize = 5;
 const EVENTS: usize = 2_000_000;
@@ -223,7 +268,35 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Set (to a snapshot trace's path) in the child process that measures
+/// memory.
+const MEMORY_CHILD: &str = "ENRICH_BENCH_MEMORY_TRACE";
+
+/// The memory measurement, in its own process: loads the trace at `path`
+/// into a fresh engine and prints the resident memory this added (KiB) and
+/// the heap bytes the engine holds.
+fn memory_child(path: &str) {
+    let snaps = std::fs::read(path).expect("reading the snapshot trace");
+    let opts = enrich::Options::default();
+    let mut out = FrameWriter::new(io::sink());
+    let before = rss_kib();
+    COUNTING.store(true, Ordering::Relaxed);
+    let mut engine = enrich::Enricher::new(&opts, None);
+    enrich_all(&snaps, &mut engine, &mut out);
+    COUNTING.store(false, Ordering::Relaxed);
+    let after = rss_kib();
+    assert!(engine.threads().thread_count() > LIVE_THREADS as usize);
+    println!(
+        "{} {}",
+        after.saturating_sub(before),
+        LIVE_BYTES.load(Ordering::Relaxed)
+    );
+}
+
 fn main() {
+    if let Ok(path) = std::env::var(MEMORY_CHILD) {
+        return memory_child(&path);
+    }
     let opts = enrich::Options::default();
     let (trace, n) = busy_trace();
     println!(
@@ -289,23 +362,33 @@ fn main() {
         }
     }
     let snaps = g.bytes();
+    // Measured in a fresh process each time: in this one, the allocator
+    // keeps (and would hand back) the pages the runs above freed.
+    let path = std::env::temp_dir().join(format!("enrich-bench-{}.kst", std::process::id()));
+    std::fs::write(&path, &snaps).expect("writing the snapshot trace");
     let mut mems = Vec::new();
+    let mut heaps = Vec::new();
     for _ in 0..3 {
-        let before = rss_kib();
-        let mut engine = enrich::Enricher::new(&opts, None);
-        let mut out = FrameWriter::new(io::sink());
-        enrich_all(&snaps, &mut engine, &mut out);
-        let after = rss_kib();
-        assert!(engine.threads().thread_count() > LIVE_THREADS as usize);
-        mems.push((after.saturating_sub(before)) as f64);
-        drop(engine);
+        let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .env(MEMORY_CHILD, &path)
+            .output()
+            .expect("running the memory measurement");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut v = text
+            .split_whitespace()
+            .map(|x| x.parse::<f64>().unwrap_or(0.0));
+        mems.push(v.next().unwrap_or(0.0));
+        heaps.push(v.next().unwrap_or(0.0));
     }
+    let _ = std::fs::remove_file(&path);
     let mem = median(mems);
+    let heap = median(heaps);
     println!(
-        "enrich memory: {} live threads add {:.1} MiB resident ({:.0} bytes/thread)",
+        "enrich memory: {} live threads add {:.1} MiB resident ({:.0} bytes/thread), of which {:.1} MiB heap held",
         LIVE_THREADS,
         mem / 1024.0,
-        mem * 1024.0 / LIVE_THREADS as f64
+        mem * 1024.0 / LIVE_THREADS as f64,
+        heap / (1 << 20) as f64,
     );
     // The bound: past the limit, the table evicts instead of growing.
     let small = enrich::Options {

@@ -370,7 +370,11 @@ impl Enricher {
         let tp = e
             .proc_pid
             .and_then(|pid| self.threads.thread(e.tid).zip(self.threads.proc(pid)));
-        if let (Some((t, p)), true) = (tp, self.splicing) {
+        // A snapshot is a thread's first event and, for most threads of a
+        // host, its last for a long while: its parts are built in place,
+        // not cached, so that idle threads hold no serialised copy.
+        let cache = self.splicing && e.kind != Kind::ProcSnapshot;
+        if let (Some((t, p)), true) = (tp, cache) {
             let key = (p.ver, t.ver, self.threads.epoch, p.stdio_ver);
             // A change of stdio alone is patched in: it is common (programs
             // close or redirect their stdio) and shows three values only.
