@@ -8,9 +8,10 @@
 use std::time::Duration;
 
 /// Default most threads kept in the thread table (`--max-threads`). When full,
-/// the oldest entry (by creation) is evicted. A thread costs about 0.5 KiB
-/// plus its process's share (see BENCHMARKS.md, enrich), so the default
-/// bounds the table near 150 MiB even on the busiest host.
+/// the oldest entry (by creation) is evicted. An idle thread costs about
+/// 0.8 KiB of resident memory, its process's share included (see
+/// BENCHMARKS.md, enrich), so the default bounds the table near 200 MiB
+/// even on the busiest host.
 pub const DEFAULT_MAX_THREADS: usize = 262_144;
 
 /// Most descriptors tracked per process. Beyond it, new descriptors are not
