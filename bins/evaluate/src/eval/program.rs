@@ -35,7 +35,8 @@ pub struct LeafRef {
 }
 
 impl LeafRef {
-    fn alone(leaf: u32) -> Self {
+    /// Leaf `leaf`, answered alone until a group takes it.
+    pub fn alone(leaf: u32) -> Self {
         LeafRef {
             leaf,
             group: NO_GROUP,
@@ -93,11 +94,6 @@ impl Leaves {
             }
             Node::Const(_) | Node::And(_) | Node::Or(_) | Node::Not(_) => return None,
         })
-    }
-
-    /// A reference to leaf `leaf`, answered alone until grouped.
-    pub fn alone(leaf: u32) -> LeafRef {
-        LeafRef::alone(leaf)
     }
 }
 

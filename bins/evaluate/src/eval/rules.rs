@@ -159,6 +159,7 @@ impl CompiledRuleset {
         }
     }
 
+    /// The number of rules that can match some event kind.
     pub fn len(&self) -> usize {
         let mut ids: Vec<usize> = self.by_kind.iter().flat_map(|p| p.ids.clone()).collect();
         ids.sort_unstable();
@@ -401,7 +402,7 @@ fn flatten(level: Vec<BuildGate>, out: &mut Vec<Gate>) {
     for g in level {
         let at = out.len();
         out.push(Gate {
-            test: Leaves::alone(g.leaf),
+            test: LeafRef::alone(g.leaf),
             want: g.want,
             skip: 0,
             rules: g.rules,
