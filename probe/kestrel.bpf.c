@@ -11,3 +11,4 @@
 #include "process.bpf.c"
 #include "files.bpf.c"
 #include "network.bpf.c"
+#include "compat.bpf.c"

@@ -132,6 +132,11 @@ enum Kind {
 
   # Synthesised by enrich the first time it sees a container's first process.
   containerStart @70;
+
+  # A 32-bit (ia32 compat) syscall, seen at entry: int 0x80, sysenter, or
+  # syscall from a 32-bit process. The per-syscall tracepoints never fire
+  # for these, so this one kind covers all of them.
+  compatSyscall @71;
 }
 
 struct Event {

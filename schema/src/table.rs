@@ -274,6 +274,7 @@ pub static TABLE: &[KindInfo] = &[
     k!(Recvfrom, "recvfrom", Net, Int, [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]),
     k!(Recvmsg, "recvmsg", Net, Int, [p("fd", Fd), p("size", Uint), p("addr", SockAddr)]),
     k!(ContainerStart, "container", Other, Int, []),
+    k!(CompatSyscall, "compat_syscall", Other, Int, [p("nr", Uint), p("a0", Uint), p("a1", Uint), p("a2", Uint), p("a3", Uint), p("a4", Uint), p("a5", Uint), p("path", Path)]),
 ];
 
 /// The table row of `kind`.

@@ -16,12 +16,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
-use aya::programs::{ProgramError, TracePoint};
-use aya::{Ebpf, EbpfLoader};
+use aya::programs::{BtfTracePoint, FEntry, ProgramError, TracePoint};
+use aya::{Btf, BtfError, Ebpf, EbpfLoader};
 use schema::table::{self, KindInfo};
 use schema::Kind;
 
-use crate::syscalls;
+use crate::syscalls::{self, Attach, Hook};
 
 /// The probe, compiled by build.rs.
 static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/kestrel.bpf.o"));
@@ -85,6 +85,36 @@ pub enum ProbeError {
         kind: &'static str,
         category: &'static str,
         tracepoint: String,
+    },
+    #[error("this kernel has no function {function} for {kind} (built without IA32 emulation?)")]
+    NoFunction {
+        kind: &'static str,
+        function: &'static str,
+    },
+    #[error("this kernel refuses fentry programs (EPERM), needed on {function} for {kind}")]
+    FentryRefused {
+        kind: &'static str,
+        function: &'static str,
+    },
+    #[error("attaching {program} to the entry of {function}: {source}")]
+    AttachFentry {
+        program: String,
+        function: &'static str,
+        #[source]
+        source: Box<ProgramError>,
+    },
+    #[error("attaching {program} to raw tracepoint {tracepoint}: {source}")]
+    AttachBtfTracepoint {
+        program: String,
+        tracepoint: &'static str,
+        #[source]
+        source: Box<ProgramError>,
+    },
+    #[error("reading the kernel's BTF for {program}: {source}")]
+    Btf {
+        program: String,
+        #[source]
+        source: BtfError,
     },
     #[error("the probe has no map {0} (build mismatch)")]
     MissingMap(&'static str),
@@ -213,71 +243,78 @@ impl Probe {
             .map(|i| i.kind)
             .collect();
         write_selection(&mut ebpf, &selected)?;
+        // Parsed on first use: only fentry programs need it.
+        let mut btf = None;
         for info in to_attach {
             let progs = syscalls::programs(info);
-            if let Some(a) = progs.iter().find(|a| {
-                !tracefs
-                    .join("events")
-                    .join(a.category)
-                    .join(&a.tracepoint)
-                    .is_dir()
-            }) {
-                let err = ProbeError::NoTracepoint {
-                    kind: info.name,
-                    category: a.category,
-                    tracepoint: a.tracepoint.clone(),
-                };
-                if !wanted(info.kind) {
-                    tracing::debug!("{} cannot be selected later: {err}", info.name);
-                } else if cfg.explicit {
-                    return Err(err);
-                } else {
-                    tracing::warn!("not capturing {}: {err}", info.name);
+            let missing = progs.iter().find_map(|a| match &a.hook {
+                Hook::Tracepoint { category, name }
+                    if !tracefs.join("events").join(category).join(name).is_dir() =>
+                {
+                    Some(ProbeError::NoTracepoint {
+                        kind: info.name,
+                        category,
+                        tracepoint: name.clone(),
+                    })
                 }
-                continue;
-            }
-            available.push(info.kind);
-            for a in progs {
-                // Programs shared by two kinds (execve's exit) attach once.
-                if !loaded.insert(a.program.clone()) {
-                    continue;
-                }
-                let prog: &mut TracePoint = ebpf
-                    .program_mut(&a.program)
-                    .ok_or_else(|| ProbeError::MissingProgram(a.program.clone()))?
-                    .try_into()
-                    .map_err(|source| ProbeError::Program {
-                        program: a.program.clone(),
-                        source: Box::new(source),
-                    })?;
-                match prog.load() {
-                    Ok(()) => {}
-                    Err(ProgramError::LoadError {
-                        io_error,
-                        verifier_log,
-                    }) => {
-                        return Err(save_verifier_log(
-                            &cfg.log_dir,
-                            &a.program,
-                            &verifier_log.to_string(),
-                            io_error,
-                        ))
-                    }
-                    Err(source) => {
-                        return Err(ProbeError::Program {
-                            program: a.program.clone(),
-                            source: Box::new(source),
-                        })
+                _ => None,
+            });
+            let mut attach_all_of_kind = || {
+                for a in &progs {
+                    // Programs shared by two kinds (execve's exit) attach once.
+                    if loaded.insert(a.program.clone()) {
+                        attach(&mut ebpf, a, info, &mut btf, &cfg.log_dir)?;
+                        attached += 1;
                     }
                 }
-                prog.attach(a.category, &a.tracepoint)
-                    .map_err(|source| ProbeError::Attach {
-                        program: a.program.clone(),
-                        category: a.category,
-                        tracepoint: a.tracepoint.clone(),
-                        source: Box::new(source),
-                    })?;
-                attached += 1;
+                Ok(())
+            };
+            let err = match missing {
+                Some(err) => err,
+                None => match attach_all_of_kind() {
+                    Ok(()) => {
+                        available.push(info.kind);
+                        continue;
+                    }
+                    // Found missing only when loading: a kernel function.
+                    Err(err @ ProbeError::NoFunction { .. }) => err,
+                    Err(err @ ProbeError::FentryRefused { .. }) => {
+                        if wanted(info.kind) && cfg.explicit {
+                            let fallback = syscalls::compat_fallback();
+                            attach(&mut ebpf, &fallback, info, &mut btf, &cfg.log_dir)?;
+                            attached += 1;
+                            available.push(info.kind);
+                            tracing::warn!(
+                                "{err}: capturing {} through raw tracepoint sys_enter instead, \
+                                 which every syscall of the machine now passes",
+                                info.name
+                            );
+                            continue;
+                        }
+                        err
+                    }
+                    Err(err) => return Err(err),
+                },
+            };
+            // Without IA32 emulation there is nothing to capture: not an
+            // error even when named (the shipped pipeline names it whenever
+            // a rule needs it).
+            let absent = matches!(
+                err,
+                ProbeError::NoFunction { .. } | ProbeError::FentryRefused { .. }
+            );
+            if !wanted(info.kind) {
+                tracing::debug!("{} cannot be selected later: {err}", info.name);
+            } else if cfg.explicit && !absent {
+                return Err(err);
+            } else if matches!(err, ProbeError::FentryRefused { .. }) {
+                tracing::warn!(
+                    "not capturing {}: {err}; name it in --syscalls to capture it through \
+                     the raw syscall tracepoint, at a cost to every syscall",
+                    info.name
+                );
+            } else {
+                tracing::warn!("not capturing {}: {err}", info.name);
             }
         }
         // A kind selected but skipped (this kernel lacks it) stays off.
@@ -348,6 +385,114 @@ impl Probe {
             name: "drops",
             source,
         })
+    }
+}
+
+/// Loads program `a` (of `info`'s kind) and attaches it. The kernel's BTF is
+/// parsed into `btf` the first time an fentry program needs it.
+fn attach(
+    ebpf: &mut Ebpf,
+    a: &Attach,
+    info: &KindInfo,
+    btf: &mut Option<Btf>,
+    log_dir: &Path,
+) -> Result<(), ProbeError> {
+    let program = ebpf
+        .program_mut(&a.program)
+        .ok_or_else(|| ProbeError::MissingProgram(a.program.clone()))?;
+    let program_error = |source| ProbeError::Program {
+        program: a.program.clone(),
+        source: Box::new(source),
+    };
+    match &a.hook {
+        Hook::Tracepoint { category, name } => {
+            let prog: &mut TracePoint = program.try_into().map_err(program_error)?;
+            load_checked(prog.load(), &a.program, log_dir)?;
+            prog.attach(category, name)
+                .map_err(|source| ProbeError::Attach {
+                    program: a.program.clone(),
+                    category,
+                    tracepoint: name.clone(),
+                    source: Box::new(source),
+                })?;
+        }
+        Hook::Fentry { function } => {
+            let prog: &mut FEntry = program.try_into().map_err(program_error)?;
+            match prog.load(function, kernel_btf(btf, a)?) {
+                Err(ProgramError::Btf(BtfError::UnknownBtfTypeName { .. })) => {
+                    return Err(ProbeError::NoFunction {
+                        kind: info.name,
+                        function,
+                    })
+                }
+                // Refused before the verifier ran: trampolines are off.
+                Err(ProgramError::LoadError {
+                    io_error,
+                    verifier_log,
+                }) if io_error.raw_os_error() == Some(libc::EPERM)
+                    && verifier_log.to_string().trim().is_empty() =>
+                {
+                    return Err(ProbeError::FentryRefused {
+                        kind: info.name,
+                        function,
+                    })
+                }
+                res => load_checked(res, &a.program, log_dir)?,
+            }
+            prog.attach().map_err(|source| ProbeError::AttachFentry {
+                program: a.program.clone(),
+                function,
+                source: Box::new(source),
+            })?;
+        }
+        Hook::BtfTracepoint { name } => {
+            let prog: &mut BtfTracePoint = program.try_into().map_err(program_error)?;
+            load_checked(prog.load(name, kernel_btf(btf, a)?), &a.program, log_dir)?;
+            prog.attach()
+                .map_err(|source| ProbeError::AttachBtfTracepoint {
+                    program: a.program.clone(),
+                    tracepoint: name,
+                    source: Box::new(source),
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// The kernel's BTF, parsed into `btf` on first use.
+fn kernel_btf<'b>(btf: &'b mut Option<Btf>, a: &Attach) -> Result<&'b Btf, ProbeError> {
+    match btf {
+        Some(btf) => Ok(btf),
+        None => Ok(
+            btf.insert(Btf::from_sys_fs().map_err(|source| ProbeError::Btf {
+                program: a.program.clone(),
+                source,
+            })?),
+        ),
+    }
+}
+
+/// The result of loading `program`, with a verifier rejection's log saved.
+fn load_checked(
+    res: Result<(), ProgramError>,
+    program: &str,
+    log_dir: &Path,
+) -> Result<(), ProbeError> {
+    match res {
+        Ok(()) => Ok(()),
+        Err(ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        }) => Err(save_verifier_log(
+            log_dir,
+            program,
+            &verifier_log.to_string(),
+            io_error,
+        )),
+        Err(source) => Err(ProbeError::Program {
+            program: program.to_string(),
+            source: Box::new(source),
+        }),
     }
 }
 

@@ -5,20 +5,45 @@
 //! only cost is the kernel's check that its own tracepoint is off. With it,
 //! every program is attached and an unselected one returns at once.
 //!
+//! The one exception is `compat_syscall`: 32-bit syscalls pass no
+//! per-syscall tracepoint, so its program enters the kernel function that
+//! only the 32-bit entry paths call (fentry), which 64-bit syscalls never
+//! reach.
+//!
 //! Names are the event table's (`evt.type` spelling), plus `procexit` for
 //! process exit. It does not load anything ([`crate::probe`] does).
 
 use schema::table::{self, KindInfo};
 use schema::Kind;
 
-/// One eBPF program and the tracepoint it attaches to.
+/// One eBPF program and where it attaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attach {
     /// The program's function name in the probe.
     pub program: String,
-    pub category: &'static str,
-    pub tracepoint: String,
+    pub hook: Hook,
 }
+
+/// Where a program attaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
+    /// A tracepoint, `events/CATEGORY/NAME` in tracefs.
+    Tracepoint {
+        category: &'static str,
+        name: String,
+    },
+    /// The entry of a kernel function, found by its name in the kernel's
+    /// BTF.
+    Fentry { function: &'static str },
+    /// A raw tracepoint with BTF-typed arguments (`tp_btf`).
+    BtfTracepoint { name: &'static str },
+}
+
+/// The kernel function every 32-bit syscall enters through and no 64-bit
+/// one does (`ia32_sys_call(regs, nr)`, called by both the int 0x80 and the
+/// sysenter/syscall entry paths). Absent from a kernel built without IA32
+/// emulation.
+pub const COMPAT_FUNCTION: &str = "ia32_sys_call";
 
 /// Kinds the probe captures: every syscall of the table, and process exit.
 /// The others (snapshot, container) are made in user space.
@@ -29,26 +54,46 @@ pub fn is_probed(kind: Kind) -> bool {
     )
 }
 
+/// What compat_syscall falls back to where the kernel refuses fentry
+/// programs: the raw syscall entry tracepoint, which every syscall passes,
+/// so it costs each 64-bit syscall a program run that returns at once
+/// (BENCHMARKS.md, capture). Used only when compat_syscall is named.
+pub fn compat_fallback() -> Attach {
+    Attach {
+        program: "compat_syscall_raw".into(),
+        hook: Hook::BtfTracepoint { name: "sys_enter" },
+    }
+}
+
 /// The programs that make events of `kind`.
 pub fn programs(info: &KindInfo) -> Vec<Attach> {
-    if info.kind == Kind::ProcExit {
-        return vec![Attach {
-            program: "proc_exit".into(),
-            category: "sched",
-            tracepoint: "sched_process_exit".into(),
-        }];
-    }
-    let exit = |name: &str| Attach {
-        program: format!("exit_{name}"),
-        category: "syscalls",
-        tracepoint: format!("sys_exit_{}", kernel_name(name)),
+    let tracepoint = |program: String, category, name| Attach {
+        program,
+        hook: Hook::Tracepoint { category, name },
     };
-    let enter = |name: &str| Attach {
-        program: format!("enter_{name}"),
-        category: "syscalls",
-        tracepoint: format!("sys_enter_{name}"),
+    let exit = |name: &str| {
+        let tp = format!("sys_exit_{}", kernel_name(name));
+        tracepoint(format!("exit_{name}"), "syscalls", tp)
+    };
+    let enter = |name: &str| {
+        tracepoint(
+            format!("enter_{name}"),
+            "syscalls",
+            format!("sys_enter_{name}"),
+        )
     };
     match info.kind {
+        Kind::ProcExit => vec![tracepoint(
+            "proc_exit".into(),
+            "sched",
+            "sched_process_exit".into(),
+        )],
+        Kind::CompatSyscall => vec![Attach {
+            program: info.name.into(),
+            hook: Hook::Fentry {
+                function: COMPAT_FUNCTION,
+            },
+        }],
         // exec replaces the memory its filename was in: it is read at entry.
         Kind::Execve => vec![enter("execve"), exit("execve")],
         // A successful execveat leaves through execve's exit tracepoint.
@@ -145,21 +190,39 @@ mod tests {
         assert_eq!(unknown, ["nosuch", "getppid"]);
     }
 
+    /// The tracepoint of the `i`th program of kind `name`.
+    fn tracepoint(name: &str, i: usize) -> (&'static str, String) {
+        match &programs(table::by_name(name).unwrap())[i].hook {
+            Hook::Tracepoint { category, name } => (category, name.clone()),
+            other => panic!("{name}: not a tracepoint: {other:?}"),
+        }
+    }
+
     #[test]
     fn exec_needs_its_entry_program() {
-        let progs = programs(table::by_name("execve").unwrap());
-        assert_eq!(progs.len(), 2);
-        assert_eq!(progs[0].tracepoint, "sys_enter_execve");
-        let progs = programs(table::by_name("execveat").unwrap());
-        assert_eq!(progs[2].tracepoint, "sys_exit_execve");
-        assert_eq!(
-            programs(table::by_name("procexit").unwrap())[0].category,
-            "sched"
-        );
-        assert_eq!(
-            programs(table::by_name("umount2").unwrap())[0].tracepoint,
-            "sys_exit_umount"
-        );
+        assert_eq!(programs(table::by_name("execve").unwrap()).len(), 2);
+        assert_eq!(tracepoint("execve", 0).1, "sys_enter_execve");
+        assert_eq!(tracepoint("execveat", 2).1, "sys_exit_execve");
+        assert_eq!(tracepoint("procexit", 0).0, "sched");
+        assert_eq!(tracepoint("umount2", 0).1, "sys_exit_umount");
         assert_eq!(all().len(), table::TABLE.len() - 3);
+    }
+
+    #[test]
+    fn compat_syscalls_enter_the_ia32_dispatcher_and_are_selected_by_default() {
+        let progs = programs(table::by_name("compat_syscall").unwrap());
+        assert_eq!(progs.len(), 1);
+        assert_eq!(progs[0].program, "compat_syscall");
+        assert_eq!(
+            progs[0].hook,
+            Hook::Fentry {
+                function: "ia32_sys_call"
+            }
+        );
+        assert!(all().iter().any(|k| k.kind == Kind::CompatSyscall));
+        assert_eq!(
+            parse("compat_syscall").unwrap()[0].kind,
+            Kind::CompatSyscall
+        );
     }
 }
