@@ -42,6 +42,10 @@ const ALERT_TIMEOUT: Duration = Duration::from_secs(20);
 
 const STAGES: [&str; 3] = ["capture", "enrich", "evaluate"];
 
+/// The default rule that ships disabled (it may cost every syscall, see
+/// rules/process.yaml); the host test enables it.
+const COMPAT_RULE: &str = "32-bit syscall ABI used";
+
 /// What every test needs; `None` when something is missing and the test is
 /// skipped.
 struct Env {
@@ -200,7 +204,11 @@ fn host_triggers_fire_their_rules() {
     let Some(env) = env() else { return };
     let t = |name: &str| env.triggers.join(format!("kt-{name}"));
     let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
-    let p = start(&env, "host", Stages::default_rules(), &marker);
+    let stages = Stages {
+        evaluate: vec!["--enable".into(), COMPAT_RULE.into()],
+        ..Stages::default_rules()
+    };
+    let p = start(&env, "host", stages, &marker);
 
     let scratch = env.work.path().join("home");
     std::fs::create_dir_all(&scratch).unwrap_or_else(|e| panic!("mkdir: {e}"));
@@ -219,7 +227,9 @@ fn host_triggers_fire_their_rules() {
     for name in ["sshkey", "cloudcreds", "symlink", "setuidbit", "history"] {
         triggers::run(&t(name), &[&dir]);
     }
-    for name in ["revshell", "memfd", "modload", "ptrace", "bpfload"] {
+    for name in [
+        "revshell", "memfd", "modload", "ptrace", "bpfload", "compat32",
+    ] {
         triggers::run(&t(name), &[]);
     }
     // The same do-nothing program, run from each scratch directory.

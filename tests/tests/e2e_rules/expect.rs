@@ -115,6 +115,10 @@ pub fn host(dir: &str) -> Vec<Expect> {
         by("Ptrace attach to another process", "kt-ptrace")
             .field("evt.arg.request", "PTRACE_ATTACH"),
         by("BPF program loaded by an unexpected program", "kt-bpfload"),
+        // Enabled for this test (it is off by default: see the rule).
+        by("32-bit syscall ABI used", "kt-compat32")
+            .field("evt.arg.nr", "5")
+            .field("evt.arg.path", "/etc/hostname"),
     ];
     // A kernel built without module support has no module syscalls to
     // watch: there is nothing to detect, and capture cannot attach there.

@@ -69,10 +69,24 @@ const SYSCALL_EVENTS: &str = "/sys/kernel/tracing/events/syscalls";
 
 /// Whether this kernel has the syscall `name` (its exit tracepoint
 /// exists). A kernel built without module support has no init_module, for
-/// example. Names that are not syscalls (`procexit`) count as present.
+/// example. Names that are not one syscall's (`procexit`, and
+/// `compat_syscall`, for which capture itself warns and goes on where the
+/// kernel has no 32-bit entry) count as present.
 pub fn kernel_has(name: &str) -> bool {
     let syscalls = Path::new(SYSCALL_EVENTS);
-    name == "procexit" || !syscalls.is_dir() || syscalls.join(format!("sys_exit_{name}")).exists()
+    matches!(name, "procexit" | "compat_syscall")
+        || !syscalls.is_dir()
+        || syscalls.join(format!("sys_exit_{name}")).exists()
+}
+
+/// The `--enable`/`--disable` pairs of evaluate's arguments: they change
+/// which rules run, so `evaluate syscalls` must see them too.
+fn toggles(evaluate_args: &[String]) -> Vec<&str> {
+    evaluate_args
+        .windows(2)
+        .filter(|w| matches!(w[0].as_str(), "--enable" | "--disable"))
+        .flat_map(|w| [w[0].as_str(), w[1].as_str()])
+        .collect()
 }
 
 /// One alert as evaluate's JSON output has it (Falco's shape).
@@ -137,6 +151,7 @@ impl Pipeline {
         let syscalls = Command::new(cfg.bin.join("evaluate"))
             .arg("syscalls")
             .args(&rule_args)
+            .args(toggles(&cfg.evaluate_args))
             .output()
             .unwrap_or_else(|e| panic!("cannot run evaluate syscalls: {e}"));
         assert!(
