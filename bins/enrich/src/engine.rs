@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use capnp::message::Builder;
 use capnp::struct_list;
-use schema::kestrel_capnp::{event, frame, param, user};
+use schema::kestrel_capnp::{event, frame, param};
 use schema::{FrameWriter, Kind};
 
 use crate::cgroup::{self, CgroupContainer, Runtime};
-use crate::containers::{self, ContainerEntry, ContainerMeta, Containers, Meta};
-use crate::emit::{stdio_types, write_thread};
+use crate::compose::Fill;
+use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
 use crate::fd::FdEntry;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
@@ -30,9 +30,9 @@ use crate::limits::{
 };
 use crate::params::Params;
 use crate::rawparams::RawList;
-use crate::splice::{Cached, Part, Parts, RawParams, Splicer};
+use crate::splice::Splicer;
 use crate::stats::{self, Counters, Tables};
-use crate::threads::{Proc, Thread, ThreadKey, ThreadTable, UID_UNSET};
+use crate::threads::ThreadTable;
 use crate::users::UserDb;
 
 /// How the engine is set up.
@@ -75,28 +75,6 @@ pub enum MetaUpdate {
     Removed(String),
 }
 
-/// The parts of an event that depend on its process alone, cached per
-/// process.
-const IDENTITY_PARTS: [Part; 5] = [
-    Part::User,
-    Part::Group,
-    Part::LoginUser,
-    Part::Container,
-    Part::K8s,
-];
-
-/// What [`Enricher::fill_event`] writes besides the event's own fields
-/// and descriptor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fill {
-    /// Parameters, thread, user, group and login user.
-    All,
-    /// Parameters only: the caller splices in the cached parts.
-    NoParts,
-    /// Neither: the caller splices in the cached parts and the parameters.
-    NoPartsNoParams,
-}
-
 /// The descriptor an event concerns.
 #[derive(Debug, Clone)]
 pub enum EvFd {
@@ -112,24 +90,24 @@ pub enum EvFd {
 
 /// One event being written: the input event's own fields, or a synthesised
 /// one (containerStart) with no parameters.
-struct Ev<'a> {
-    kind: Kind,
-    ts: u64,
-    cpu: u16,
-    tid: i32,
-    pid: i32,
+pub(crate) struct Ev<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) ts: u64,
+    pub(crate) cpu: u16,
+    pub(crate) tid: i32,
+    pub(crate) pid: i32,
     /// The process of `tid` in the table once the event's changes are
     /// applied; None when the thread is not in the table.
-    proc_pid: Option<i32>,
-    ret: i64,
-    flags: u32,
-    params: Option<struct_list::Reader<'a, param::Owned>>,
+    pub(crate) proc_pid: Option<i32>,
+    pub(crate) ret: i64,
+    pub(crate) flags: u32,
+    pub(crate) params: Option<struct_list::Reader<'a, param::Owned>>,
     /// Its parameter list in the input frame's bytes, when it has the shape
     /// that can be copied as a block.
-    raw: Option<RawList<'a>>,
-    paths: &'a [(usize, Vec<u8>)],
-    raw_name: Option<&'a [u8]>,
-    fd: Option<EvFd>,
+    pub(crate) raw: Option<RawList<'a>>,
+    pub(crate) paths: &'a [(usize, Vec<u8>)],
+    pub(crate) raw_name: Option<&'a [u8]>,
+    pub(crate) fd: Option<EvFd>,
 }
 
 /// The enrich state and its counters.
@@ -138,11 +116,11 @@ pub struct Enricher {
     pub(crate) users: UserDb,
     pub(crate) containers: Containers,
     hold: HoldBack,
-    splicer: RefCell<Splicer>,
+    pub(crate) splicer: RefCell<Splicer>,
     /// Whether events are written from cached parts (see [`Self::set_splicing`]).
-    splicing: bool,
+    pub(crate) splicing: bool,
     /// Times a thread's cached `thread` was (re)built.
-    thread_builds: Cell<u64>,
+    pub(crate) thread_builds: Cell<u64>,
     pub stats: Counters,
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
@@ -151,7 +129,7 @@ pub struct Enricher {
     removals: VecDeque<(Instant, String)>,
 }
 
-fn to_io(e: capnp::Error) -> io::Error {
+pub(crate) fn to_io(e: capnp::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
 
@@ -361,176 +339,6 @@ impl Enricher {
             c.meta = Meta::TimedOut;
         }
         false
-    }
-
-    /// Writes `e` at once. Its thread, user, group, login user and
-    /// container come from the thread's and the process's caches when the
-    /// state they show has not changed since (see [`crate::splice`]).
-    fn write_now<W: Write>(&self, e: &Ev<'_>, cid: &str, w: &mut FrameWriter<W>) -> io::Result<()> {
-        let tp = e
-            .proc_pid
-            .and_then(|pid| self.threads.thread(e.tid).zip(self.threads.proc(pid)));
-        // A snapshot is a thread's first event and, for most threads of a
-        // host, its last for a long while: its parts are built in place,
-        // not cached, so that idle threads hold no serialised copy.
-        let cache = self.splicing && e.kind != Kind::ProcSnapshot;
-        if let (Some((t, p)), true) = (tp, cache) {
-            let key = (p.ver, t.ver, self.threads.epoch, p.stdio_ver);
-            // A change of stdio alone is patched in: it is common (programs
-            // close or redirect their stdio) and shows three values only.
-            let patch = |old: ThreadKey, part: &mut Cached| {
-                old.0 == key.0
-                    && old.1 == key.1
-                    && old.2 == key.2
-                    && part.patch_stdio(stdio_types(p))
-            };
-            let thread = t.cache.get_or_patch(key, patch, || {
-                self.thread_builds.set(self.thread_builds.get() + 1);
-                self.splicer.borrow_mut().cached(&[Part::Thread], |parts| {
-                    if let Some(b) = parts.thread() {
-                        write_thread(&self.threads, t, p, b);
-                    }
-                })
-            });
-            let identity_key = (p.ver, self.users.reloads, self.containers.generation());
-            let identity = p.identity.get(identity_key, || {
-                self.splicer
-                    .borrow_mut()
-                    .cached(&IDENTITY_PARTS, |parts| self.write_identity(p, cid, parts))
-            });
-            if let (Some(thread), Some(identity)) = (&*thread, &*identity) {
-                let params = e.raw.map(|list| RawParams {
-                    list,
-                    rewrites: e.paths,
-                });
-                let mut splicer = self.splicer.borrow_mut();
-                let written = splicer.write(w, &[thread, identity], params, |out, copied| {
-                    let fill = if copied {
-                        Fill::NoPartsNoParams
-                    } else {
-                        Fill::NoParts
-                    };
-                    self.fill_event(e, Some((t, p)), out, fill)
-                })?;
-                if written {
-                    return Ok(());
-                }
-            }
-        }
-        w.build(|f| -> io::Result<()> {
-            let mut out = f.init_event();
-            let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
-            self.fill_event(e, tp, out.reborrow(), Fill::All)
-                .map_err(to_io)?;
-            self.write_container(cid, out);
-            Ok(())
-        })
-    }
-
-    /// Fills an output event but its container, and but what `fill` says
-    /// the caller splices in.
-    fn fill_event(
-        &self,
-        e: &Ev<'_>,
-        tp: Option<(&Thread, &Proc)>,
-        mut out: event::Builder<'_>,
-        fill: Fill,
-    ) -> capnp::Result<()> {
-        out.set_ts_ns(e.ts);
-        out.set_cpu(e.cpu);
-        out.set_tid(e.tid);
-        out.set_pid(e.pid);
-        out.set_kind(e.kind);
-        out.set_ret(e.ret);
-        out.set_flags(e.flags);
-        if let (Some(list), false) = (e.params, fill == Fill::NoPartsNoParams) {
-            out.set_params(list)?;
-            if !e.paths.is_empty() {
-                let mut pl = out.reborrow().get_params()?;
-                for (i, path) in e.paths {
-                    pl.reborrow().get(*i as u32).set_bytes(path);
-                }
-            }
-        }
-        let Some((t, p)) = tp else {
-            return Ok(());
-        };
-        if fill == Fill::All {
-            write_thread(&self.threads, t, p, out.reborrow().init_thread());
-            self.users.write_user(p.euid, out.reborrow().init_user());
-            self.users.write_group(p.egid, out.reborrow().init_group());
-            self.write_login_user(p, out.reborrow().init_login_user());
-        }
-
-        let written = match &e.fd {
-            Some(EvFd::Table { num, changed }) => match p.fds.get(num) {
-                Some(entry) => {
-                    entry.write(*num, *changed, out.reborrow().init_fd());
-                    true
-                }
-                None => false,
-            },
-            Some(EvFd::Detached {
-                num,
-                entry,
-                changed,
-            }) => {
-                entry.write(*num, *changed, out.reborrow().init_fd());
-                true
-            }
-            None => false,
-        };
-        if let (true, Some(raw)) = (written, e.raw_name) {
-            out.get_fd()?.set_name_raw(raw);
-        }
-        Ok(())
-    }
-
-    /// The login user: no name for processes outside a login.
-    fn write_login_user(&self, p: &Proc, mut b: user::Builder<'_>) {
-        if p.loginuid == UID_UNSET {
-            b.set_uid(p.loginuid);
-        } else {
-            self.users.write_user(p.loginuid, b);
-        }
-    }
-
-    /// The process-wide parts of `p`'s events ([`IDENTITY_PARTS`]), for its
-    /// cache; `cid` is its container.
-    fn write_identity(&self, p: &Proc, cid: &str, parts: &mut Parts<'_>) {
-        if let Some(b) = parts.user() {
-            self.users.write_user(p.euid, b);
-        }
-        if let Some(b) = parts.group() {
-            self.users.write_group(p.egid, b);
-        }
-        if let Some(b) = parts.login_user() {
-            self.write_login_user(p, b);
-        }
-        match self.containers.get(cid).filter(|_| !cid.is_empty()) {
-            Some(c) => {
-                if let Some(b) = parts.container() {
-                    c.write_container(b);
-                }
-                if c.has_k8s() {
-                    if let Some(b) = parts.k8s() {
-                        c.write_k8s(b);
-                    }
-                }
-            }
-            None => {
-                if let Some(b) = parts.container() {
-                    containers::write_host(b);
-                }
-            }
-        }
-    }
-
-    fn write_container(&self, cid: &str, out: event::Builder<'_>) {
-        match self.containers.get(cid) {
-            Some(c) if !cid.is_empty() => c.write(out),
-            _ => containers::write_host(out.init_container()),
-        }
     }
 
     /// Releases container `cid`'s held events, filling their container from

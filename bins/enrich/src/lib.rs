@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod cgroup;
+pub mod compose;
 pub mod containers;
 pub mod emit;
 pub mod engine;

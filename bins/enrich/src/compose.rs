@@ -1,0 +1,218 @@
+//! Composes each output event: its own fields and descriptor, and its
+//! thread, user, group, login user, container and k8s, either spliced from
+//! the thread's and the process's cached parts (with the parameters copied
+//! as a block, see [`crate::splice`]) or built field by field (held events,
+//! parts too big to cache, and `Enricher::set_splicing(false)`).
+//!
+//! It reads the tables only; what an event changes is [`crate::apply`]'s,
+//! and when an event is written or held back is [`crate::engine`]'s.
+
+use std::io::{self, Write};
+
+use schema::kestrel_capnp::{event, user};
+use schema::{FrameWriter, Kind};
+
+use crate::containers;
+use crate::emit::{stdio_types, write_thread};
+use crate::engine::{to_io, Enricher, Ev, EvFd};
+use crate::splice::{Cached, Part, Parts, RawParams};
+use crate::threads::{Proc, Thread, ThreadKey, UID_UNSET};
+
+/// The parts of an event that depend on its process alone, cached per
+/// process.
+const IDENTITY_PARTS: [Part; 5] = [
+    Part::User,
+    Part::Group,
+    Part::LoginUser,
+    Part::Container,
+    Part::K8s,
+];
+
+/// What [`Enricher::fill_event`] writes besides the event's own fields
+/// and descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// Parameters, thread, user, group and login user.
+    All,
+    /// Parameters only: the caller splices in the cached parts.
+    NoParts,
+    /// Neither: the caller splices in the cached parts and the parameters.
+    NoPartsNoParams,
+}
+
+impl Enricher {
+    /// Writes `e` at once. Its thread, user, group, login user and
+    /// container come from the thread's and the process's caches when the
+    /// state they show has not changed since (see [`crate::splice`]).
+    pub(crate) fn write_now<W: Write>(
+        &self,
+        e: &Ev<'_>,
+        cid: &str,
+        w: &mut FrameWriter<W>,
+    ) -> io::Result<()> {
+        let tp = e
+            .proc_pid
+            .and_then(|pid| self.threads.thread(e.tid).zip(self.threads.proc(pid)));
+        // A snapshot is a thread's first event and, for most threads of a
+        // host, its last for a long while: its parts are built in place,
+        // not cached, so that idle threads hold no serialised copy.
+        let cache = self.splicing && e.kind != Kind::ProcSnapshot;
+        if let (Some((t, p)), true) = (tp, cache) {
+            let key = (p.ver, t.ver, self.threads.epoch, p.stdio_ver);
+            // A change of stdio alone is patched in: it is common (programs
+            // close or redirect their stdio) and shows three values only.
+            let patch = |old: ThreadKey, part: &mut Cached| {
+                old.0 == key.0
+                    && old.1 == key.1
+                    && old.2 == key.2
+                    && part.patch_stdio(stdio_types(p))
+            };
+            let thread = t.cache.get_or_patch(key, patch, || {
+                self.thread_builds.set(self.thread_builds.get() + 1);
+                self.splicer.borrow_mut().cached(&[Part::Thread], |parts| {
+                    if let Some(b) = parts.thread() {
+                        write_thread(&self.threads, t, p, b);
+                    }
+                })
+            });
+            let identity_key = (p.ver, self.users.reloads, self.containers.generation());
+            let identity = p.identity.get(identity_key, || {
+                self.splicer
+                    .borrow_mut()
+                    .cached(&IDENTITY_PARTS, |parts| self.write_identity(p, cid, parts))
+            });
+            if let (Some(thread), Some(identity)) = (&*thread, &*identity) {
+                let params = e.raw.map(|list| RawParams {
+                    list,
+                    rewrites: e.paths,
+                });
+                let mut splicer = self.splicer.borrow_mut();
+                let written = splicer.write(w, &[thread, identity], params, |out, copied| {
+                    let fill = if copied {
+                        Fill::NoPartsNoParams
+                    } else {
+                        Fill::NoParts
+                    };
+                    self.fill_event(e, Some((t, p)), out, fill)
+                })?;
+                if written {
+                    return Ok(());
+                }
+            }
+        }
+        w.build(|f| -> io::Result<()> {
+            let mut out = f.init_event();
+            let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
+            self.fill_event(e, tp, out.reborrow(), Fill::All)
+                .map_err(to_io)?;
+            self.write_container(cid, out);
+            Ok(())
+        })
+    }
+
+    /// Fills an output event but its container, and but what `fill` says
+    /// the caller splices in.
+    pub(crate) fn fill_event(
+        &self,
+        e: &Ev<'_>,
+        tp: Option<(&Thread, &Proc)>,
+        mut out: event::Builder<'_>,
+        fill: Fill,
+    ) -> capnp::Result<()> {
+        out.set_ts_ns(e.ts);
+        out.set_cpu(e.cpu);
+        out.set_tid(e.tid);
+        out.set_pid(e.pid);
+        out.set_kind(e.kind);
+        out.set_ret(e.ret);
+        out.set_flags(e.flags);
+        if let (Some(list), false) = (e.params, fill == Fill::NoPartsNoParams) {
+            out.set_params(list)?;
+            if !e.paths.is_empty() {
+                let mut pl = out.reborrow().get_params()?;
+                for (i, path) in e.paths {
+                    pl.reborrow().get(*i as u32).set_bytes(path);
+                }
+            }
+        }
+        let Some((t, p)) = tp else {
+            return Ok(());
+        };
+        if fill == Fill::All {
+            write_thread(&self.threads, t, p, out.reborrow().init_thread());
+            self.users.write_user(p.euid, out.reborrow().init_user());
+            self.users.write_group(p.egid, out.reborrow().init_group());
+            self.write_login_user(p, out.reborrow().init_login_user());
+        }
+
+        let written = match &e.fd {
+            Some(EvFd::Table { num, changed }) => match p.fds.get(num) {
+                Some(entry) => {
+                    entry.write(*num, *changed, out.reborrow().init_fd());
+                    true
+                }
+                None => false,
+            },
+            Some(EvFd::Detached {
+                num,
+                entry,
+                changed,
+            }) => {
+                entry.write(*num, *changed, out.reborrow().init_fd());
+                true
+            }
+            None => false,
+        };
+        if let (true, Some(raw)) = (written, e.raw_name) {
+            out.get_fd()?.set_name_raw(raw);
+        }
+        Ok(())
+    }
+
+    /// The login user: no name for processes outside a login.
+    fn write_login_user(&self, p: &Proc, mut b: user::Builder<'_>) {
+        if p.loginuid == UID_UNSET {
+            b.set_uid(p.loginuid);
+        } else {
+            self.users.write_user(p.loginuid, b);
+        }
+    }
+
+    /// The process-wide parts of `p`'s events ([`IDENTITY_PARTS`]), for its
+    /// cache; `cid` is its container.
+    fn write_identity(&self, p: &Proc, cid: &str, parts: &mut Parts<'_>) {
+        if let Some(b) = parts.user() {
+            self.users.write_user(p.euid, b);
+        }
+        if let Some(b) = parts.group() {
+            self.users.write_group(p.egid, b);
+        }
+        if let Some(b) = parts.login_user() {
+            self.write_login_user(p, b);
+        }
+        match self.containers.get(cid).filter(|_| !cid.is_empty()) {
+            Some(c) => {
+                if let Some(b) = parts.container() {
+                    c.write_container(b);
+                }
+                if c.has_k8s() {
+                    if let Some(b) = parts.k8s() {
+                        c.write_k8s(b);
+                    }
+                }
+            }
+            None => {
+                if let Some(b) = parts.container() {
+                    containers::write_host(b);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn write_container(&self, cid: &str, out: event::Builder<'_>) {
+        match self.containers.get(cid) {
+            Some(c) if !cid.is_empty() => c.write(out),
+            _ => containers::write_host(out.init_container()),
+        }
+    }
+}
