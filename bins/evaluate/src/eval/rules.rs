@@ -498,6 +498,29 @@ mod tests {
     }
 
     #[test]
+    fn memo_forgets_across_events_and_epoch_wraps() {
+        let mut m = Memo::new(2, 1);
+        m.set_leaf(0, true);
+        m.set_group(0, GroupState::Na);
+        assert_eq!(m.leaf(0), Some(true));
+        assert_eq!(m.leaf(1), None);
+        m.next_event();
+        assert_eq!(m.leaf(0), None);
+        assert_eq!(m.group(0), GroupState::Unknown);
+        // The last epoch before the wrap, then the wrap: nothing recorded
+        // before it may read as current.
+        m.epoch = MAX_EPOCH - 1;
+        m.set_leaf(1, false);
+        m.set_group(0, GroupState::Other);
+        m.next_event();
+        assert_eq!(m.epoch, 1);
+        assert_eq!(m.leaf(1), None);
+        assert_eq!(m.group(0), GroupState::Unknown);
+        m.set_leaf(1, true);
+        assert_eq!(m.leaf(1), Some(true));
+    }
+
+    #[test]
     fn grouped_ancestor_tests_read_as_falco_does() {
         // Both tests on proc.aname share one group.
         let rules = set(&["proc.aname != bash", "proc.aname in (sh, zsh)"]);
