@@ -9,6 +9,13 @@
 //! every program is attached and [`Selector`] changes the map while capture
 //! runs.
 //!
+//! `compat_syscall` is the exception: 32-bit syscalls pass no per-syscall
+//! tracepoint, so its program enters `ia32_sys_call` (fentry), free for
+//! 64-bit syscalls. A kernel that refuses fentry programs leaves only the
+//! raw `sys_enter` tracepoint, which every syscall passes; that fallback is
+//! attached only when the user named `compat_syscall`, and with a
+//! warning.
+//!
 //! It does not read the ring buffer ([`crate::stream`] does); it hands over
 //! the maps.
 
