@@ -1,7 +1,8 @@
 //! The enrich engine: takes capture's events one at a time, updates the
 //! thread, fd and container tables ([`crate::apply`]), and writes each event
-//! with its state attached, holding back a new container's events until its
-//! metadata arrives or the bounded wait runs out.
+//! with its state attached ([`crate::compose`]), holding back a new
+//! container's events until its metadata arrives or the bounded wait runs
+//! out.
 //!
 //! It owns no I/O of its own: the caller ([`crate::run`]) reads frames, hands
 //! events and runtime updates in, and gives it the writer to write to. Tests
