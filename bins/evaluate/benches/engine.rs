@@ -4,14 +4,19 @@
 //!    trace (frames decoded from memory, every event checked against every
 //!    candidate rule, all matches counted) through Falco's default ruleset
 //!    (`../shared/compat/falco_rules.yaml`) plus kestrel's own `rules/`.
-//!    No recorded enriched trace exists yet, so the trace is generated: a
-//!    realistic mix of file opens and closes, execs, network calls and
-//!    process events from shells, servers and daemons, in and out of
-//!    containers.
-//! 2. The cost of one `in` check against lists of 10, 100 and 1,000 items.
+//!    The trace is generated (a realistic mix of file opens and closes,
+//!    execs, network calls and process events from shells, servers and
+//!    daemons, in and out of containers) and, with `KESTREL_BENCH_TRACE`,
+//!    also recorded (`capture | enrich > FILE`). For reference, the
+//!    generated one is also replayed decoding frames where they lie, with
+//!    no copy into a read buffer.
+//! 2. Each template's rule cost alone, per event kind.
+//! 3. The cost of one `in` check against lists of 10, 100 and 1,000 items.
 //!
 //! Each figure is the median of [`ROUNDS`] rounds. The output is a Markdown
-//! table, ready for BENCHMARKS.md.
+//! table, ready for BENCHMARKS.md. `KESTREL_BENCH_PER_RULE`,
+//! `KESTREL_BENCH_PROFILE` and `KESTREL_BENCH_WRITE_TRACE` are for finding
+//! where the time goes (see their functions).
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -483,6 +488,41 @@ fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
     (events, matches)
 }
 
+/// One replay decoding each frame where it lies in `trace` (word-aligned),
+/// with no copy into a read buffer: what a reader of a memory-mapped
+/// recording could do. For reference only; `evaluate` reads streams.
+fn replay_in_place(trace: &[capnp::Word], rules: &CompiledRuleset) -> (u64, u64) {
+    let mut bytes = capnp::Word::words_to_bytes(trace);
+    let (mut events, mut matches) = (0u64, 0u64);
+    let mut matched = Vec::new();
+    while !bytes.is_empty() {
+        let Ok(msg) = capnp::serialize::read_message_from_flat_slice_no_alloc(
+            &mut bytes,
+            schema::limits::reader_options(),
+        ) else {
+            break;
+        };
+        let Ok(root) = msg.get_root::<frame::Reader>() else {
+            continue;
+        };
+        if let Ok(frame::Which::Event(Ok(e))) = root.which() {
+            events += 1;
+            let scratch = Scratch::default();
+            let view = EventView::with_scratch(e, events, "bench", &scratch);
+            rules.matches(&view, false, &mut matched);
+            matches += matched.len() as u64;
+        }
+    }
+    (events, matches)
+}
+
+/// The trace copied into words, so that frames lie word-aligned.
+fn aligned(trace: &[u8]) -> Vec<capnp::Word> {
+    let mut words = vec![capnp::word(0, 0, 0, 0, 0, 0, 0, 0); trace.len().div_ceil(8)];
+    capnp::Word::words_to_bytes_mut(&mut words)[..trace.len()].copy_from_slice(trace);
+    words
+}
+
 /// Each template's rule cost alone: a trace of that one event, replayed
 /// with and without the rules.
 fn per_kind(rules: &CompiledRuleset) -> Vec<(String, f64)> {
@@ -628,6 +668,17 @@ fn main() {
         1e9 / rate
     );
     println!("| of which frame reading and decoding alone (no rules) | {decode:.0} ns/event |");
+    let words = aligned(&trace);
+    let in_place = median(
+        (0..ROUNDS)
+            .map(|_| {
+                let ((n, _), ns) = timed(|| replay_in_place(&words, &rules));
+                ns / n as f64
+            })
+            .collect(),
+    );
+    drop(words);
+    println!("| the same, decoding frames in place (no copy into a read buffer; reference only) | {in_place:.0} ns/event |");
     if let Some(path) = std::env::var_os(RECORDED_TRACE_VAR) {
         let recorded = std::fs::read(&path)
             .unwrap_or_else(|e| panic!("reading {}: {e}", path.to_string_lossy()));
