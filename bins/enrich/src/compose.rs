@@ -126,7 +126,11 @@ impl Enricher {
         out.set_kind(e.kind);
         out.set_ret(e.ret);
         out.set_flags(e.flags);
-        if let (Some(list), false) = (e.params, fill == Fill::NoPartsNoParams) {
+        let list = match fill {
+            Fill::NoPartsNoParams => None,
+            Fill::All | Fill::NoParts => e.event.and_then(|ev| ev.get_params().ok()),
+        };
+        if let Some(list) = list {
             out.set_params(list)?;
             if !e.paths.is_empty() {
                 let mut pl = out.reborrow().get_params()?;

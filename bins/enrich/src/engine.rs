@@ -17,8 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use capnp::message::Builder;
-use capnp::struct_list;
-use schema::kestrel_capnp::{event, frame, param};
+use schema::kestrel_capnp::{event, frame};
 use schema::{FrameWriter, Kind};
 
 use crate::cgroup::{self, CgroupContainer, Runtime};
@@ -102,7 +101,9 @@ pub(crate) struct Ev<'a> {
     pub(crate) proc_pid: Option<i32>,
     pub(crate) ret: i64,
     pub(crate) flags: u32,
-    pub(crate) params: Option<struct_list::Reader<'a, param::Owned>>,
+    /// The input event, whose parameters are copied (None for a
+    /// synthesised event, which has none).
+    pub(crate) event: Option<event::Reader<'a>>,
     /// Its parameter list in the input frame's bytes, when it has the shape
     /// that can be copied as a block.
     pub(crate) raw: Option<RawList<'a>>,
@@ -184,9 +185,8 @@ impl Enricher {
     ) -> io::Result<()> {
         self.stats.events_in += 1;
         let kind = ev.get_kind().unwrap_or(Kind::Unknown);
-        let list = ev.get_params().ok();
         let raw_list = RawList::locate(raw);
-        let params = Params::new(kind, list, raw_list);
+        let params = Params::new(kind, ev, raw_list);
         let tid = ev.get_tid();
         let pid = ev.get_pid();
         let ret = ev.get_ret();
@@ -218,7 +218,7 @@ impl Enricher {
             proc_pid,
             ret,
             flags: ev.get_flags(),
-            params: list,
+            event: Some(ev),
             raw: raw_list,
             paths: &paths,
             raw_name,
@@ -278,7 +278,7 @@ impl Enricher {
                 proc_pid: e.proc_pid,
                 ret: 0,
                 flags: 0,
-                params: None,
+                event: None,
                 raw: None,
                 paths: &[],
                 raw_name: None,

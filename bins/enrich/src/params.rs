@@ -7,8 +7,10 @@
 //! the list has the simple shape [`RawList`] checks (most events), through
 //! Cap'n Proto's readers otherwise; both give the same values.
 
+use std::cell::OnceCell;
+
 use capnp::{data_list, struct_list};
-use schema::kestrel_capnp::{param, sock_addr, sock_tuple};
+use schema::kestrel_capnp::{event, param, sock_addr, sock_tuple};
 use schema::table::KindInfo;
 use schema::Kind;
 
@@ -27,25 +29,23 @@ pub enum Value<'a> {
 }
 
 /// An event's parameters with the table row that names them.
-#[derive(Clone, Copy)]
 pub struct Params<'a> {
     pub info: &'static KindInfo,
-    list: Option<struct_list::Reader<'a, param::Owned>>,
+    ev: event::Reader<'a>,
+    /// The list as Cap'n Proto reads it, got only when a parameter is not
+    /// read from `raw`.
+    list: OnceCell<Option<struct_list::Reader<'a, param::Owned>>>,
     raw: Option<RawList<'a>>,
 }
 
 impl<'a> Params<'a> {
-    /// The parameters of an event of `kind`: `list` as Cap'n Proto reads
-    /// it, and `raw`, the same list located in the frame's bytes if it
-    /// could be.
-    pub fn new(
-        kind: Kind,
-        list: Option<struct_list::Reader<'a, param::Owned>>,
-        raw: Option<RawList<'a>>,
-    ) -> Params<'a> {
+    /// The parameters of `ev`, an event of `kind`; `raw` is its list
+    /// located in the frame's bytes, if it could be.
+    pub fn new(kind: Kind, ev: event::Reader<'a>, raw: Option<RawList<'a>>) -> Params<'a> {
         Params {
             info: schema::table::info(kind),
-            list,
+            ev,
+            list: OnceCell::new(),
             raw,
         }
     }
@@ -71,7 +71,7 @@ impl<'a> Params<'a> {
                 return Some(v);
             }
         }
-        let list = self.list?;
+        let list = (*self.list.get_or_init(|| self.ev.get_params().ok()))?;
         if i >= list.len() as usize {
             return None;
         }
