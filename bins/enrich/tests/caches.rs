@@ -427,3 +427,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_event_too_big_to_splice_is_built_whole() {
+    // A 40 KB path: the event's own segment (with its fd named by it)
+    // outgrows the splicer's scratch, and the event is built field by field.
+    let mut st = Stream::new();
+    family(&mut st);
+    let long = format!("/{}", "d".repeat(40 << 10));
+    openat(&mut st, 200, 3, &long);
+    st.ev(Kind::Close, 200, 200, 0, &[P::Int(3)]);
+    let ev = same_both_ways(&st.bytes(), &[]);
+    let open = &ev[ev.len() - 2];
+    assert_eq!(s(open, &["fd", "name"]).len(), long.len());
+    assert_eq!(s(open, &["thread", "name"]), "make");
+    assert_eq!(s(open, &["user", "uid"]), "0");
+    assert_eq!(s(&ev[ev.len() - 1], &["thread", "name"]), "make");
+}
