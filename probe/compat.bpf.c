@@ -57,12 +57,11 @@ static __always_inline int ia32_path_arg(__u32 nr, __u32 a0)
 	}
 }
 
-/* One record of ia32 syscall `nr` made with the registers `regs`. */
+/* One record of ia32 syscall `nr` made with the registers `regs`. The
+ * caller has checked that the kind is selected. */
 static __always_inline int compat_record(const struct pt_regs *regs, __u32 nr)
 {
 	struct w w;
-	if (!is_selected(KIND_COMPAT_SYSCALL))
-		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	if (is_self_id(id))
 		return 0;
@@ -86,6 +85,8 @@ static __always_inline int compat_record(const struct pt_regs *regs, __u32 nr)
 SEC("fentry/ia32_sys_call")
 int BPF_PROG(compat_syscall, const struct pt_regs *regs, unsigned int nr)
 {
+	if (!is_selected(KIND_COMPAT_SYSCALL))
+		return 0;
 	return compat_record(regs, nr);
 }
 
@@ -99,6 +100,9 @@ int BPF_PROG(compat_syscall, const struct pt_regs *regs, unsigned int nr)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(compat_syscall_raw, struct pt_regs *regs, long nr)
 {
+	/* First the map lookup the verifier inlines, then the helper call. */
+	if (!is_selected(KIND_COMPAT_SYSCALL))
+		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
 	if (!(t->thread_info.status & TS_COMPAT))
 		return 0;
