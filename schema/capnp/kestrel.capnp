@@ -221,6 +221,10 @@ struct Ancestor {
   exe @2 :Data;
   exepath @3 :Data;
   args @4 :List(Data);
+  # Arguments were left out or cut: enrich carries whole argument lists for
+  # the parent only, and at most MAX_ANCESTOR_ARGS_BYTES for ancestors
+  # further up (their command lines are most of an event's bytes).
+  argsTruncated @5 :Bool;
 }
 
 struct Thread {

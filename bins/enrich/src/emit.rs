@@ -8,7 +8,7 @@
 use capnp::data_list;
 use schema::kestrel_capnp::{thread, FdType};
 
-use crate::limits::MAX_ANCESTORS;
+use crate::limits::{MAX_ANCESTORS, MAX_ANCESTOR_ARGS_BYTES};
 use crate::threads::{Proc, Thread, ThreadTable};
 
 fn set_list(mut l: data_list::Builder<'_>, items: &[Vec<u8>]) {
@@ -106,6 +106,64 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
         ab.set_name(&a.comm);
         ab.set_exe(&a.exe);
         ab.set_exepath(&a.exepath);
-        set_list(ab.init_args(a.args.len() as u32), &a.args);
+        if i == 0 {
+            set_list(ab.reborrow().init_args(a.args.len() as u32), &a.args);
+            ab.set_args_truncated(a.args_truncated);
+        } else {
+            let (args, cut) = bounded(&a.args, MAX_ANCESTOR_ARGS_BYTES);
+            let mut l = ab.reborrow().init_args(args.len() as u32);
+            for (j, arg) in args.iter().enumerate() {
+                l.set(j as u32, arg);
+            }
+            ab.set_args_truncated(cut || a.args_truncated);
+        }
+    }
+}
+
+/// The leading arguments of `items` holding at most `limit` bytes, the last
+/// one cut if it does not fit; true if anything was left out.
+fn bounded(items: &[Vec<u8>], limit: usize) -> (Vec<&[u8]>, bool) {
+    let mut left = limit;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if left == 0 {
+            return (out, true);
+        }
+        let take = item.len().min(left);
+        out.push(&item[..take]);
+        left -= take;
+        if take < item.len() {
+            return (out, true);
+        }
+    }
+    (out, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    fn v(items: &[&str]) -> Vec<Vec<u8>> {
+        items.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn arguments_are_kept_whole_within_the_bound() {
+        let args = v(&["bash", "-c", "true"]);
+        let (got, cut) = bounded(&args, 10);
+        assert_eq!(got, [&b"bash"[..], b"-c", b"true"]);
+        assert!(!cut);
+    }
+
+    #[test]
+    fn the_argument_that_crosses_the_bound_is_cut_and_flagged() {
+        let args = v(&["java", "-cp", "a:b:c:d", "Main"]);
+        let (got, cut) = bounded(&args, 9);
+        assert_eq!(got, [&b"java"[..], b"-cp", b"a:"]);
+        assert!(cut);
+        // Exactly at the bound, with arguments left: flagged, none empty.
+        let (got, cut) = bounded(&args, 7);
+        assert_eq!(got, [&b"java"[..], b"-cp"]);
+        assert!(cut);
     }
 }

@@ -22,6 +22,16 @@ pub const MAX_FDS_PER_PROCESS: usize = 16_384;
 /// (`proc.aname[1..=N]`). Falco's rules look up to 7 levels up.
 pub const MAX_ANCESTORS: usize = 8;
 
+/// Most bytes of argument text each event carries for an ancestor beyond
+/// the parent (`proc.acmdline[2]` and up); past it the arguments are cut and
+/// the ancestor is flagged `argsTruncated`. The parent's arguments
+/// (`proc.pcmdline`, read by many rules) are carried whole, within capture's
+/// own bound. Every event repeats its ancestors, and the command lines of
+/// long-lived ancestors (shells running long scripts, JVMs, agents) were
+/// most of an enriched event's bytes: 1.7 KB of 3.4 KB in a recorded
+/// open/close load, where the event's own fields take a few hundred.
+pub const MAX_ANCESTOR_ARGS_BYTES: usize = 512;
+
 /// Most containers whose metadata is cached. Removed containers leave the
 /// cache [`REMOVED_CONTAINER_GRACE`] after the runtime's event stream reports
 /// them destroyed; beyond this, the oldest entries go first.

@@ -67,7 +67,7 @@ fn open_resolves_paths_and_close_shows_what_it_closed() {
     assert_eq!(s(open, &["thread", "cwd"]), "/home/alice");
     assert_eq!(
         s(open, &["thread", "ancestors"]),
-        r#"[{"args":[],"exe":"systemd","exepath":"/usr/lib/systemd/systemd","name":"systemd","pid":1}]"#
+        r#"[{"args":[],"argsTruncated":false,"exe":"systemd","exepath":"/usr/lib/systemd/systemd","name":"systemd","pid":1}]"#
     );
     assert_eq!(s(open, &["thread", "parentStartTsNs"]), "1001");
     assert_eq!(
