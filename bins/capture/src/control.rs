@@ -78,7 +78,9 @@ fn requested(sel: &Selector, names: &[String]) -> Result<Vec<schema::Kind>, Vec<
     for info in &infos {
         if !sel.can_select(info.kind) {
             errors.push(format!(
-                "{} cannot be captured: this kernel has no tracepoint for it",
+                "{} cannot be selected: its program was not attached at start (this kernel has no \
+                 tracepoint for it, or it is compat_syscall, whose hook is attached only when \
+                 named in --syscalls)",
                 info.name
             ));
         }
