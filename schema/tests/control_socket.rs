@@ -153,40 +153,11 @@ fn other_uid_is_refused_even_with_an_open_mode() {
 
     assert!(answered(&path).expect("root connects"), "root is served");
 
-    // SAFETY: the child only drops privileges, runs blocking socket I/O
-    // and exits with _exit; it never returns into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: plain credential syscalls in the child.
-        let code = unsafe {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(NOBODY) != 0
-                || libc::setuid(NOBODY) != 0
-            {
-                3
-            } else {
-                match answered(&path) {
-                    Ok(false) => 0,
-                    Ok(true) => 1,
-                    Err(_) => 2,
-                }
-            }
-        };
-        // SAFETY: leaves the child at once, skipping the parent's atexit.
-        unsafe { libc::_exit(code) };
-    }
-    let mut wstatus = 0;
-    // SAFETY: waits for the child forked above.
-    let r = unsafe { libc::waitpid(pid, &mut wstatus, 0) };
-    assert_eq!(r, pid, "waitpid");
-    assert!(libc::WIFEXITED(wstatus), "child did not exit normally");
-    match libc::WEXITSTATUS(wstatus) {
-        0 => {}
-        1 => panic!("uid {NOBODY} was answered: the SO_PEERCRED check is missing"),
-        2 => panic!("uid {NOBODY} could not connect: the test did not open the mode"),
-        c => panic!("child could not become uid {NOBODY} (code {c})"),
-    }
+    assert_eq!(
+        client::answers_as(&path, NOBODY, NOBODY).expect("fork"),
+        client::AsUser::Refused,
+        "uid {NOBODY}, with the socket at mode 0666, must be refused by the SO_PEERCRED check"
+    );
     // The refusal disturbed nothing.
     assert!(
         answered(&path).expect("root connects"),

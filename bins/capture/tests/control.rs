@@ -245,39 +245,11 @@ fn another_uid_is_refused() {
     // Open the mode: only the SO_PEERCRED check can refuse now.
     std::fs::set_permissions(&*sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
     assert!(answers(Path::new(&*sock)).expect("root connects"));
-    // SAFETY: the child only drops privileges, runs blocking socket I/O
-    // and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: plain credential syscalls in the child.
-        let code = unsafe {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(NOBODY) != 0
-                || libc::setuid(NOBODY) != 0
-            {
-                3
-            } else {
-                match answers(Path::new(&*sock)) {
-                    Ok(false) => 0,
-                    Ok(true) => 1,
-                    Err(_) => 2,
-                }
-            }
-        };
-        // SAFETY: leaves the child at once.
-        unsafe { libc::_exit(code) };
-    }
-    let mut wstatus = 0;
-    // SAFETY: waits for the child forked above.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut wstatus, 0) }, pid);
-    assert!(libc::WIFEXITED(wstatus), "child did not exit normally");
-    match libc::WEXITSTATUS(wstatus) {
-        0 => {}
-        1 => panic!("uid {NOBODY} was answered: the SO_PEERCRED check is missing"),
-        2 => panic!("uid {NOBODY} could not connect: the test did not open the mode"),
-        code => panic!("child could not become uid {NOBODY} (code {code})"),
-    }
+    assert_eq!(
+        schema::control::client::answers_as(Path::new(&*sock), NOBODY, NOBODY).expect("fork"),
+        schema::control::client::AsUser::Refused,
+        "uid {NOBODY}, with the socket at mode 0666, must be refused by the SO_PEERCRED check"
+    );
     assert!(
         answers(Path::new(&*sock)).expect("root connects"),
         "root is still served"

@@ -65,6 +65,68 @@ pub fn answers(path: &Path) -> std::io::Result<bool> {
     Ok(matches!(s.read(&mut buf), Ok(n) if n > 0))
 }
 
+/// How a client running as another user fared ([`answers_as`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsUser {
+    /// Connected and answered: the stage served that user.
+    Answered,
+    /// Connected and refused (closed without an answer).
+    Refused,
+    /// Could not connect (the socket's mode kept that user out).
+    CannotConnect,
+    /// The forked client could not take that user's credentials.
+    CannotBecome,
+}
+
+/// How the control socket at `path` treats a client running as `uid` and
+/// `gid` with no supplementary groups: forks a child that takes those
+/// credentials and calls [`answers`]. The caller must be root. It exists
+/// for the access tests of every stage (only the owner and root may be
+/// served, checked with SO_PEERCRED and not only through the file mode).
+pub fn answers_as(path: &Path, uid: u32, gid: u32) -> std::io::Result<AsUser> {
+    // SAFETY: the child only changes its credentials, runs blocking socket
+    // I/O and leaves with _exit, never returning into the caller.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: plain credential syscalls in the child.
+        let code = unsafe {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                3
+            } else {
+                match answers(path) {
+                    Ok(false) => 0,
+                    Ok(true) => 1,
+                    Err(_) => 2,
+                }
+            }
+        };
+        // SAFETY: leaves the child at once, skipping the parent's atexit.
+        unsafe { libc::_exit(code) };
+    }
+    let mut wstatus = 0;
+    // SAFETY: waits for the child forked above.
+    if unsafe { libc::waitpid(pid, &mut wstatus, 0) } != pid {
+        return Err(std::io::Error::last_os_error());
+    }
+    if !libc::WIFEXITED(wstatus) {
+        return Err(std::io::Error::other(
+            "the forked client did not exit normally",
+        ));
+    }
+    Ok(match libc::WEXITSTATUS(wstatus) {
+        0 => AsUser::Refused,
+        1 => AsUser::Answered,
+        2 => AsUser::CannotConnect,
+        _ => AsUser::CannotBecome,
+    })
+}
+
 /// The bytes of a well-formed RPC `Bootstrap` message, the first thing a
 /// client sends.
 pub fn bootstrap_request() -> Vec<u8> {
