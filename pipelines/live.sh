@@ -16,7 +16,10 @@ fi
 drop() { if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs "$@"; else "$@"; fi; }
 syscalls=$("$here/filter-syscalls.sh" "$("$bin/evaluate" syscalls)")
+# enrich sees every event its tables need but writes only the kinds a rule
+# can match: evaluate would look at nothing else.
+forward=$("$bin/evaluate" syscalls --matched)
 "$bin/capture" --syscalls "$syscalls" \
-  | drop "$bin/enrich" \
+  | drop "$bin/enrich" --forward "$forward" \
   | drop "$bin/evaluate" --format frames \
   | drop "$bin/output" "$@"

@@ -24,6 +24,7 @@ use crate::cgroup::{self, CgroupContainer, Runtime};
 use crate::compose::Fill;
 use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
 use crate::fd::FdEntry;
+use crate::forward::Forward;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
     DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT, MAX_CONTAINERS, REMOVED_CONTAINER_GRACE,
@@ -43,6 +44,8 @@ pub struct Options {
     pub metadata_wait: Duration,
     pub passwd: PathBuf,
     pub group: PathBuf,
+    /// The event kinds written downstream (`--forward`; default: all).
+    pub forward: Forward,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             metadata_wait: DEFAULT_METADATA_WAIT,
             passwd: PathBuf::from("/etc/passwd"),
             group: PathBuf::from("/etc/group"),
+            forward: Forward::all(),
         }
     }
 }
@@ -129,6 +133,7 @@ pub struct Enricher {
     hostname: String,
     /// Destroyed containers and when their metadata may leave the cache.
     removals: VecDeque<(Instant, String)>,
+    forward: Forward,
 }
 
 pub(crate) fn to_io(e: capnp::Error) -> io::Error {
@@ -152,6 +157,7 @@ impl Enricher {
             wait: opts.metadata_wait,
             hostname: schema::hostname(),
             removals: VecDeque::new(),
+            forward: opts.forward.clone(),
         }
     }
 
@@ -225,7 +231,11 @@ impl Enricher {
             fd,
         };
         let cid = self.container_step(&e, w)?;
-        self.write_or_hold(&e, cid, w)?;
+        if self.forward.contains(kind) {
+            self.write_or_hold(&e, cid, w)?;
+        } else {
+            self.stats.events_not_forwarded += 1;
+        }
         self.apply_post(kind, tid, ret, &params);
         Ok(())
     }

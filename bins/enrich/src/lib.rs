@@ -18,6 +18,7 @@ pub mod containers;
 pub mod emit;
 pub mod engine;
 pub mod fd;
+pub mod forward;
 pub mod holdback;
 pub mod input;
 pub mod limits;

@@ -10,6 +10,7 @@ use schema::reconnect::Redial;
 use schema::transport::open_input;
 use schema::Endpoint;
 
+use enrich::forward::Forward;
 use enrich::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
 use enrich::Options;
 
@@ -50,6 +51,11 @@ struct Cli {
     /// group file for group names.
     #[arg(long, default_value = "/etc/group")]
     group: PathBuf,
+    /// Write only events of these kinds (comma-separated `evt.type` names,
+    /// as `evaluate syscalls --matched` prints them); the others still
+    /// update the tables. Default: every event.
+    #[arg(long, value_name = "KINDS")]
+    forward: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -77,11 +83,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
+    let forward = match &cli.forward {
+        Some(list) => Forward::parse(list)?,
+        None => Forward::all(),
+    };
     let opts = Options {
         max_threads: cli.max_threads,
         metadata_wait: Duration::from_millis(cli.metadata_wait_ms),
         passwd: cli.passwd,
         group: cli.group,
+        forward,
     };
     let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
     // A `unix:` output connects again when evaluate restarts

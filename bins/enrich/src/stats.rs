@@ -11,6 +11,8 @@ use schema::{FrameWriter, Stage};
 pub struct Counters {
     pub events_in: u64,
     pub events_out: u64,
+    /// Events that updated the tables but were not written (`--forward`).
+    pub events_not_forwarded: u64,
     /// Events of kind containerStart that enrich synthesised.
     pub containers_started: u64,
     pub thread_lookups: u64,
@@ -54,9 +56,10 @@ pub fn write<W: Write>(
     c: &Counters,
     t: &Tables,
 ) -> std::io::Result<()> {
-    let counters: [(&str, u64); 24] = [
+    let counters: [(&str, u64); 25] = [
         ("events_in", c.events_in),
         ("events_out", c.events_out),
+        ("events_not_forwarded", c.events_not_forwarded),
         ("containers_started", c.containers_started),
         ("thread_lookups", c.thread_lookups),
         ("thread_misses", c.thread_misses),

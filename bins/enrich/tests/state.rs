@@ -576,3 +576,58 @@ fn an_ancestor_that_changes_shows_on_its_descendants_next_events() {
         r#"["unknown","file","unknown"]"#
     );
 }
+
+#[test]
+fn forward_writes_only_the_listed_kinds_and_the_rest_still_updates_the_tables() {
+    let mut st = Stream::new();
+    family(&mut st);
+    let open = |st: &mut Stream, path: &str| {
+        st.ev(
+            Kind::Openat,
+            100,
+            100,
+            3,
+            &[
+                P::Int(AT_FDCWD),
+                b(path),
+                P::Uint(O_RDONLY),
+                P::Uint(0),
+                P::Uint(0),
+                P::Uint(0),
+            ],
+        );
+    };
+    open(&mut st, "/etc/first");
+    st.ev(Kind::Close, 100, 100, 0, &[P::Int(3)]);
+    // Not written, but it moves the cwd the next relative open resolves in.
+    st.ev(Kind::Chdir, 100, 100, 0, &[b("/srv")]);
+    open(&mut st, "data.txt");
+    st.ev(Kind::Dup2, 100, 100, 7, &[P::Int(3), P::Int(7)]);
+    let (code, out, err) = run_bin(&st.bytes(), &["--forward", "openat"]);
+    assert_eq!(code, 0, "{err}");
+    let ev = events(&out);
+    let kinds: Vec<String> = ev.iter().map(|e| s(e, &["kind"])).collect();
+    assert_eq!(
+        kinds,
+        ["procSnapshot", "procSnapshot", "openat", "openat"],
+        "snapshots always, then only openat"
+    );
+    assert_eq!(s(&ev[3], &["fd", "name"]), "/srv/data.txt");
+    let last = frames(&out)
+        .into_iter()
+        .rev()
+        .find(|f| f.get("stats").is_some())
+        .expect("a stats frame");
+    let counter = |name: &str| {
+        last["stats"]["counters"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+            .map(|c| c["value"].to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(counter("events_not_forwarded"), "3");
+
+    let (code, _, err) = run_bin(&st.bytes(), &["--forward", "openat,opnat"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("opnat"), "{err}");
+}

@@ -39,9 +39,9 @@ fn main() {
             report(cli::info::list_rules(&rules, sub))
         }
         Some(Command::ListFields) => report(cli::info::list_fields()),
-        Some(Command::Syscalls { rules }) => {
+        Some(Command::Syscalls { rules, matched }) => {
             let sub = matches.subcommand_matches("syscalls").unwrap_or(&matches);
-            report(cli::info::syscalls(&rules, sub))
+            report(cli::info::syscalls(&rules, sub, matched))
         }
         Some(Command::Test { dir, rules }) => cli::fixtures::run(&dir, &rules),
         Some(Command::Ctl { cmd, control, json }) => match control {

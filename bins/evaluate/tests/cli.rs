@@ -383,6 +383,21 @@ fn syscalls_subcommand() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
+
+    // --matched: only what the rules can match, for `enrich --forward`.
+    let out = run(&["syscalls", "--matched", "-r", r.to_str().unwrap()], b"");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let matched: Vec<&str> = text.trim().split(',').collect();
+    assert!(matched.contains(&"execve"), "{text}");
+    for n in ["clone", "procexit", "close"] {
+        assert!(
+            !matched.contains(&n),
+            "{n} in {text}: enrich's needs, not the rules'"
+        );
+    }
+    assert!(matched
+        .iter()
+        .all(|n| names.contains(n) || *n == "container"));
 }
 
 #[test]

@@ -141,8 +141,9 @@ pub fn list_fields() -> anyhow::Result<i32> {
 }
 
 /// `syscalls`: the syscalls the selected rules need plus enrich's, sorted
-/// and comma-separated.
-pub fn syscalls(args: &RuleArgs, m: &ArgMatches) -> anyhow::Result<i32> {
+/// and comma-separated; with `matched`, only the event kinds the rules can
+/// match, whatever they are (for `enrich --forward`).
+pub fn syscalls(args: &RuleArgs, m: &ArgMatches, matched: bool) -> anyhow::Result<i32> {
     let loaded = match load(&args.paths) {
         Ok(l) => l,
         Err(d) => {
@@ -162,9 +163,15 @@ pub fn syscalls(args: &RuleArgs, m: &ArgMatches) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
-    let mut names: Vec<&str> = ENRICH_SYSCALLS.to_vec();
-    names.extend(set.kinds().into_iter().map(|k| schema::table::info(k).name));
-    names.retain(|n| !NOT_SYSCALLS.contains(n));
+    let rule_kinds = set.kinds().into_iter().map(|k| schema::table::info(k).name);
+    let mut names: Vec<&str> = if matched {
+        rule_kinds.filter(|n| *n != "unknown").collect()
+    } else {
+        let mut n = ENRICH_SYSCALLS.to_vec();
+        n.extend(rule_kinds);
+        n.retain(|n| !NOT_SYSCALLS.contains(n));
+        n
+    };
     names.sort_unstable();
     names.dedup();
     println!("{}", names.join(","));

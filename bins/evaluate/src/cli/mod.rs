@@ -134,6 +134,10 @@ pub enum Command {
     Syscalls {
         #[command(flatten)]
         rules: RuleArgs,
+        /// Print only the event kinds the rules can match (non-syscall kinds
+        /// such as `container` included), for `enrich --forward`.
+        #[arg(long)]
+        matched: bool,
     },
     /// Run rule fixtures (YAML files of DIR, see `evaluate::cli::fixtures`);
     /// every rule is checked, enabled or not.
