@@ -27,6 +27,10 @@ pub fn run(cli: &Cli) -> Result<(), StageError> {
 
     let result = read_input(cli, &pipeline);
     pipeline.finish(cfg.drain_timeout);
+    // Live subscribers get the last alerts too, within the same bound.
+    if !schema::control::stage::wait_feeds_delivered(cfg.drain_timeout) {
+        tracing::warn!("a live subscriber had not taken every alert when output stopped");
+    }
     if cli.latency_summary {
         print_latency(&pipeline);
     }

@@ -114,11 +114,16 @@ pub fn wildcard(pat: &str, s: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// How often [`AlertFeed::wait_delivered`] looks at the subscribers.
+const DELIVERY_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A subscription's counters.
 #[derive(Debug, Default)]
 pub struct Counts {
     pub sent: AtomicU64,
     pub dropped: AtomicU64,
+    /// Alerts put in the backlog: delivered once `sent` catches up.
+    pub queued: AtomicU64,
 }
 
 struct Subscriber {
@@ -177,7 +182,10 @@ impl AlertFeed {
                 !s.tx.is_closed()
             } else {
                 match s.tx.try_send(raw.to_vec()) {
-                    Ok(()) => true,
+                    Ok(()) => {
+                        s.counts.queued.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         s.counts.dropped.fetch_add(1, Ordering::Relaxed);
                         true
@@ -206,6 +214,30 @@ impl AlertFeed {
         });
         self.any.store(true, Ordering::Relaxed);
         Some((rx, counts))
+    }
+
+    /// Waits until every live subscriber has been sent all it was offered,
+    /// or `deadline`; true if nothing is left. A stage calls it at the end
+    /// of its input, so that a subscriber is not cut off from the last
+    /// alerts by the stage exiting.
+    pub fn wait_delivered(&self, deadline: std::time::Instant) -> bool {
+        loop {
+            let pending = {
+                let subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
+                subs.iter().any(|s| {
+                    !s.tx.is_closed()
+                        && s.counts.sent.load(Ordering::Relaxed)
+                            < s.counts.queued.load(Ordering::Relaxed)
+                })
+            };
+            if !pending {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(DELIVERY_POLL);
+        }
     }
 
     /// Subscribers currently registered.

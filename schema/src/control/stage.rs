@@ -227,6 +227,14 @@ pub fn offer_alert(raw: &[u8]) {
     }
 }
 
+/// Waits, up to `timeout`, until every live subscriber has been sent what
+/// it was offered (output, at the end of its input); true if it has or
+/// there is no feed.
+pub fn wait_feeds_delivered(timeout: std::time::Duration) -> bool {
+    FEED.get()
+        .is_none_or(|f| f.wait_delivered(std::time::Instant::now() + timeout))
+}
+
 /// The live subscriptions' counts (output); `None` without a control
 /// socket.
 pub fn feed_totals() -> Option<feed::FeedTotals> {
