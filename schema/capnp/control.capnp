@@ -95,6 +95,9 @@ interface AlertSink {
   # One alert; flow-controlled, so a slow sink holds back only its own
   # stream.
   alert @0 (alert :K.Alert) -> stream;
+  # The stage ends the feed (its input ended). Answered after every alert
+  # sent before it has been taken, so the stage knows the last ones arrived.
+  done @1 () -> ();
 }
 
 interface Subscription {

@@ -302,6 +302,14 @@ impl crate::control_capnp::alert_sink::Server for SinkServer {
         let _ = self.tx.send(v);
         Ok(())
     }
+
+    async fn done(
+        self: std::rc::Rc<Self>,
+        _: crate::control_capnp::alert_sink::DoneParams,
+        _: crate::control_capnp::alert_sink::DoneResults,
+    ) -> Result<(), capnp::Error> {
+        Ok(())
+    }
 }
 
 /// Subscribes to the alerts `filter` selects at the output stage at

@@ -12,7 +12,7 @@
 //! pipeline) nor for rendering.
 
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -122,8 +122,6 @@ const DELIVERY_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 pub struct Counts {
     pub sent: AtomicU64,
     pub dropped: AtomicU64,
-    /// Alerts put in the backlog: delivered once `sent` catches up.
-    pub queued: AtomicU64,
 }
 
 struct Subscriber {
@@ -139,6 +137,8 @@ pub struct AlertFeed {
     subs: Mutex<Vec<Subscriber>>,
     /// The final counts of the subscribers that went away.
     gone: Counts,
+    /// Subscribers' pumps still running.
+    pumps: AtomicUsize,
 }
 
 /// Every subscription's counts together, for the stage's own counters.
@@ -182,10 +182,7 @@ impl AlertFeed {
                 !s.tx.is_closed()
             } else {
                 match s.tx.try_send(raw.to_vec()) {
-                    Ok(()) => {
-                        s.counts.queued.fetch_add(1, Ordering::Relaxed);
-                        true
-                    }
+                    Ok(()) => true,
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         s.counts.dropped.fetch_add(1, Ordering::Relaxed);
                         true
@@ -207,6 +204,9 @@ impl AlertFeed {
         }
         let (tx, rx) = mpsc::channel(SUBSCRIBER_BACKLOG);
         let counts = Arc::new(Counts::default());
+        // Counted here, before its pump is spawned, so that a
+        // `wait_delivered` cannot miss it.
+        self.pumps.fetch_add(1, Ordering::AcqRel);
         subs.push(Subscriber {
             filter,
             tx,
@@ -216,21 +216,24 @@ impl AlertFeed {
         Some((rx, counts))
     }
 
-    /// Waits until every live subscriber has been sent all it was offered,
-    /// or `deadline`; true if nothing is left. A stage calls it at the end
-    /// of its input, so that a subscriber is not cut off from the last
-    /// alerts by the stage exiting.
+    /// Ends every subscription and waits until each subscriber has taken
+    /// its whole backlog (its `done` answered), or `deadline`; true if all
+    /// have. A stage calls it at the end of its input, so that its exit
+    /// does not cut a subscriber off from the last alerts: a streaming
+    /// call is complete for the sender once the flow-control window allows,
+    /// not once the subscriber has it.
     pub fn wait_delivered(&self, deadline: std::time::Instant) -> bool {
+        {
+            let mut subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
+            // Dropping the senders lets each pump send what is queued, then
+            // `done`.
+            for s in subs.drain(..) {
+                self.retire_unless(false, &s);
+            }
+            self.any.store(false, Ordering::Relaxed);
+        }
         loop {
-            let pending = {
-                let subs = self.subs.lock().unwrap_or_else(|p| p.into_inner());
-                subs.iter().any(|s| {
-                    !s.tx.is_closed()
-                        && s.counts.sent.load(Ordering::Relaxed)
-                            < s.counts.queued.load(Ordering::Relaxed)
-                })
-            };
-            if !pending {
+            if self.pumps.load(Ordering::Acquire) == 0 {
                 return true;
             }
             if std::time::Instant::now() >= deadline {
@@ -336,7 +339,7 @@ impl output_control::Server for OutputServer {
             .set_subscription(capnp_rpc::new_client(SubscriptionServer {
                 counts: counts.clone(),
             }));
-        tokio::task::spawn_local(pump(rx, sink, counts));
+        tokio::task::spawn_local(pump(rx, sink, counts, self.feed.clone()));
         Ok(())
     }
 }
@@ -344,7 +347,29 @@ impl output_control::Server for OutputServer {
 /// Streams a subscriber's backlog to its sink. Each `alert` call waits for
 /// the flow-control window, not for the previous answer; the first failed
 /// call (the subscriber went away) ends the subscription.
-async fn pump(mut rx: mpsc::Receiver<Vec<u8>>, sink: alert_sink::Client, counts: Arc<Counts>) {
+async fn pump(
+    rx: mpsc::Receiver<Vec<u8>>,
+    sink: alert_sink::Client,
+    counts: Arc<Counts>,
+    feed: Arc<AlertFeed>,
+) {
+    if stream(rx, &sink, &counts).await {
+        // The stage ended the feed: `done` is answered once the subscriber
+        // has taken every alert before it.
+        if let Err(e) = sink.done_request().send().promise.await {
+            tracing::debug!("subscriber gone before the end of the feed: {e}");
+        }
+    }
+    feed.pumps.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Sends the backlog to `sink` until the feed ends (true) or the
+/// subscriber goes away (false).
+async fn stream(
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    sink: &alert_sink::Client,
+    counts: &Counts,
+) -> bool {
     while let Some(raw) = rx.recv().await {
         let mut slice = raw.as_slice();
         let Ok(msg) = capnp::serialize::read_message_from_flat_slice(
@@ -365,12 +390,13 @@ async fn pump(mut rx: mpsc::Receiver<Vec<u8>>, sink: alert_sink::Client, counts:
         }
         if let Err(e) = req.send().await {
             tracing::debug!("subscriber gone: {e}");
-            break;
+            return false;
         }
         counts.sent.fetch_add(1, Ordering::Relaxed);
     }
-    // Dropping `rx` closes the channel: the next offer removes this
-    // subscriber.
+    // Returning drops `rx`, which closes the channel: the next offer
+    // removes this subscriber.
+    true
 }
 
 #[cfg(test)]
