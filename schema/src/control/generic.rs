@@ -58,7 +58,8 @@ impl stage_control::Server for StageServer {
 }
 
 /// The generic methods of `stage_control::Server`, for a server type with
-/// a `status: Arc<StageStatus>` field, so each stage's own interface does
+/// a `status: Arc<StageStatus>` field (or the field path given, as in
+/// `stage_control_methods!(ctl.status)`), so each stage's own interface does
 /// not spell them out again:
 ///
 /// ```text
@@ -72,12 +73,15 @@ impl stage_control::Server for StageServer {
 #[macro_export]
 macro_rules! stage_control_methods {
     () => {
+        $crate::stage_control_methods!(status);
+    };
+    ($($field:ident).+) => {
         async fn health(
             self: ::std::rc::Rc<Self>,
             _: $crate::control_capnp::stage_control::HealthParams,
             mut results: $crate::control_capnp::stage_control::HealthResults,
         ) -> ::std::result::Result<(), ::capnp::Error> {
-            $crate::control::generic::fill_health(&self.status, results.get().init_health());
+            $crate::control::generic::fill_health(&self.$($field).+, results.get().init_health());
             Ok(())
         }
 
@@ -86,7 +90,7 @@ macro_rules! stage_control_methods {
             _: $crate::control_capnp::stage_control::StatsParams,
             mut results: $crate::control_capnp::stage_control::StatsResults,
         ) -> ::std::result::Result<(), ::capnp::Error> {
-            $crate::control::generic::fill_stats(&self.status, results.get().init_stats());
+            $crate::control::generic::fill_stats(&self.$($field).+, results.get().init_stats());
             Ok(())
         }
 
@@ -95,7 +99,7 @@ macro_rules! stage_control_methods {
             _: $crate::control_capnp::stage_control::VersionParams,
             mut results: $crate::control_capnp::stage_control::VersionResults,
         ) -> ::std::result::Result<(), ::capnp::Error> {
-            $crate::control::generic::fill_version(&self.status, results.get().init_version());
+            $crate::control::generic::fill_version(&self.$($field).+, results.get().init_version());
             Ok(())
         }
     };

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use schema::control::{generic, server::Task};
+use schema::control::server::Task;
 use schema::control_capnp::{evaluate_control, reload_result, stage_control};
 
 use super::live::{Controller, Outcome};
@@ -139,32 +139,7 @@ fn fill_outcome(out: &Outcome, mut r: reload_result::Builder<'_>) {
 }
 
 impl stage_control::Server for EvaluateServer {
-    async fn health(
-        self: Rc<Self>,
-        _: stage_control::HealthParams,
-        mut results: stage_control::HealthResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_health(&self.ctl.status, results.get().init_health());
-        Ok(())
-    }
-
-    async fn stats(
-        self: Rc<Self>,
-        _: stage_control::StatsParams,
-        mut results: stage_control::StatsResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_stats(&self.ctl.status, results.get().init_stats());
-        Ok(())
-    }
-
-    async fn version(
-        self: Rc<Self>,
-        _: stage_control::VersionParams,
-        mut results: stage_control::VersionResults,
-    ) -> Result<(), capnp::Error> {
-        generic::fill_version(&self.ctl.status, results.get().init_version());
-        Ok(())
-    }
+    schema::stage_control_methods!(ctl.status);
 }
 
 impl evaluate_control::Server for EvaluateServer {
