@@ -36,21 +36,23 @@ struct Api {
     name: &'static str,
 }
 
+/// Every socket given, dockerd's first.
+fn apis(sockets: &Sockets) -> Vec<Api> {
+    let docker = sockets.docker.iter().map(|p| (p, "docker"));
+    let podman = sockets.podman.iter().map(|p| (p, "podman"));
+    docker
+        .chain(podman)
+        .map(|(p, name)| Api {
+            path: p.clone(),
+            name,
+        })
+        .collect()
+}
+
 /// Starts the clients; updates go to `tx`. Returns where fetch requests go,
 /// or None when no socket was given.
 pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchRequest>> {
-    let apis: Vec<Api> = sockets
-        .docker
-        .iter()
-        .map(|p| Api {
-            path: p.clone(),
-            name: "docker",
-        })
-        .chain(sockets.podman.iter().map(|p| Api {
-            path: p.clone(),
-            name: "podman",
-        }))
-        .collect();
+    let apis = apis(sockets);
     if apis.is_empty() {
         return None;
     }
@@ -125,18 +127,7 @@ pub fn fetch_one(
     full_id: &str,
     runtime: Runtime,
 ) -> Result<crate::containers::ContainerMeta, String> {
-    let apis: Vec<Api> = sockets
-        .docker
-        .iter()
-        .map(|p| Api {
-            path: p.clone(),
-            name: "docker",
-        })
-        .chain(sockets.podman.iter().map(|p| Api {
-            path: p.clone(),
-            name: "podman",
-        }))
-        .collect();
+    let apis = apis(sockets);
     fetch(
         &apis,
         &FetchRequest {
