@@ -7,7 +7,10 @@
 
 # Major version of the stream format. A reader refuses a stream whose major
 # version is newer than its own; minor versions only add fields.
-const formatMajor :UInt16 = 1;
+# 2: enrich sends a thread's state once (`state` frames) and its events refer
+# to it (`Event.stateGen`); a version-1 reader would read those events as
+# having no thread, user or container, so it must refuse them.
+const formatMajor :UInt16 = 2;
 const formatMinor :UInt16 = 0;
 
 struct Frame {
@@ -18,6 +21,16 @@ struct Frame {
     stats @3 :Stats;
     # An event of the k8s_audit source.
     audit @4 :AuditEvent;
+    # A thread's state as enrich last saw it: the `thread`, `user`, `group`,
+    # `loginUser`, `container` and `k8s` of the events of `tid` that follow
+    # and carry this frame's `stateGen`. Only those fields and `tsNs`,
+    # `tid`, `pid` and `stateGen` are set. A later `state` of the same tid
+    # replaces it. Written before the first event that refers to it on each
+    # connection, and again whenever any of it changes.
+    state @5 :Event;
+    # The thread with this tid is gone from enrich's tables: readers drop
+    # its `state`. Written only for threads whose state was sent.
+    stateGone @6 :Int32;
   }
 }
 
@@ -167,6 +180,13 @@ struct Event {
   snapshotFds @14 :List(Fd);
   # The login user (user.loginuid / user.loginname).
   loginUser @15 :User;
+  # Nonzero: this event's `thread`, `user`, `group`, `loginUser`,
+  # `container` and `k8s` are not in it but in the last `state` frame of
+  # its tid, whose `stateGen` is this value (fields set in the event itself
+  # take precedence). 0: the event carries its own, or has none. Numbers
+  # are unique within a stream, never reused, so a reader can tell a state
+  # it missed (a restart downstream) from the one meant.
+  stateGen @16 :UInt64;
 }
 
 struct Param {

@@ -38,6 +38,8 @@ pub fn check_frame(root: Result<frame::Reader<'_>, FrameError>) -> Result<Header
         Ok(frame::Alert(_)) => Err(no("it is an alert frame".into())),
         Ok(frame::Stats(_)) => Err(no("it is a stats frame".into())),
         Ok(frame::Audit(_)) => Err(no("it is an audit frame".into())),
+        Ok(frame::State(_)) => Err(no("it is a state frame".into())),
+        Ok(frame::StateGone(_)) => Err(no("it is a stateGone frame".into())),
         Err(e) => Err(no(format!("unknown frame kind {}", e.0))),
     }
 }

@@ -10,8 +10,11 @@
 //! every stage serves on `--control PATH` (Cap'n Proto RPC, interfaces in
 //! `capnp/control.capnp`) and the client of `NAME ctl …`.
 //!
-//! It is not a place for stage logic: no state tracking, no rule evaluation,
-//! no alert delivery. A stage reads frames, does its work, writes frames.
+//! [`state`] resolves an enriched event's reference to its thread's state
+//! frame, which every reader of enrich's stream needs.
+//!
+//! It is not a place for stage logic: no state tracking (what a state holds
+//! and when it is sent is enrich's), no rule evaluation, no alert delivery. A stage reads frames, does its work, writes frames.
 
 #[allow(clippy::all, missing_docs, unused)]
 pub mod kestrel_capnp {
@@ -33,6 +36,7 @@ pub mod json;
 pub mod limits;
 pub mod reader;
 pub mod reconnect;
+pub mod state;
 pub mod table;
 pub mod transport;
 pub mod writer;

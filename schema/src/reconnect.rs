@@ -74,6 +74,17 @@ pub fn undelivered_frames() -> u64 {
     UNDELIVERED.load(Ordering::Relaxed)
 }
 
+/// Readers this process's outputs have lost. A stage whose frames refer
+/// to earlier frames (enrich's events to their thread's `state`, see
+/// [`crate::state`]) watches it: once it moves, the next reader may lack
+/// what was sent before, so the stage sends it again.
+static READERS_LOST: AtomicU64 = AtomicU64::new(0);
+
+/// Readers this process's outputs have lost so far.
+pub fn readers_lost() -> u64 {
+    READERS_LOST.load(Ordering::Relaxed)
+}
+
 /// How an output finds its next reader; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Redial {
@@ -317,6 +328,7 @@ impl Reconnecting {
     /// [`Self::redial`] finds another.
     fn lose_reader(&mut self, e: &io::Error) {
         self.reader = None;
+        READERS_LOST.fetch_add(1, Ordering::Relaxed);
         self.next_attempt = Instant::now();
         tracing::warn!(
             "the reader of this stage's output went away ({e}); frames are dropped and \
