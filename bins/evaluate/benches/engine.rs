@@ -30,6 +30,7 @@ use evaluate::fields::{EventView, Scratch};
 use evaluate::lang::parse;
 use evaluate::loader;
 use schema::kestrel_capnp::{frame, FdType, L4Proto};
+use schema::state::StateTable;
 use schema::{FrameReader, FrameWriter, Kind, Stage};
 
 /// Rounds per measurement; the median is reported.
@@ -428,20 +429,39 @@ fn templates() -> Vec<(u32, Event)> {
 /// The trace as a framed stream: header, then [`TRACE_EVENTS`] events in
 /// an interleaved order.
 fn trace() -> Vec<u8> {
-    let templates = templates();
-    let frames: Vec<(u32, Vec<u8>)> = templates
+    let frames: Vec<Template> = templates()
         .iter()
-        .map(|(w, e)| (*w, e.to_frame_bytes()))
+        .enumerate()
+        .map(|(i, (w, e))| template_frames(i, *w, e))
         .collect();
     framed(&frames, TRACE_EVENTS)
 }
 
-/// `events` frames drawn from the weighted `frames`, after a header.
-fn framed(frames: &[(u32, Vec<u8>)], events: usize) -> Vec<u8> {
-    let total: u32 = frames.iter().map(|(w, _)| w).sum();
+/// A template as enrich writes it: (weight, its thread's `state` frame,
+/// the event frame that refers to it).
+type Template = (u32, Vec<u8>, Vec<u8>);
+
+/// Template `i` with weight `w`: each template is its own thread.
+fn template_frames(i: usize, w: u32, e: &Event) -> Template {
+    let (state, event) = e.to_state_messages(1000 + i as i32, i as u64 + 1);
+    (
+        w,
+        capnp::serialize::write_message_to_words(&state),
+        capnp::serialize::write_message_to_words(&event),
+    )
+}
+
+/// A header, every template's state (sent once, as enrich does while a
+/// thread does not change), then `events` event frames drawn from the
+/// weighted templates.
+fn framed(frames: &[Template], events: usize) -> Vec<u8> {
+    let total: u32 = frames.iter().map(|(w, _, _)| w).sum();
     let mut out = Vec::new();
     let mut w = FrameWriter::new(&mut out);
     w.write_header(Stage::Enrich).expect("writing to memory");
+    for (_, state, _) in frames {
+        w.write_raw(state).expect("writing to memory");
+    }
     // A fixed pseudo-random walk over the weighted templates.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..events {
@@ -449,7 +469,7 @@ fn framed(frames: &[(u32, Vec<u8>)], events: usize) -> Vec<u8> {
         x ^= x >> 7;
         x ^= x << 17;
         let mut pick = (x % total as u64) as u32;
-        let frame = frames.iter().find(|(w, _)| {
+        let frame = frames.iter().find(|(w, _, _)| {
             if pick < *w {
                 true
             } else {
@@ -457,7 +477,7 @@ fn framed(frames: &[(u32, Vec<u8>)], events: usize) -> Vec<u8> {
                 false
             }
         });
-        let (_, bytes) = frame.unwrap_or(&frames[0]);
+        let (_, _, bytes) = frame.unwrap_or(&frames[0]);
         w.write_raw(bytes).expect("writing to memory");
     }
     w.flush().expect("writing to memory");
@@ -475,12 +495,17 @@ fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
     let (mut events, mut matches) = (0u64, 0u64);
     // As the stream loop does: one scratch per event, one result vector.
     let mut matched = Vec::new();
+    let mut states = StateTable::new();
     while let Ok(Some(f)) = r.next() {
         let Ok(root) = f.root() else { continue };
+        if states.apply(root, f.raw()) {
+            continue;
+        }
         if let Ok(frame::Which::Event(Ok(e))) = root.which() {
             events += 1;
             let scratch = Scratch::default();
-            let view = EventView::with_scratch(e, events, &host, &scratch);
+            let view =
+                EventView::with_scratch(e, events, &host, &scratch).with_state(states.get(e));
             rules.matches(&view, false, &mut matched);
             matches += matched.len() as u64;
         }
@@ -495,20 +520,27 @@ fn replay_in_place(trace: &[capnp::Word], rules: &CompiledRuleset) -> (u64, u64)
     let mut bytes = capnp::Word::words_to_bytes(trace);
     let (mut events, mut matches) = (0u64, 0u64);
     let mut matched = Vec::new();
+    let mut states = StateTable::new();
     while !bytes.is_empty() {
+        let before = bytes;
         let Ok(msg) = capnp::serialize::read_message_from_flat_slice_no_alloc(
             &mut bytes,
             schema::limits::reader_options(),
         ) else {
             break;
         };
+        let raw = &before[..before.len() - bytes.len()];
         let Ok(root) = msg.get_root::<frame::Reader>() else {
             continue;
         };
+        if states.apply(root, raw) {
+            continue;
+        }
         if let Ok(frame::Which::Event(Ok(e))) = root.which() {
             events += 1;
             let scratch = Scratch::default();
-            let view = EventView::with_scratch(e, events, "bench", &scratch);
+            let view =
+                EventView::with_scratch(e, events, "bench", &scratch).with_state(states.get(e));
             rules.matches(&view, false, &mut matched);
             matches += matched.len() as u64;
         }
@@ -529,8 +561,9 @@ fn per_kind(rules: &CompiledRuleset) -> Vec<(String, f64)> {
     let empty = CompiledRuleset::new(Vec::new());
     templates()
         .iter()
-        .map(|(_, e)| {
-            let t = framed(&[(1, e.to_frame_bytes())], PER_KIND_EVENTS);
+        .enumerate()
+        .map(|(i, (_, e))| {
+            let t = framed(&[template_frames(i, 1, e)], PER_KIND_EVENTS);
             let cost = |r: &CompiledRuleset| {
                 median(
                     (0..ROUNDS)
@@ -557,7 +590,7 @@ fn profile(trace: &[u8], rules: &CompiledRuleset, what: &str) {
         // A template number: that event alone, many times.
         Ok(i) => {
             let e = &templates()[i].1;
-            let t = framed(&[(1, e.to_frame_bytes())], PER_KIND_EVENTS);
+            let t = framed(&[template_frames(i, 1, e)], PER_KIND_EVENTS);
             (t, rules, PROFILE_ROUNDS * 50)
         }
         Err(_) if what == "decode" => (trace.to_vec(), &empty, PROFILE_ROUNDS),

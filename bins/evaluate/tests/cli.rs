@@ -462,3 +462,82 @@ fn test_subcommand_runs_fixtures() {
     assert!(text.contains("FAIL Shell run :: wrong"), "{text}");
     assert!(text.contains("expected silence, the rule fired"), "{text}");
 }
+
+/// enrich's stream by reference: each thread's `state` once, events naming
+/// it; a superseded state is not used, a lost one is counted, and a
+/// `stateGone` forgets the thread.
+#[test]
+fn events_read_their_thread_from_state_frames() {
+    let r = rules_file("events_read_their_thread_from_state_frames");
+    let mut w = FrameWriter::new(Vec::new());
+    w.write_header(Stage::Enrich).unwrap();
+    let state_then_event = |w: &mut FrameWriter<Vec<u8>>, e: &sample::Event, tid, gen| {
+        let (state, event) = e.to_state_messages(tid, gen);
+        w.write(&state).unwrap();
+        w.write(&event).unwrap();
+    };
+    let by_ref = |w: &mut FrameWriter<Vec<u8>>, e: &sample::Event, tid, gen| {
+        w.write(&e.to_state_messages(tid, gen).1).unwrap();
+    };
+    // bash's state, then three of its events.
+    state_then_event(&mut w, &exec("bash", 42), 42, 1);
+    by_ref(&mut w, &exec("bash", 42), 42, 1);
+    // The same thread execs ls: a new state; then an event naming the
+    // old one (as after a restart that lost the new state): no guess.
+    state_then_event(&mut w, &exec("ls", 42), 42, 2);
+    by_ref(&mut w, &exec("bash", 42), 42, 1);
+    // Another thread, then gone: its next event finds nothing.
+    state_then_event(&mut w, &exec("sh", 50), 50, 3);
+    let mut gone = capnp::message::Builder::new_default();
+    gone.init_root::<frame::Builder>().set_state_gone(50);
+    w.write(&gone).unwrap();
+    by_ref(&mut w, &exec("sh", 50), 50, 3);
+    w.flush().unwrap();
+    let out = run(
+        &["-r", r.to_str().unwrap(), "--format", "frames"],
+        w.get_ref(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rd = FrameReader::new(&out.stdout[..]);
+    rd.read_header().unwrap().unwrap();
+    let (mut outputs, mut stats) = (Vec::new(), Vec::new());
+    while let Some(f) = rd.next().unwrap() {
+        match f.root().unwrap().which().unwrap() {
+            frame::Alert(a) => {
+                outputs.push(a.unwrap().get_output().unwrap().to_string().unwrap());
+            }
+            frame::Stats(s) => {
+                let s = s.unwrap();
+                if s.get_stage().unwrap() == Stage::Evaluate {
+                    stats = s
+                        .get_counters()
+                        .unwrap()
+                        .iter()
+                        .map(|c| (c.get_name().unwrap().to_string().unwrap(), c.get_value()))
+                        .collect();
+                }
+            }
+            _ => panic!("unexpected frame"),
+        }
+    }
+    assert_eq!(
+        outputs,
+        [
+            "shell bash pid=42 file=<NA> parent=sshd",
+            "shell bash pid=42 file=<NA> parent=sshd",
+            "exec ls",
+            "exec <NA>",
+            "shell sh pid=50 file=<NA> parent=sshd",
+            "exec <NA>",
+        ]
+    );
+    let get = |n: &str| stats.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
+    assert_eq!(get("events_evaluated"), Some(6));
+    assert_eq!(get("states"), Some(3));
+    assert_eq!(get("states_held"), Some(1));
+    assert_eq!(get("events_state_missing"), Some(2));
+}

@@ -39,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 use marked_yaml::types::Node;
 use schema::kestrel_capnp::frame;
+use schema::state::StateTable;
 use schema::FrameReader;
 
 use super::fixture_event::{self, FixtureValue};
@@ -189,14 +190,19 @@ fn fires_on_frames(cond: &Condition, path: &Path) -> Result<bool, String> {
         return Ok(false);
     }
     let mut n = 0;
+    let mut states = StateTable::new();
     while let Some(f) = reader
         .next()
         .map_err(|e| format!("{}: {e}", path.display()))?
     {
         let root = f.root().map_err(|e| format!("{}: {e}", path.display()))?;
+        if states.apply(root, f.raw()) {
+            continue;
+        }
         if let Ok(frame::Event(Ok(ev))) = root.which() {
             n += 1;
-            if cond.matches(&EventView::new(ev, n, "fixture")) {
+            let view = EventView::new(ev, n, "fixture").with_state(states.get(ev));
+            if cond.matches(&view) {
                 return Ok(true);
             }
         }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use schema::control::StageStatus;
 use schema::kestrel_capnp::frame;
 use schema::reconnect::{self, Output, Redial};
+use schema::state::StateTable;
 use schema::transport::{open_input, open_output};
 use schema::{FrameReader, FrameWriter, Stage};
 
@@ -86,6 +87,9 @@ struct Counters {
     events: u64,
     alerts: u64,
     other_frames: u64,
+    /// The threads' states enrich sent (see `schema::state`), with its
+    /// own counters.
+    states: StateTable,
 }
 
 /// Runs the stream mode. `m` holds the parsed arguments, for toggle order.
@@ -151,6 +155,7 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
         events: 0,
         alerts: 0,
         other_frames: 0,
+        states: StateTable::new(),
     };
     let mut matched = Vec::new();
     let mut last_stats = Instant::now();
@@ -169,6 +174,9 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
         let offset = frame.offset();
         let root = frame.root().map_err(|e| RunError::Fatal(e.to_string()))?;
         match root.which() {
+            Ok(frame::State(_)) | Ok(frame::StateGone(_)) => {
+                counters.states.apply(root, frame.raw());
+            }
             Ok(frame::Event(ev)) => {
                 let ev = ev.map_err(|e| {
                     RunError::Fatal(format!("corrupt event frame at byte {offset}: {e}"))
@@ -177,7 +185,9 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
                 // Computed strings (proc.cmdline…) are built once per event,
                 // however many rules and outputs read them.
                 let scratch = Scratch::default();
-                let view = EventView::with_scratch(ev, counters.events, &hostname, &scratch);
+                let state = counters.states.get(ev);
+                let view = EventView::with_scratch(ev, counters.events, &hostname, &scratch)
+                    .with_state(state);
                 live.set.matches(&view, &mut matched);
                 for &i in &matched {
                     let c = &live.set.rules[i];
@@ -283,6 +293,14 @@ fn stats_counters(live: &Live, c: &Counters) -> Vec<(String, u64)> {
         ("rules".into(), live.set.rules.len() as u64),
         ("frames_skipped".into(), c.other_frames),
         ("ruleset_generation".into(), live.generation),
+        ("states".into(), c.states.counters.states),
+        ("states_held".into(), c.states.len() as u64),
+        ("states_evicted".into(), c.states.counters.evicted),
+        ("states_corrupt".into(), c.states.counters.corrupt),
+        // Events that named a thread state this stage never got (lost in a
+        // restart between enrich and here): their proc.*, user.* and
+        // container.* fields read as <NA>.
+        ("events_state_missing".into(), c.states.counters.missing),
         // Frames (alerts and forwarded stats) dropped while the reader of a
         // `unix:` output was restarting.
         (

@@ -4,7 +4,7 @@
 //! It is not a model of enrich's logic: callers say what each field holds.
 
 use capnp::message::{Builder, HeapAllocator};
-use schema::kestrel_capnp::{frame, sock_addr, Family, FdType, L4Proto};
+use schema::kestrel_capnp::{event, frame, sock_addr, Family, FdType, L4Proto};
 use schema::Kind;
 
 /// One socket address.
@@ -188,6 +188,34 @@ impl Event {
     pub fn to_message(&self) -> Builder<HeapAllocator> {
         let mut msg = Builder::new_default();
         let mut ev = msg.init_root::<frame::Builder>().init_event();
+        self.fill_own(ev.reborrow());
+        self.fill_parts(ev);
+        msg
+    }
+
+    /// The event as enrich writes it by reference: a `state` frame holding
+    /// its thread, user, group, login user, container and k8s for thread
+    /// `tid` at generation `gen`, and the event frame naming it.
+    pub fn to_state_messages(
+        &self,
+        tid: i32,
+        gen: u64,
+    ) -> (Builder<HeapAllocator>, Builder<HeapAllocator>) {
+        let mut state = Builder::new_default();
+        let mut st = state.init_root::<frame::Builder>().init_state();
+        st.set_tid(tid);
+        st.set_state_gen(gen);
+        self.fill_parts(st);
+        let mut msg = Builder::new_default();
+        let mut ev = msg.init_root::<frame::Builder>().init_event();
+        ev.set_tid(tid);
+        ev.set_state_gen(gen);
+        self.fill_own(ev);
+        (state, msg)
+    }
+
+    /// The event's own fields: kind, time, return value, parameters, fd.
+    fn fill_own(&self, mut ev: event::Builder<'_>) {
         ev.set_kind(self.kind);
         ev.set_ts_ns(self.ts);
         ev.set_ret(self.ret);
@@ -213,6 +241,23 @@ impl Event {
                 }
             }
         }
+        if let Some(f) = &self.fd {
+            let mut b = ev.reborrow().init_fd();
+            b.set_num(f.num);
+            b.set_type(f.ty);
+            b.set_name(f.name.as_bytes());
+            b.set_name_raw(f.name_raw.as_bytes());
+            b.set_l4proto(f.l4proto);
+            fill_addr(b.reborrow().init_local(), &f.local);
+            fill_addr(b.reborrow().init_remote(), &f.remote);
+            b.set_is_server(f.is_server);
+            b.set_connected(f.connected);
+            b.set_name_changed(f.name_changed);
+        }
+    }
+
+    /// The parts enrich may send in a `state` frame instead.
+    fn fill_parts(&self, mut ev: event::Builder<'_>) {
         if let Some(t) = &self.thread {
             let mut b = ev.reborrow().init_thread();
             b.set_tid(t.tid);
@@ -253,19 +298,6 @@ impl Event {
                 x.set_exepath(a.exepath.as_bytes());
                 set_strings(x.init_args(a.args.len() as u32), &a.args);
             }
-        }
-        if let Some(f) = &self.fd {
-            let mut b = ev.reborrow().init_fd();
-            b.set_num(f.num);
-            b.set_type(f.ty);
-            b.set_name(f.name.as_bytes());
-            b.set_name_raw(f.name_raw.as_bytes());
-            b.set_l4proto(f.l4proto);
-            fill_addr(b.reborrow().init_local(), &f.local);
-            fill_addr(b.reborrow().init_remote(), &f.remote);
-            b.set_is_server(f.is_server);
-            b.set_connected(f.connected);
-            b.set_name_changed(f.name_changed);
         }
         if let Some((uid, name)) = &self.user {
             let mut u = ev.reborrow().init_user();
@@ -309,7 +341,6 @@ impl Event {
             k.set_namespace(ns.as_str());
             k.set_pod_name(pod.as_str());
         }
-        msg
     }
 
     /// The event as framed bytes, as a stage writes it on a stream.
@@ -326,6 +357,30 @@ pub fn with_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) 
         .expect("a message built here has a frame root");
     match root.which() {
         Ok(frame::Which::Event(Ok(e))) => f(&super::EventView::new(e, num, "test-host")),
+        _ => unreachable!("a message built here holds an event"),
+    }
+}
+
+/// Like [`with_view`], with `ev` sent as enrich sends it by reference (a
+/// `state` frame of thread 101, then the event naming it) and resolved
+/// through a `schema::state::StateTable` as evaluate does.
+pub fn with_state_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) -> R) -> R {
+    let (state, msg) = ev.to_state_messages(101, 9);
+    let state_raw = capnp::serialize::write_message_to_words(&state);
+    let mut table = schema::state::StateTable::new();
+    let state_root = state
+        .get_root_as_reader::<frame::Reader>()
+        .expect("a message built here has a frame root");
+    assert!(table.apply(state_root, &state_raw), "a state frame");
+    let root = msg
+        .get_root_as_reader::<frame::Reader>()
+        .expect("a message built here has a frame root");
+    match root.which() {
+        Ok(frame::Which::Event(Ok(e))) => {
+            let st = table.get(e);
+            assert!(st.is_some(), "the event resolves to its state");
+            f(&super::EventView::new(e, num, "test-host").with_state(st))
+        }
         _ => unreachable!("a message built here holds an event"),
     }
 }

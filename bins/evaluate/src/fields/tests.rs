@@ -6,13 +6,23 @@ use super::*;
 use schema::kestrel_capnp::{FdType, L4Proto};
 use schema::Kind;
 
+/// The field rendered from `ev`, which must read the same whether the
+/// event carries its thread, user, container... itself or refers to a
+/// `state` frame holding them (as enrich sends it).
 fn render(ev: &Event, name: &str, arg: Option<&str>) -> String {
     let f = lookup(name, arg).unwrap_or_else(|e| panic!("{name}: {e}"));
-    sample::with_view(ev, 7, |v| {
+    let read = |v: &EventView<'_>| {
         let mut out = String::new();
         f.render(v, &mut out);
         out
-    })
+    };
+    let inline = sample::with_view(ev, 7, read);
+    let by_ref = sample::with_state_view(ev, 7, read);
+    // The thread ids are the state's, not the sample's, by construction.
+    if !matches!(name, "thread.tid" | "proc.tid") {
+        assert_eq!(inline, by_ref, "{name} inline vs by reference");
+    }
+    inline
 }
 
 fn r(ev: &Event, name: &str) -> String {

@@ -15,6 +15,11 @@ use schema::{event, Kind};
 #[derive(Clone)]
 pub struct EventView<'a> {
     ev: event::Reader<'a>,
+    /// The thread's state this event refers to (`Event.stateGen`, resolved
+    /// by the caller through a `schema::state::StateTable`): where its
+    /// thread, user, group, login user, container and k8s are when the
+    /// event does not carry them itself.
+    state: Option<event::Reader<'a>>,
     // The parts most fields read, followed at most once per event rather
     // than once per field (each Cap'n Proto pointer hop is bounds-checked),
     // and only when a field asks: most events meet no rule at all.
@@ -52,6 +57,7 @@ impl<'a> EventView<'a> {
         let kind = ev.get_kind().unwrap_or(Kind::Unknown);
         EventView {
             ev,
+            state: None,
             thread: OnceCell::new(),
             fd: OnceCell::new(),
             container: OnceCell::new(),
@@ -78,6 +84,13 @@ impl<'a> EventView<'a> {
             scratch: Some(scratch),
             ..EventView::new(ev, num, hostname)
         }
+    }
+
+    /// Takes the event's thread, user, group, login user, container and
+    /// k8s from `state` (the `state` frame it refers to) where the event
+    /// itself lacks them.
+    pub fn with_state(self, state: Option<event::Reader<'a>>) -> Self {
+        EventView { state, ..self }
     }
 
     pub fn scratch(&self) -> Option<&'a Scratch> {
@@ -113,11 +126,20 @@ impl<'a> EventView<'a> {
         self.ev.get_ret()
     }
 
+    /// The event's own part if it has one, else its state's.
+    fn part<T>(
+        &self,
+        has: impl Fn(&event::Reader<'a>) -> bool,
+        get: impl Fn(&event::Reader<'a>) -> capnp::Result<T>,
+    ) -> Option<T> {
+        let from = |e: &event::Reader<'a>| has(e).then(|| get(e).ok()).flatten();
+        from(&self.ev).or_else(|| self.state.as_ref().and_then(from))
+    }
+
     pub fn thread(&self) -> Option<thread::Reader<'a>> {
-        let ev = self.ev;
         *self
             .thread
-            .get_or_init(|| ev.has_thread().then(|| ev.get_thread().ok()).flatten())
+            .get_or_init(|| self.part(|e| e.has_thread(), |e| e.get_thread()))
     }
 
     pub fn fd(&self) -> Option<fd::Reader<'a>> {
@@ -137,37 +159,25 @@ impl<'a> EventView<'a> {
     }
 
     pub fn user(&self) -> Option<user::Reader<'a>> {
-        self.ev
-            .has_user()
-            .then(|| self.ev.get_user().ok())
-            .flatten()
+        self.part(|e| e.has_user(), |e| e.get_user())
     }
 
     pub fn login_user(&self) -> Option<user::Reader<'a>> {
-        self.ev
-            .has_login_user()
-            .then(|| self.ev.get_login_user().ok())
-            .flatten()
+        self.part(|e| e.has_login_user(), |e| e.get_login_user())
     }
 
     pub fn group(&self) -> Option<group::Reader<'a>> {
-        self.ev
-            .has_group()
-            .then(|| self.ev.get_group().ok())
-            .flatten()
+        self.part(|e| e.has_group(), |e| e.get_group())
     }
 
     pub fn container(&self) -> Option<container::Reader<'a>> {
-        let ev = self.ev;
-        *self.container.get_or_init(|| {
-            ev.has_container()
-                .then(|| ev.get_container().ok())
-                .flatten()
-        })
+        *self
+            .container
+            .get_or_init(|| self.part(|e| e.has_container(), |e| e.get_container()))
     }
 
     pub fn k8s(&self) -> Option<k8s::Reader<'a>> {
-        self.ev.has_k8s().then(|| self.ev.get_k8s().ok()).flatten()
+        self.part(|e| e.has_k8s(), |e| e.get_k8s())
     }
 
     /// The open flags, computed by `read` the first time they are asked
