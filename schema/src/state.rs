@@ -15,10 +15,11 @@
 //!
 //! It does not decide when a state is sent or what goes in it: enrich does.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use capnp::message::{Reader, ReaderOptions};
 use capnp::serialize::OwnedSegments;
+use rustc_hash::FxHashMap;
 
 use crate::kestrel_capnp::{event, frame};
 use crate::limits::NESTING_LIMIT;
@@ -40,7 +41,37 @@ struct Entry {
     bytes: usize,
     /// Position in [`StateTable::order`], to skip stale order entries.
     seq: u64,
-    msg: Reader<OwnedSegments>,
+    /// The state itself, found once rather than per event (the root and
+    /// union are a few bounds-checked pointer hops, and a thread's state
+    /// is read for each of its events). It borrows `_msg`, which is boxed
+    /// so that it never moves while the entry lives, and never mutated;
+    /// declared first so that it is dropped first.
+    state: event::Reader<'static>,
+    _msg: Box<Reader<OwnedSegments>>,
+}
+
+impl Entry {
+    /// Decodes a stored `state` frame; None if it is not one.
+    fn new(seq: u64, bytes: usize, msg: Reader<OwnedSegments>) -> Option<Entry> {
+        let msg = Box::new(msg);
+        let state = match msg.get_root::<frame::Reader>().ok()?.which() {
+            Ok(frame::State(Ok(s))) => s,
+            _ => return None,
+        };
+        // SAFETY: `state` points into the message's segments, owned by the
+        // box that this entry owns alongside it: the heap allocation does
+        // not move when the entry does, nothing mutates it, and `get` hands
+        // the reader out only for as long as the table is borrowed.
+        let state =
+            unsafe { std::mem::transmute::<event::Reader<'_>, event::Reader<'static>>(state) };
+        Some(Entry {
+            gen: state.get_state_gen(),
+            bytes,
+            seq,
+            state,
+            _msg: msg,
+        })
+    }
 }
 
 /// Counters of a [`StateTable`], for the stage's stats.
@@ -60,7 +91,7 @@ pub struct StateCounters {
 
 /// The states of a stream's threads, keyed by tid.
 pub struct StateTable {
-    by_tid: HashMap<i32, Entry>,
+    by_tid: FxHashMap<i32, Entry>,
     /// Insertion order, oldest first, for eviction; entries whose seq no
     /// longer matches the table's are skipped.
     order: VecDeque<(u64, i32)>,
@@ -97,7 +128,7 @@ impl StateTable {
     /// A table with other bounds (tests).
     pub fn with_limits(max_states: usize, max_bytes: usize) -> Self {
         StateTable {
-            by_tid: HashMap::new(),
+            by_tid: FxHashMap::default(),
             order: VecDeque::new(),
             next_seq: 0,
             bytes: 0,
@@ -123,18 +154,11 @@ impl StateTable {
             Ok(frame::State(st)) => {
                 let tid = st.map(|s| s.get_tid());
                 let msg = capnp::serialize::read_message(&mut &raw[..], stored_options());
-                match (tid, msg) {
-                    (Ok(tid), Ok(msg)) => {
-                        let gen = msg
-                            .get_root::<frame::Reader>()
-                            .ok()
-                            .and_then(|f| match f.which() {
-                                Ok(frame::State(Ok(s))) => Some(s.get_state_gen()),
-                                _ => None,
-                            })
-                            .unwrap_or(0);
-                        self.insert(tid, gen, raw.len(), msg);
-                    }
+                let entry = msg
+                    .ok()
+                    .and_then(|msg| Entry::new(self.next_seq, raw.len(), msg));
+                match (tid, entry) {
+                    (Ok(tid), Some(entry)) => self.insert(tid, entry),
                     _ => self.counters.corrupt += 1,
                 }
                 true
@@ -147,21 +171,13 @@ impl StateTable {
         }
     }
 
-    fn insert(&mut self, tid: i32, gen: u64, bytes: usize, msg: Reader<OwnedSegments>) {
+    fn insert(&mut self, tid: i32, entry: Entry) {
         self.counters.states += 1;
         self.remove(tid);
-        let seq = self.next_seq;
+        let seq = entry.seq;
         self.next_seq += 1;
-        self.bytes += bytes;
-        self.by_tid.insert(
-            tid,
-            Entry {
-                gen,
-                bytes,
-                seq,
-                msg,
-            },
-        );
+        self.bytes += entry.bytes;
+        self.by_tid.insert(tid, entry);
         self.order.push_back((seq, tid));
         while self.by_tid.len() > self.max_states || self.bytes > self.max_bytes {
             let Some((seq, old)) = self.order.pop_front() else {
@@ -198,10 +214,7 @@ impl StateTable {
             .by_tid
             .get(&ev.get_tid())
             .filter(|e| e.gen == gen)
-            .and_then(|e| match e.msg.get_root::<frame::Reader>().ok()?.which() {
-                Ok(frame::State(Ok(s))) => Some(s),
-                _ => None,
-            });
+            .map(|e| e.state);
         if found.is_none() {
             self.counters.missing += 1;
         }

@@ -351,6 +351,45 @@ pub fn capture_event(e: event::Builder<'_>, seq: u64) {
 pub fn typical_event(e: event::Builder<'_>, seq: u64) {
     let mut e = e;
     capture_event(e.reborrow(), seq);
+    typical_fd(e.reborrow());
+    typical_state_parts(e);
+}
+
+/// The typical event as enrich sends it by reference: the event's own
+/// fields and fd, naming the `state` frame of [`typical_state`] (see
+/// `schema::state`): 360 bytes framed.
+pub fn referenced_event(e: event::Builder<'_>, seq: u64) {
+    let mut e = e;
+    capture_event(e.reborrow(), seq);
+    typical_fd(e.reborrow());
+    e.set_state_gen(TYPICAL_STATE_GEN);
+}
+
+/// The generation of [`typical_state`].
+pub const TYPICAL_STATE_GEN: u64 = 1;
+
+/// The `state` frame [`referenced_event`] refers to: the typical event's
+/// thread, user, group and container, sent once.
+pub fn typical_state(e: event::Builder<'_>) {
+    let mut e = e;
+    e.set_tid(31337);
+    e.set_pid(31337);
+    e.set_state_gen(TYPICAL_STATE_GEN);
+    typical_state_parts(e);
+}
+
+fn typical_fd(e: event::Builder<'_>) {
+    let mut fd = e.init_fd();
+    fd.set_num(3);
+    fd.set_type(FdType::File);
+    fd.set_name(b"/etc/shadow");
+    fd.set_open_flags(0o2000000);
+}
+
+/// The typical event's thread (with two ancestors), user, group and
+/// container.
+fn typical_state_parts(e: event::Builder<'_>) {
+    let mut e = e;
     {
         let mut t = e.reborrow().init_thread();
         t.set_tid(31337);
@@ -380,13 +419,6 @@ pub fn typical_event(e: event::Builder<'_>, seq: u64) {
         p.set_pid(31200);
         p.set_name(b"containerd-shim");
         p.set_exepath(b"/usr/bin/containerd-shim-runc-v2");
-    }
-    {
-        let mut fd = e.reborrow().init_fd();
-        fd.set_num(3);
-        fd.set_type(FdType::File);
-        fd.set_name(b"/etc/shadow");
-        fd.set_open_flags(0o2000000);
     }
     {
         let mut u = e.reborrow().init_user();

@@ -13,10 +13,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use capnp::message::Builder;
 use clap::{Parser, Subcommand};
-use kestrel_tests::frames::{capture_event, typical_event};
+use kestrel_tests::frames::{capture_event, referenced_event, typical_event, typical_state};
 use schema::arena::ReusedArena;
 use schema::kestrel_capnp::{event, frame, Stage};
 use schema::limits::{reader_options, READ_BUFFER_BYTES, WRITE_BATCH_BYTES};
+use schema::state::StateTable;
 use schema::{FrameReader, FrameWriter};
 
 #[derive(Parser)]
@@ -36,6 +37,10 @@ enum Shape {
     Enriched,
     /// The same openat as capture emits it: header fields and parameters.
     Capture,
+    /// The enriched openat as enrich sends it by reference: the event's
+    /// own fields and fd, naming a `state` frame with the thread, user,
+    /// group and container, sent once after the header.
+    Referenced,
 }
 
 impl Shape {
@@ -43,6 +48,16 @@ impl Shape {
         match self {
             Shape::Enriched => typical_event(e, seq),
             Shape::Capture => capture_event(e, seq),
+            Shape::Referenced => referenced_event(e, seq),
+        }
+    }
+
+    /// The frame this shape's events refer to, written once after the
+    /// header.
+    fn state(self) -> Option<fn(frame::Builder<'_>)> {
+        match self {
+            Shape::Referenced => Some(|f| typical_state(f.init_state())),
+            _ => None,
         }
     }
 }
@@ -121,6 +136,12 @@ fn write_unpacked(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<
         FrameWriter::new(out)
     };
     w.write_header(Stage::Enrich)?;
+    if let Some(state) = shape.state() {
+        w.build(|f| {
+            state(f);
+            Ok::<_, io::Error>(())
+        })?;
+    }
     let start_cpu = cpu_ns();
     for i in 0..frames {
         w.build(|f: frame::Builder<'_>| {
@@ -144,6 +165,11 @@ fn write_packed(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()
         );
         capnp::serialize_packed::write_message(&mut out, &msg)?;
     }
+    if let Some(state) = shape.state() {
+        let mut msg = Builder::new_default();
+        state(msg.init_root::<frame::Builder>());
+        capnp::serialize_packed::write_message(&mut out, &msg)?;
+    }
     let start_cpu = cpu_ns();
     for i in 0..frames {
         let mut msg = Builder::new(&mut arena);
@@ -161,7 +187,7 @@ fn write_packed(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()
 /// What the reader touches in each event: the strings a rule on a file open
 /// typically reads, borrowed from the frame, plus a checksum over them so
 /// the work cannot be optimised away.
-fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
+fn touch(e: event::Reader<'_>, states: &mut StateTable) -> capnp::Result<u64> {
     let mut sum = 0u64;
     let mut add = |b: &[u8]| {
         sum = sum.wrapping_add(b.len() as u64 + u64::from(b.first().copied().unwrap_or(0)))
@@ -173,18 +199,24 @@ fn touch(e: event::Reader<'_>) -> capnp::Result<u64> {
             add(b?);
         }
     }
-    if !e.has_thread() {
+    if !e.has_fd() {
         // A capture event: the path is all there is.
         return Ok(sum);
     }
-    let t = e.get_thread()?;
+    add(e.get_fd()?.get_name()?);
+    // The thread, user and container: the event's own, or those of the
+    // state it names.
+    let parts = match states.get(e) {
+        Some(st) => st,
+        None => e,
+    };
+    let t = parts.get_thread()?;
     add(t.get_exepath()?);
     if let Some(parent) = t.get_ancestors()?.try_get(0) {
         add(parent.get_exepath()?);
     }
-    add(e.get_fd()?.get_name()?);
-    add(e.get_user()?.get_name()?.as_bytes());
-    add(e.get_container()?.get_id()?.as_bytes());
+    add(parts.get_user()?.get_name()?.as_bytes());
+    add(parts.get_container()?.get_id()?.as_bytes());
     Ok(sum)
 }
 
@@ -249,13 +281,17 @@ fn read_unpacked(touching: bool) -> anyhow::Result<()> {
         bytes: 0,
         sum: 0,
     };
+    let mut states = StateTable::new();
     while let Some(f) = r.next()? {
         let offset = f.offset();
         let root = f.root()?;
+        if touching && states.apply(root, f.raw()) {
+            continue;
+        }
         if let (true, frame::Event(e)) = (touching, root.which().context("frame kind")?) {
-            t.sum = t
-                .sum
-                .wrapping_add(touch(e?).with_context(|| format!("event at byte {offset}"))?);
+            t.sum = t.sum.wrapping_add(
+                touch(e?, &mut states).with_context(|| format!("event at byte {offset}"))?,
+            );
         }
         t.frames += 1;
         t.bytes += f.raw().len() as u64;
@@ -296,10 +332,18 @@ fn read_packed(touching: bool) -> anyhow::Result<()> {
         bytes: 0,
         sum: 0,
     };
+    let mut states = StateTable::new();
     while let Some(msg) = capnp::serialize_packed::try_read_message(&mut r, reader_options())? {
         let root = msg.get_root::<frame::Reader>()?;
+        if let (true, frame::State(_)) = (touching, root.which().context("frame kind")?) {
+            // The table keeps frames as unpacked bytes.
+            let mut unpacked = Builder::new_default();
+            unpacked.set_root(root)?;
+            states.apply(root, &capnp::serialize::write_message_to_words(&unpacked));
+            continue;
+        }
         if let (true, frame::Event(e)) = (touching, root.which().context("frame kind")?) {
-            t.sum = t.sum.wrapping_add(touch(e?)?);
+            t.sum = t.sum.wrapping_add(touch(e?, &mut states)?);
         }
         t.frames += 1;
     }
