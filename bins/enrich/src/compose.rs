@@ -1,8 +1,12 @@
 //! Composes each output event: its own fields and descriptor, and its
-//! thread, user, group, login user, container and k8s, either spliced from
-//! the thread's and the process's cached parts (with the parameters copied
-//! as a block, see [`crate::splice`]) or built field by field (held events,
-//! parts too big to cache, and `Enricher::set_splicing(false)`).
+//! thread, user, group, login user, container and k8s. Those parts come
+//! from the thread's and the process's cached parts ([`crate::splice`],
+//! with the parameters copied as a block): by default written once in a
+//! `state` frame that the thread's events then name by its `stateGen`
+//! ([`crate::statelink`]), or, with `--inline-state`, spliced into every
+//! event. Held events, parts too big to cache and
+//! `Enricher::set_splicing(false)` build every event whole, field by field
+//! (`stateGen` 0): readers take both.
 //!
 //! It reads the tables only; what an event changes is [`crate::apply`]'s,
 //! and when an event is written or held back is [`crate::engine`]'s.
@@ -15,7 +19,7 @@ use schema::{FrameWriter, Kind};
 use crate::containers;
 use crate::emit::{stdio_types, write_thread};
 use crate::engine::{to_io, Enricher, Ev, EvFd};
-use crate::splice::{Cached, Part, Parts, RawParams};
+use crate::splice::{Cached, Part, Parts, RawParams, Splicer, Target};
 use crate::threads::{Proc, Thread, ThreadKey, UID_UNSET};
 
 /// The parts of an event that depend on its process alone, cached per
@@ -41,7 +45,8 @@ pub(crate) enum Fill {
 }
 
 impl Enricher {
-    /// Writes `e` at once. Its thread, user, group, login user and
+    /// Writes `e` at once, after its thread's `state` frame if the reader
+    /// does not hold that state yet. Its thread, user, group, login user and
     /// container come from the thread's and the process's caches when the
     /// state they show has not changed since (see [`crate::splice`]).
     pub(crate) fn write_now<W: Write>(
@@ -87,14 +92,26 @@ impl Enricher {
                     rewrites: e.paths,
                 });
                 let mut splicer = self.splicer.borrow_mut();
-                let written = splicer.write(w, &[thread, identity], params, |out, copied| {
-                    let fill = if copied {
-                        Fill::NoPartsNoParams
-                    } else {
-                        Fill::NoParts
-                    };
-                    self.fill_event(e, Some((t, p)), out, fill)
-                })?;
+                let (gen, parts): (u64, &[&Cached]) = if self.inline_state {
+                    (0, &[thread, identity])
+                } else {
+                    match self.state_for(e, t, [thread, identity], &mut splicer, w)? {
+                        Some(gen) => (gen, &[]),
+                        None => (0, &[thread, identity]),
+                    }
+                };
+                let written =
+                    splicer.write(w, Target::Event, parts, params, |mut out, copied| {
+                        let fill = if copied {
+                            Fill::NoPartsNoParams
+                        } else {
+                            Fill::NoParts
+                        };
+                        if gen != 0 {
+                            out.set_state_gen(gen);
+                        }
+                        self.fill_event(e, Some((t, p)), out, fill)
+                    })?;
                 if written {
                     return Ok(());
                 }
@@ -108,6 +125,37 @@ impl Enricher {
             self.write_container(cid, out);
             Ok(())
         })
+    }
+
+    /// The `stateGen` of the state of `t` whose parts are `parts` (its
+    /// `thread`, then its identity), after writing it in a `state` frame if
+    /// the reader does not hold it yet; None if it could not be written
+    /// that way (the event then carries the parts itself).
+    fn state_for<W: Write>(
+        &self,
+        e: &Ev<'_>,
+        t: &Thread,
+        parts: [&Cached; 2],
+        splicer: &mut Splicer,
+        w: &mut FrameWriter<W>,
+    ) -> io::Result<Option<u64>> {
+        let [thread, identity] = parts;
+        if let Some(gen) = self.link.held(&t.sent, thread.id(), identity.id()) {
+            return Ok(Some(gen));
+        }
+        let gen = self.link.new_gen();
+        let written = splicer.write(w, Target::State, &parts, None, |mut out, _| {
+            out.set_ts_ns(e.ts);
+            out.set_tid(e.tid);
+            out.set_pid(e.pid);
+            out.set_state_gen(gen);
+            Ok(())
+        })?;
+        if !written {
+            return Ok(None);
+        }
+        self.link.record(&t.sent, thread.id(), identity.id(), gen);
+        Ok(Some(gen))
     }
 
     /// Fills an output event but its container, and but what `fill` says

@@ -32,6 +32,7 @@ use crate::limits::{
 use crate::params::Params;
 use crate::rawparams::RawList;
 use crate::splice::Splicer;
+use crate::statelink::StateLink;
 use crate::stats::{self, Counters, Tables};
 use crate::threads::ThreadTable;
 use crate::users::UserDb;
@@ -46,6 +47,9 @@ pub struct Options {
     pub group: PathBuf,
     /// The event kinds written downstream (`--forward`; default: all).
     pub forward: Forward,
+    /// Every event carries its thread's state itself; no `state` frames
+    /// (`--inline-state`).
+    pub inline_state: bool,
 }
 
 impl Default for Options {
@@ -56,6 +60,7 @@ impl Default for Options {
             passwd: PathBuf::from("/etc/passwd"),
             group: PathBuf::from("/etc/group"),
             forward: Forward::all(),
+            inline_state: false,
         }
     }
 }
@@ -125,6 +130,10 @@ pub struct Enricher {
     pub(crate) splicer: RefCell<Splicer>,
     /// Whether events are written from cached parts (see [`Self::set_splicing`]).
     pub(crate) splicing: bool,
+    /// Which thread states the reader holds.
+    pub(crate) link: StateLink,
+    /// Events carry their parts themselves instead of naming a `state`.
+    pub(crate) inline_state: bool,
     /// Times a thread's cached `thread` was (re)built.
     pub(crate) thread_builds: Cell<u64>,
     pub stats: Counters,
@@ -151,6 +160,8 @@ impl Enricher {
             hold: HoldBack::default(),
             splicer: RefCell::new(Splicer::new()),
             splicing: true,
+            link: StateLink::new(),
+            inline_state: opts.inline_state,
             thread_builds: Cell::new(0),
             stats: Counters::default(),
             fetch,
@@ -314,6 +325,7 @@ impl Enricher {
         };
         let Some(queue) = queue else {
             self.stats.events_out += 1;
+            self.before_write(w)?;
             return self.write_now(e, &cid, w);
         };
         if self.hold.full() {
@@ -357,6 +369,9 @@ impl Enricher {
     fn release<W: Write>(&mut self, cid: &str, w: &mut FrameWriter<W>) -> io::Result<usize> {
         let q = self.hold.take(cid);
         let n = q.len();
+        if n > 0 {
+            self.before_write(w)?;
+        }
         for mut h in q {
             {
                 let root = h.msg.get_root::<frame::Builder>().map_err(to_io)?;
@@ -456,9 +471,33 @@ impl Enricher {
             .min()
     }
 
-    /// Releases every queue whose wait has run out by `now`, and re-reads the
-    /// user databases if they changed.
+    /// Brings the reader's states up to date before a frame is written:
+    /// notices a new reader (it holds no state, so each is sent again) and
+    /// writes the `stateGone` frames owed for threads that left the table.
+    /// Those come after every event that named the gone state (written
+    /// earlier) and before any later `state` of a reused tid.
+    fn before_write<W: Write>(&mut self, w: &mut FrameWriter<W>) -> io::Result<()> {
+        self.link.check_reader();
+        if self.threads.gone.is_empty() {
+            return Ok(());
+        }
+        self.link.write_gone(&mut self.threads.gone, w)
+    }
+
+    /// The next reader of this stream holds no thread's state: each is
+    /// sent again before its thread's next event. enrich notices a lost
+    /// reader by itself (`schema::reconnect::readers_lost`); this is for a
+    /// caller that changes readers otherwise, and for tests.
+    pub fn new_reader(&mut self) {
+        self.threads.gone.clear();
+        self.link.new_reader();
+    }
+
+    /// Releases every queue whose wait has run out by `now`, re-reads the
+    /// user databases if they changed, and writes the `stateGone` frames
+    /// owed (so an idle stream does not keep states its reader can drop).
     pub fn tick<W: Write>(&mut self, now: Instant, w: &mut FrameWriter<W>) -> io::Result<()> {
+        self.before_write(w)?;
         self.users.refresh(now);
         while self.removals.front().is_some_and(|(due, _)| *due <= now) {
             if let Some((_, id)) = self.removals.pop_front() {
@@ -483,7 +522,7 @@ impl Enricher {
         for cid in self.hold.containers() {
             self.time_out(&cid, w)?;
         }
-        Ok(())
+        self.before_write(w)
     }
 
     /// Writes enrich's stats frame.
@@ -499,6 +538,8 @@ impl Enricher {
             container_evictions: self.containers.evictions,
             user_reloads: self.users.reloads,
             thread_builds: self.thread_builds.get(),
+            states_sent: self.link.states_sent(),
+            states_gone_sent: self.link.states_gone_sent(),
         };
         stats::write(w, &self.hostname, &self.stats, &t)
     }

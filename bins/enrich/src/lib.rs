@@ -1,8 +1,12 @@
 //! enrich: kestrel's state stage. It reads capture's event stream (live or
 //! recorded) and writes each event with its state attached: the thread and
 //! its ancestors, the descriptor it concerns, user, group, login user,
-//! container and Kubernetes pod. What leaves it is self-contained, so
-//! evaluate keeps no state of its own.
+//! container and Kubernetes pod. A thread's state is written once in a
+//! `state` frame, and again when it changes; its events name it
+//! (`stateGen`) instead of repeating it ([`statelink`]), which keeps them a
+//! few hundred bytes. Readers resolve the names with
+//! `schema::state::StateTable`; `--inline-state` writes every event whole
+//! instead. evaluate keeps no state beyond that table.
 //!
 //! enrich runs unprivileged and never reads /proc: everything comes from the
 //! stream (capture's snapshot events and syscalls), so a recorded stream
@@ -29,6 +33,7 @@ pub mod rawparams;
 pub mod run;
 pub mod runtime;
 pub mod splice;
+pub mod statelink;
 pub mod stats;
 pub mod threads;
 pub mod users;

@@ -56,6 +56,13 @@ struct Cli {
     /// update the tables. Default: every event.
     #[arg(long, value_name = "KINDS")]
     forward: Option<String>,
+    /// Write every event whole, its thread, user, group, login user,
+    /// container and k8s in it, instead of sending each thread's state once
+    /// in a `state` frame that its events name (`stateGen`). Larger output;
+    /// for `enrich | output --raw | jq`, comparisons, and readers that do
+    /// not resolve state frames.
+    #[arg(long)]
+    inline_state: bool,
 }
 
 fn main() -> ExitCode {
@@ -93,6 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         passwd: cli.passwd,
         group: cli.group,
         forward,
+        inline_state: cli.inline_state,
     };
     let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
     // A `unix:` output connects again when evaluate restarts

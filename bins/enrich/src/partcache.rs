@@ -48,7 +48,9 @@ impl<K: PartialEq + Copy> PartCache<K> {
 
     /// The part for `key`. When the cached one was built at another key,
     /// `patch` (given that key) may bring it up to date in place and say
-    /// so; otherwise `build` rebuilds it.
+    /// so; otherwise `build` rebuilds it, and the rebuilt part keeps the
+    /// old one's content id if its bytes are the same
+    /// ([`Cached::keep_id_of`]).
     pub fn get_or_patch(
         &self,
         key: K,
@@ -64,7 +66,11 @@ impl<K: PartialEq + Copy> PartCache<K> {
                     _ => false,
                 };
                 if !patched {
-                    e.1 = build();
+                    let mut fresh = build();
+                    if let (Some(fresh), Some(old)) = (fresh.as_mut(), part.as_ref()) {
+                        fresh.keep_id_of(old);
+                    }
+                    *part = fresh;
                 }
                 e.0 = Some(key);
             }

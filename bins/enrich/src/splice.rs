@@ -22,6 +22,7 @@
 //! test that reads enrich's output.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use capnp::any_pointer_list;
@@ -112,6 +113,14 @@ pub fn slot_of(part: Part) -> u32 {
     SLOTS.get_or_init(Slots::find).of(part)
 }
 
+/// The last content id handed out (see [`Cached::id`]); process-wide, so
+/// that ids never repeat, whichever engine or cache took them.
+static CONTENT_IDS: AtomicU64 = AtomicU64::new(0);
+
+fn fresh_content_id() -> u64 {
+    CONTENT_IDS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
 /// Parts of events, serialised once to be attached to many.
 #[derive(Debug, Clone)]
 pub struct Cached {
@@ -122,11 +131,31 @@ pub struct Cached {
     /// holds one.
     pads: [(u8, u8); ALL_PARTS.len()],
     present: u8,
+    /// See [`Cached::id`].
+    id: u64,
 }
 
 impl Cached {
     fn pads(&self) -> &[(u8, u8)] {
         &self.pads[..self.present as usize]
+    }
+
+    /// Names this content: two parts with the same id hold the same bytes.
+    /// A new part gets an id never used before, and keeps it only while
+    /// its bytes stay the same (a patch that changes them takes a new one),
+    /// so a reader that was sent the part with some id still holds what
+    /// this part shows ([`crate::statelink`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Takes `old`'s id when this part, built afresh, holds the same bytes:
+    /// a rebuild caused by a change that does not show here (most do not)
+    /// then does not make the reader be sent the same state again.
+    pub fn keep_id_of(&mut self, old: &Cached) {
+        if self.segment == old.segment && self.pads() == old.pads() {
+            self.id = old.id;
+        }
     }
 
     /// Rewrites the `stdioTypes` of the cached `thread` part in place;
@@ -160,9 +189,15 @@ impl Cached {
         if upper & 7 != ELEMENTS_16BIT || upper >> 3 != 3 || (list + 1) * WORD > seg.len() {
             return false;
         }
+        let mut changed = false;
         for (i, ty) in types.into_iter().enumerate() {
             let b = list * WORD + 2 * i;
-            self.segment[b..b + 2].copy_from_slice(&(ty as u16).to_le_bytes());
+            let new = (ty as u16).to_le_bytes();
+            changed |= self.segment[b..b + 2] != new;
+            self.segment[b..b + 2].copy_from_slice(&new);
+        }
+        if changed {
+            self.id = fresh_content_id();
         }
         true
     }
@@ -226,6 +261,15 @@ impl Parts<'_> {
     }
 }
 
+/// The frame [`Splicer::write`] writes: an `event`, or a thread's `state`
+/// (an Event-shaped struct in the same slot of Frame's union, so both are
+/// spliced alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Event,
+    State,
+}
+
 /// An input event's parameter list, to be copied as a block, with the
 /// byte parameters to replace on the way (index, new bytes).
 #[derive(Clone, Copy)]
@@ -266,8 +310,9 @@ pub(crate) fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
     Some((target, p >> 32))
 }
 
-/// The word index of the event's pointer section in a single-segment
-/// Frame, and its number of pointers.
+/// The word index of the event's (or state's: the union's members share
+/// one pointer) pointer section in a single-segment Frame, and its number
+/// of pointers.
 pub(crate) fn event_pointers(seg: &[u8]) -> Option<(usize, usize)> {
     const STRUCT: u64 = 0;
     let sizes = |s: u64| ((s & 0xffff) as usize, (s >> 16) as usize);
@@ -329,6 +374,7 @@ impl Splicer {
             segment: Vec::new(),
             pads: [(0, 0); ALL_PARTS.len()],
             present: 0,
+            id: fresh_content_id(),
         };
         for (i, part) in parts.iter().enumerate().take(ALL_PARTS.len()) {
             let pad = list_at + i;
@@ -344,7 +390,7 @@ impl Splicer {
         Some(cached)
     }
 
-    /// Writes one event frame: `fill` builds everything but the parts of
+    /// Writes one `target` frame: `fill` builds everything but the parts of
     /// `cached`, which are attached as they are, and but its parameters
     /// when they could be copied from `params` (`fill`'s flag then says so).
     /// Returns false, having written nothing, when the event outgrew the
@@ -352,6 +398,7 @@ impl Splicer {
     pub fn write<W, F>(
         &mut self,
         w: &mut FrameWriter<W>,
+        target: Target,
         cached: &[&Cached],
         params: Option<RawParams<'_>>,
         fill: F,
@@ -366,7 +413,12 @@ impl Splicer {
         let params_slot = slot_of(Part::Params) as usize;
         let with_params = params.is_some_and(|p| p.list.segment(p.rewrites, &mut self.params));
         let mut msg = Builder::new(&mut self.scratch);
-        fill(msg.init_root::<frame::Builder>().init_event(), with_params).map_err(to_io)?;
+        let root = msg.init_root::<frame::Builder>();
+        let out = match target {
+            Target::Event => root.init_event(),
+            Target::State => root.init_state(),
+        };
+        fill(out, with_params).map_err(to_io)?;
         let segments = msg.get_segments_for_output();
         let [seg0] = &segments[..] else {
             return Ok(false);
@@ -464,13 +516,19 @@ mod tests {
         let mut w = FrameWriter::new(Vec::new());
         for i in 0..3 {
             let written = s
-                .write(&mut w, &[&thread, &identity], None, |mut e, _| {
-                    e.set_tid(42);
-                    e.set_kind(Kind::Close);
-                    e.reborrow().init_fd().set_num(i);
-                    e.init_params(1).get(0).set_int(i);
-                    Ok(())
-                })
+                .write(
+                    &mut w,
+                    Target::Event,
+                    &[&thread, &identity],
+                    None,
+                    |mut e, _| {
+                        e.set_tid(42);
+                        e.set_kind(Kind::Close);
+                        e.reborrow().init_fd().set_num(i);
+                        e.init_params(1).get(0).set_int(i);
+                        Ok(())
+                    },
+                )
                 .unwrap();
             assert!(written);
         }
@@ -508,7 +566,7 @@ mod tests {
         let thread = thread.unwrap();
         let mut w = FrameWriter::new(Vec::new());
         for _ in 0..2 {
-            s.write(&mut w, &[&thread], None, |mut e, _| {
+            s.write(&mut w, Target::Event, &[&thread], None, |mut e, _| {
                 e.set_pid(3);
                 Ok(())
             })
@@ -541,7 +599,7 @@ mod tests {
         let mut w = FrameWriter::new(Vec::new());
         let big = vec![b'x'; SCRATCH_WORDS * 8 + 100];
         let written = s
-            .write(&mut w, &[&thread], None, |e, _| {
+            .write(&mut w, Target::Event, &[&thread], None, |e, _| {
                 e.init_params(1).get(0).set_bytes(&big);
                 Ok(())
             })

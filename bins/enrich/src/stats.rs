@@ -47,6 +47,10 @@ pub struct Tables {
     pub container_evictions: u64,
     pub user_reloads: u64,
     pub thread_builds: u64,
+    /// `state` frames written ([`crate::statelink`]).
+    pub states_sent: u64,
+    /// `stateGone` frames written.
+    pub states_gone_sent: u64,
 }
 
 /// Writes one stats frame.
@@ -56,7 +60,7 @@ pub fn write<W: Write>(
     c: &Counters,
     t: &Tables,
 ) -> std::io::Result<()> {
-    let counters: [(&str, u64); 25] = [
+    let counters: [(&str, u64); 27] = [
         ("events_in", c.events_in),
         ("events_out", c.events_out),
         ("events_not_forwarded", c.events_not_forwarded),
@@ -81,6 +85,8 @@ pub fn write<W: Write>(
         ("container_evictions", t.container_evictions),
         ("user_reloads", t.user_reloads),
         ("thread_builds", t.thread_builds),
+        ("states_sent", t.states_sent),
+        ("states_gone_sent", t.states_gone_sent),
         // Frames dropped while the reader of a `unix:` output restarted
         // (schema::reconnect; one output per process).
         (

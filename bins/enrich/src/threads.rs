@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 use crate::fd::FdEntry;
 use crate::limits::MAX_FDS_PER_PROCESS;
 use crate::partcache::PartCache;
+use crate::statelink::SentMark;
 
 /// What a thread's cached `thread` was built from: its process's version,
 /// its own, the table epoch (for the ancestors and leaders it shows), and
@@ -137,6 +138,8 @@ pub struct Thread {
     pub(crate) ver: u64,
     /// This thread's `thread` as last written (see [`crate::splice`]).
     pub(crate) cache: PartCache<ThreadKey>,
+    /// The state of this thread the reader holds ([`crate::statelink`]).
+    pub(crate) sent: SentMark,
 }
 
 /// Threads and processes, bounded by `max_threads`.
@@ -153,6 +156,10 @@ pub struct ThreadTable {
     pub(crate) epoch: u64,
     pub evictions: u64,
     pub fd_evictions: u64,
+    /// Threads that left the table after their state was sent: (tid,
+    /// connection epoch it was sent in). The engine writes their
+    /// `stateGone` before its next frame ([`crate::statelink`]).
+    pub(crate) gone: Vec<(i32, u64)>,
 }
 
 impl ThreadTable {
@@ -166,6 +173,7 @@ impl ThreadTable {
             epoch: 0,
             evictions: 0,
             fd_evictions: 0,
+            gone: Vec::new(),
         }
     }
 
@@ -255,6 +263,7 @@ impl ThreadTable {
     /// the table is full.
     pub fn put_thread(&mut self, tid: i32, pid: i32, vtid: i32, comm: Vec<u8>, partial: bool) {
         if let Some(old) = self.threads.remove(&tid) {
+            self.forget(&old);
             self.release(old.pid, old.pid != pid);
         }
         while self.threads.len() >= self.max_threads {
@@ -275,6 +284,7 @@ impl ThreadTable {
                 seq,
                 ver: 0,
                 cache: PartCache::default(),
+                sent: SentMark::default(),
             },
         );
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -316,7 +326,16 @@ impl ThreadTable {
     /// Removes thread `tid`; its process goes with its last thread.
     pub fn remove_thread(&mut self, tid: i32) {
         if let Some(t) = self.threads.remove(&tid) {
+            self.forget(&t);
             self.release(t.pid, true);
+        }
+    }
+
+    /// Thread `t` left the table: its reader must drop its state, if it was
+    /// sent one.
+    fn forget(&mut self, t: &Thread) {
+        if let Some(conn) = t.sent.conn() {
+            self.gone.push((t.tid, conn));
         }
     }
 

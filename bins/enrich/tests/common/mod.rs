@@ -239,12 +239,80 @@ pub fn frames(bytes: &[u8]) -> Vec<Value> {
     out
 }
 
-/// The events of a stream, as JSON objects.
+/// The parts of an event a `state` frame holds for it.
+pub const STATE_PARTS: [&str; 6] = ["thread", "user", "group", "loginUser", "container", "k8s"];
+
+/// The events of a stream, as JSON objects, each whole: an event that
+/// names its thread's state (`stateGen`) gets that state's parts merged
+/// in, as a reader resolving state frames sees it, and `stateGen` is left
+/// out, so that events read the same whether enrich wrote them whole or
+/// not. Panics on a reference that does not resolve to the last state of
+/// the event's tid, or on an event that names a state and carries parts
+/// of its own.
 pub fn events(bytes: &[u8]) -> Vec<Value> {
-    frames(bytes)
-        .into_iter()
-        .filter_map(|f| f.get("event").cloned())
-        .collect()
+    let mut states: std::collections::HashMap<i64, Value> = Default::default();
+    let mut out = Vec::new();
+    for f in frames(bytes) {
+        if let Some(st) = f.get("state") {
+            let tid = st["tid"].as_i64().expect("a state names its tid");
+            assert_ne!(st["stateGen"], 0, "a state with stateGen 0: {st}");
+            for field in ["params", "fd", "snapshotFds"] {
+                assert!(st.get(field).is_none(), "a state carries {field}: {st}");
+            }
+            states.insert(tid, st.clone());
+        } else if let Some(tid) = f.get("stateGone") {
+            let tid = tid.as_i64().expect("stateGone is a tid");
+            assert!(
+                states.remove(&tid).is_some(),
+                "stateGone for tid {tid}, whose state was not sent"
+            );
+        } else if let Some(ev) = f.get("event") {
+            let mut ev = ev.clone();
+            let gen = ev["stateGen"].as_u64().expect("stateGen");
+            if gen != 0 {
+                let tid = ev["tid"].as_i64().expect("tid");
+                let st = states.get(&tid).unwrap_or_else(|| {
+                    panic!("event {ev} names state {gen} of tid {tid}, which was never sent or is gone")
+                });
+                assert_eq!(
+                    st["stateGen"], gen,
+                    "event {ev} names a state other than its thread's last"
+                );
+                for part in STATE_PARTS {
+                    assert!(
+                        ev.get(part).is_none(),
+                        "event {ev} names a state and carries {part}"
+                    );
+                    if let Some(v) = st.get(part) {
+                        ev[part] = v.clone();
+                    }
+                }
+            }
+            if let Some(obj) = ev.as_object_mut() {
+                obj.remove("stateGen");
+            }
+            out.push(ev);
+        }
+    }
+    out
+}
+
+/// How many frames of `bytes` are of each kind (`state`, `stateGone`,
+/// `event`, ...), and the `stateGen` of each event in order.
+pub fn frame_kinds(bytes: &[u8]) -> (std::collections::BTreeMap<String, usize>, Vec<u64>) {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut gens = Vec::new();
+    for f in frames(bytes) {
+        let kind = f
+            .as_object()
+            .and_then(|o| o.keys().next().cloned())
+            .expect("a frame is a one-member union");
+        if let Some(ev) = f.get("event") {
+            gens.push(ev["stateGen"].as_u64().expect("stateGen"));
+        }
+        *counts.entry(kind).or_insert(0) += 1;
+    }
+    (counts, gens)
 }
 
 /// passwd and group files for tests.
