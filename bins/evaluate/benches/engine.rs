@@ -498,16 +498,20 @@ fn replay(trace: &[u8], rules: &CompiledRuleset) -> (u64, u64) {
     let mut states = StateTable::new();
     while let Ok(Some(f)) = r.next() {
         let Ok(root) = f.root() else { continue };
-        if states.apply(root, f.raw()) {
-            continue;
-        }
-        if let Ok(frame::Which::Event(Ok(e))) = root.which() {
-            events += 1;
-            let scratch = Scratch::default();
-            let view =
-                EventView::with_scratch(e, events, &host, &scratch).with_state(states.get(e));
-            rules.matches(&view, false, &mut matched);
-            matches += matched.len() as u64;
+        match root.which() {
+            Ok(frame::Which::Event(Ok(e))) => {
+                events += 1;
+                let scratch = Scratch::default();
+                let view =
+                    EventView::with_scratch(e, events, &host, &scratch).with_state(states.get(e));
+                rules.matches(&view, false, &mut matched);
+                matches += matched.len() as u64;
+            }
+            // As the stream loop does: the union is read once per frame.
+            Ok(frame::Which::State(_) | frame::Which::StateGone(_)) => {
+                states.apply(root, f.raw());
+            }
+            _ => {}
         }
     }
     (events, matches)
