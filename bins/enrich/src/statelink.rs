@@ -11,10 +11,11 @@
 //!
 //! This module keeps the books: per thread, a [`SentMark`] of what its
 //! reader was last sent (named by the content ids of the cached parts,
-//! [`crate::splice::Cached::id`]); for the stream, the generation counter,
-//! and the connection epoch, which moves when the output lost its reader
-//! (`schema::reconnect::readers_lost`: the next reader holds none of the
-//! states, so each is sent again before its thread's next event); and the
+//! [`crate::splice::Cached::id`], and the `stateGen` it was sent as); for
+//! the stream, the generation counter, and which generations the current
+//! reader holds: when the output lost its reader
+//! (`schema::reconnect::readers_lost`), the next one holds none of the
+//! states, so each is sent again before its thread's next event; and the
 //! `stateGone` frames owed for threads that left the table.
 //!
 //! It does not build the frames ([`crate::compose`] and [`crate::splice`]
@@ -25,22 +26,22 @@ use std::io::{self, Write};
 
 use schema::FrameWriter;
 
-/// What a thread's reader was last sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a thread's reader was last sent. Kept in every thread, so small:
+/// the connection it was sent on is told by its generation (see
+/// [`StateLink::held`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Sent {
-    /// The connection epoch it was sent in.
-    conn: u64,
     /// Content id of the `thread` part sent.
     thread: u64,
     /// Content id of the user, group, login user, container and k8s parts.
     identity: u64,
-    /// The state frame's `stateGen`.
+    /// The state frame's `stateGen`; 0: none sent.
     gen: u64,
 }
 
 /// Per thread: the state its reader holds, if any.
 #[derive(Debug, Default)]
-pub struct SentMark(Cell<Option<Sent>>);
+pub struct SentMark(Cell<Sent>);
 
 /// A clone belongs to another thread (a fork child): its reader holds no
 /// state of it yet, whatever the original's.
@@ -51,22 +52,24 @@ impl Clone for SentMark {
 }
 
 impl SentMark {
-    /// The connection epoch this thread's state was last sent in, if ever.
-    pub fn conn(&self) -> Option<u64> {
-        self.0.get().map(|s| s.conn)
+    /// The `stateGen` of this thread's state last sent, if any.
+    pub fn gen(&self) -> Option<u64> {
+        Some(self.0.get().gen).filter(|&g| g != 0)
     }
 }
 
-/// The stream's side: generations, connection epoch, counters.
+/// The stream's side: generations, readers, counters.
 #[derive(Debug)]
 pub struct StateLink {
-    /// Bumped each time the output lost its reader.
-    conn: Cell<u64>,
-    /// `schema::reconnect::readers_lost` when last looked at.
-    readers_lost: Cell<u64>,
     /// The last `stateGen` handed out; 0 means "no state" on the wire, so
     /// the first is 1.
     last_gen: Cell<u64>,
+    /// Generations up to this one were sent to readers lost since: the
+    /// current reader holds only later ones. Generations only grow, so
+    /// this one number tells every thread's state's connection apart.
+    reader_floor: Cell<u64>,
+    /// `schema::reconnect::readers_lost` when last looked at.
+    readers_lost: Cell<u64>,
     /// `state` frames written.
     sent: Cell<u64>,
     /// `stateGone` frames written.
@@ -82,21 +85,16 @@ impl Default for StateLink {
 impl StateLink {
     pub fn new() -> StateLink {
         StateLink {
-            conn: Cell::new(0),
-            readers_lost: Cell::new(schema::reconnect::readers_lost()),
             last_gen: Cell::new(0),
+            reader_floor: Cell::new(0),
+            readers_lost: Cell::new(schema::reconnect::readers_lost()),
             sent: Cell::new(0),
             gone_sent: 0,
         }
     }
 
-    /// The current connection epoch.
-    pub fn conn(&self) -> u64 {
-        self.conn.get()
-    }
-
-    /// Moves the connection epoch if the output lost its reader since the
-    /// last look (one relaxed atomic load).
+    /// Moves to a new reader if the output lost its reader since the last
+    /// look (one relaxed atomic load).
     pub fn check_reader(&self) {
         let lost = schema::reconnect::readers_lost();
         if lost != self.readers_lost.get() {
@@ -108,16 +106,20 @@ impl StateLink {
     /// The reader holds no state from now on: every thread's is sent again
     /// before its next event.
     pub fn new_reader(&self) {
-        self.conn.set(self.conn.get() + 1);
+        self.reader_floor.set(self.last_gen.get());
+    }
+
+    /// True when state `gen` was sent to the current reader.
+    fn reader_holds(&self, gen: u64) -> bool {
+        gen > self.reader_floor.get()
     }
 
     /// The `stateGen` of the state `mark`'s reader holds, if it holds the
     /// one with these parts (content ids).
     pub fn held(&self, mark: &SentMark, thread: u64, identity: u64) -> Option<u64> {
-        mark.0
-            .get()
-            .filter(|s| s.conn == self.conn.get() && s.thread == thread && s.identity == identity)
-            .map(|s| s.gen)
+        let s = mark.0.get();
+        (s.gen != 0 && self.reader_holds(s.gen) && s.thread == thread && s.identity == identity)
+            .then_some(s.gen)
     }
 
     /// A `stateGen` never handed out before, for a state about to be
@@ -132,25 +134,23 @@ impl StateLink {
     /// parts (content ids).
     pub fn record(&self, mark: &SentMark, thread: u64, identity: u64, gen: u64) {
         self.sent.set(self.sent.get() + 1);
-        mark.0.set(Some(Sent {
-            conn: self.conn.get(),
+        mark.0.set(Sent {
             thread,
             identity,
             gen,
-        }));
+        });
     }
 
-    /// Writes a `stateGone` frame for each tid of `gone` (a tid and the
-    /// connection epoch its state was sent in) whose state the current
-    /// reader holds, and empties `gone`.
+    /// Writes a `stateGone` frame for each thread of `gone` (its tid and
+    /// the `stateGen` last sent for it) whose state the current reader
+    /// holds, and empties `gone`.
     pub fn write_gone<W: Write>(
         &mut self,
         gone: &mut Vec<(i32, u64)>,
         w: &mut FrameWriter<W>,
     ) -> io::Result<()> {
-        let conn = self.conn.get();
-        for (tid, sent_in) in gone.drain(..) {
-            if sent_in != conn {
+        for (tid, gen) in gone.drain(..) {
+            if !self.reader_holds(gen) {
                 continue;
             }
             w.build(|mut f| -> io::Result<()> {
@@ -190,18 +190,23 @@ mod tests {
         assert_eq!(link.held(&mark, 1, 3), None, "another identity");
         link.new_reader();
         assert_eq!(link.held(&mark, 1, 2), None, "a new reader holds nothing");
-        assert_eq!(link.new_gen(), 2, "never reused");
-        assert_eq!(link.states_sent(), 1);
-        assert_eq!(mark.clone().conn(), None, "a clone starts unsent");
+        let again = link.new_gen();
+        assert_eq!(again, 2, "never reused");
+        link.record(&mark, 1, 2, again);
+        assert_eq!(link.held(&mark, 1, 2), Some(2));
+        assert_eq!(link.states_sent(), 2);
+        assert_eq!(mark.gen(), Some(2));
+        assert_eq!(mark.clone().gen(), None, "a clone starts unsent");
     }
 
     #[test]
     fn gone_is_written_only_for_states_the_reader_holds() {
         let mut link = StateLink::new();
         let mut w = FrameWriter::new(Vec::new());
-        let mut gone = vec![(7, 0), (8, 0)];
+        let (old7, old8) = (link.new_gen(), link.new_gen());
         link.new_reader();
-        gone.push((9, link.conn()));
+        let new9 = link.new_gen();
+        let mut gone = vec![(7, old7), (8, old8), (9, new9)];
         link.write_gone(&mut gone, &mut w).unwrap();
         assert!(gone.is_empty());
         assert_eq!(link.states_gone_sent(), 1);

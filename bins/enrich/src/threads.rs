@@ -157,8 +157,8 @@ pub struct ThreadTable {
     pub evictions: u64,
     pub fd_evictions: u64,
     /// Threads that left the table after their state was sent: (tid,
-    /// connection epoch it was sent in). The engine writes their
-    /// `stateGone` before its next frame ([`crate::statelink`]).
+    /// `stateGen` last sent). The engine writes their `stateGone` before
+    /// its next frame ([`crate::statelink`]).
     pub(crate) gone: Vec<(i32, u64)>,
 }
 
@@ -334,8 +334,8 @@ impl ThreadTable {
     /// Thread `t` left the table: its reader must drop its state, if it was
     /// sent one.
     fn forget(&mut self, t: &Thread) {
-        if let Some(conn) = t.sent.conn() {
-            self.gone.push((t.tid, conn));
+        if let Some(gen) = t.sent.gen() {
+            self.gone.push((t.tid, gen));
         }
     }
 
