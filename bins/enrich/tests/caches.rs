@@ -1,22 +1,23 @@
 //! The cached parts of events (each thread's `thread`, each process's user,
 //! group, login user and container) and the parameter blocks copied from
-//! the input follow every change of the state they show: each stream here
-//! goes through enrich twice, once as it runs and once building every
-//! event field by field, and the two outputs must be the same event for
-//! event.
+//! the input follow every change of the state they show, and so do the
+//! `state` frames built from them: each stream here goes through enrich
+//! three times, as it runs (states sent once, events naming them), with
+//! every event spliced whole (`--inline-state`) and building every event
+//! field by field, and the three outputs, references resolved, must be
+//! the same event for event.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::*;
-use enrich::{Enricher, MetaUpdate};
+use enrich::Enricher;
 use proptest::prelude::*;
-use schema::kestrel_capnp::{frame, FdType};
-use schema::{FrameReader, FrameWriter, Kind};
+use schema::kestrel_capnp::FdType;
+use schema::Kind;
 use serde_json::Value;
 
-const AT_FDCWD: i64 = -100;
 const CONTAINER: &str = "4f2a8c1d9e7b6a5f3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
 
 /// Something done to the engine between two input events.
@@ -28,26 +29,32 @@ enum Between {
     ContainerMeta,
 }
 
-/// Runs `input` through a fresh engine, with or without splicing, doing
-/// `between[i]` before the `i`th event; returns the events as JSON.
-fn enrich(input: &[u8], splicing: bool, between: &[(usize, Between)]) -> Vec<Value> {
+/// How the engine under test writes events.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Field by field (`set_splicing(false)`).
+    Built,
+    /// From cached parts, each thread's state in `state` frames (default).
+    States,
+    /// From cached parts spliced into every event (`--inline-state`).
+    Inline,
+}
+
+/// Runs `input` through a fresh engine writing as `mode` says, doing
+/// `between[i]` before the `i`th event; returns the events as JSON (state
+/// references resolved).
+fn enrich(input: &[u8], mode: Mode, between: &[(usize, Between)]) -> Vec<Value> {
     let (dir, pw, gr) = userdb();
     let opts = enrich::Options {
         passwd: pw.clone(),
         group: gr,
+        inline_state: matches!(mode, Mode::Inline),
         ..enrich::Options::default()
     };
     let mut engine = Enricher::new(&opts, None);
-    engine.set_splicing(splicing);
-    let mut w = FrameWriter::new(Vec::new());
-    let mut r = FrameReader::new(input);
-    r.read_header().unwrap();
-    let mut n = 0;
+    engine.set_splicing(!matches!(mode, Mode::Built));
     let mut later = Instant::now();
-    while let Some(f) = r.next().unwrap() {
-        let frame::Event(Ok(ev)) = f.root().unwrap().which().unwrap() else {
-            continue;
-        };
+    let out = drive(input, &mut engine, |n, engine, w| {
         for (_, b) in between.iter().filter(|(at, _)| *at == n) {
             match b {
                 Between::RenameUser => {
@@ -60,78 +67,27 @@ fn enrich(input: &[u8], splicing: bool, between: &[(usize, Between)]) -> Vec<Val
                     f.set_modified(std::time::SystemTime::now() + Duration::from_secs(60))
                         .unwrap();
                     later += Duration::from_secs(5);
-                    engine.tick(later, &mut w).unwrap();
+                    engine.tick(later, w).unwrap();
                 }
-                Between::ContainerMeta => {
-                    let meta = enrich::containers::ContainerMeta {
-                        name: "web".into(),
-                        image: "busybox:1.36".into(),
-                        runtime: "docker".into(),
-                        labels: vec![("io.kubernetes.pod.name".into(), "web-0".into())],
-                        ..Default::default()
-                    };
-                    let update = MetaUpdate::Fetched {
-                        full_id: CONTAINER.into(),
-                        result: Ok(Box::new(meta)),
-                    };
-                    engine.on_update(update, &mut w).unwrap();
-                }
+                Between::ContainerMeta => engine.on_update(container_meta(CONTAINER), w).unwrap(),
             }
         }
-        engine.on_event(ev, f.raw(), &mut w).unwrap();
-        n += 1;
-    }
-    w.flush().unwrap();
+    });
     drop(dir);
-    events(w.get_ref())
+    events(&out)
 }
 
-/// Asserts the spliced and the field-by-field outputs are the same.
+/// Asserts the outputs written every way are the same; returns them.
 fn same_both_ways(input: &[u8], between: &[(usize, Between)]) -> Vec<Value> {
-    let spliced = enrich(input, true, between);
-    let built = enrich(input, false, between);
-    assert_eq!(spliced.len(), built.len());
-    for (i, (a, b)) in spliced.iter().zip(&built).enumerate() {
-        assert_eq!(a, b, "event {i} differs when spliced");
+    let spliced = enrich(input, Mode::States, between);
+    for mode in [Mode::Built, Mode::Inline] {
+        let other = enrich(input, mode, between);
+        assert_eq!(spliced.len(), other.len());
+        for (i, (a, b)) in spliced.iter().zip(&other).enumerate() {
+            assert_eq!(a, b, "event {i} differs from {mode:?}");
+        }
     }
     spliced
-}
-
-fn openat(st: &mut Stream, tid: i32, ret: i64, path: &str) {
-    let params = [
-        P::Int(AT_FDCWD),
-        b(path),
-        P::Uint(0),
-        P::Uint(0),
-        P::Uint(0),
-        P::Uint(0),
-    ];
-    st.ev(Kind::Openat, tid, tid, ret, &params);
-}
-
-/// execve's parameters: the new image, its credentials and cgroup.
-fn exec(st: &mut Stream, pid: i32, ppid: i64, argv: &[&str], uid: u64, cgroup: &str) {
-    let params = [
-        b(&format!("/usr/bin/{}", argv[0])),
-        b(&format!("/usr/bin/{}", argv[0])),
-        list(argv),
-        P::Uint(0),
-        b("/srv"),
-        P::Uint(uid),
-        P::Uint(uid),
-        P::Uint(uid),
-        P::Uint(uid),
-        P::Uint(uid),
-        P::Uint(0),
-        P::Int(ppid),
-        P::Int(i64::from(pid)),
-        P::Int(i64::from(pid)),
-        P::Int(i64::from(pid)),
-        P::Int(ppid),
-        b(argv[0]),
-        list(&[cgroup]),
-    ];
-    st.ev(Kind::Execve, pid, pid, 0, &params);
 }
 
 /// init (1) → bash (100, alice, login) → make (200).
@@ -419,11 +375,13 @@ proptest! {
         let input = st.bytes();
         let n = events(&input).len();
         let between = [(n / 2, Between::ContainerMeta), (2 * n / 3, Between::RenameUser)];
-        let spliced = enrich(&input, true, &between);
-        let built = enrich(&input, false, &between);
-        prop_assert_eq!(spliced.len(), built.len());
-        for (i, (a, b)) in spliced.iter().zip(&built).enumerate() {
-            prop_assert_eq!(a, b, "event {} differs when spliced", i);
+        let spliced = enrich(&input, Mode::States, &between);
+        for mode in [Mode::Built, Mode::Inline] {
+            let other = enrich(&input, mode, &between);
+            prop_assert_eq!(spliced.len(), other.len());
+            for (i, (a, b)) in spliced.iter().zip(&other).enumerate() {
+                prop_assert_eq!(a, b, "event {} differs from {:?}", i, mode);
+            }
         }
     }
 }

@@ -3,11 +3,15 @@
 //! in a scratch directory doing relative-path opens, a redirect, a failed
 //! open and a loopback TCP connection) and checks the state enrich attaches:
 //! key facts asserted one by one, and every event's state compared with the
-//! golden projection `shell.golden.jsonl` (regenerate with UPDATE_GOLDEN=1).
+//! golden projection `shell.golden.jsonl` (regenerate with UPDATE_GOLDEN=1);
+//! and that its events, as enrich writes them by default (naming their
+//! thread's state), read as the whole events of `--inline-state`.
 
 mod common;
 
 use common::*;
+use schema::state::StateTable;
+use schema::{frame, FrameReader};
 use serde_json::{json, Value};
 
 const FIXTURE: &str = concat!(
@@ -122,4 +126,73 @@ fn recorded_shell_session_key_facts() {
             "partial thread: {e}"
         );
     }
+}
+
+#[test]
+fn recorded_session_by_reference_reads_as_the_whole_events_through_state_table() {
+    let bytes = std::fs::read(FIXTURE).expect("read the recorded fixture");
+    let (code, by_ref, err) = run_bin(&bytes, &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, whole, err) = run_bin(&bytes, &["--inline-state"]);
+    assert_eq!(code, 0, "{err}");
+    // The test helper's resolution: the very same events, JSON for JSON.
+    assert_eq!(events(&by_ref), events(&whole));
+    // And the reader's own (schema::state::StateTable, as evaluate reads
+    // it): every event that names a state finds it, and it is the state
+    // the whole event shows.
+    let whole = events(&whole);
+    let mut table = StateTable::new();
+    let mut r = FrameReader::new(&by_ref[..]);
+    r.read_header().unwrap();
+    let (mut i, mut named) = (0, 0);
+    while let Some(f) = r.next().unwrap() {
+        let root = f.root().unwrap();
+        if table.apply(root, f.raw()) {
+            continue;
+        }
+        let Ok(frame::Event(Ok(ev))) = root.which() else {
+            continue;
+        };
+        let want = &whole[i];
+        i += 1;
+        if ev.get_state_gen() == 0 {
+            continue;
+        }
+        named += 1;
+        assert!(
+            !ev.has_thread() && !ev.has_user(),
+            "event {i} names a state and carries parts"
+        );
+        let st = table
+            .get(ev)
+            .unwrap_or_else(|| panic!("event {i}'s state not found"));
+        let t = st.get_thread().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(text(t.get_name().unwrap()), s(want, &["thread", "name"]));
+        assert_eq!(text(t.get_cwd().unwrap()), s(want, &["thread", "cwd"]));
+        assert_eq!(
+            t.get_ancestors().unwrap().len() as usize,
+            want["thread"]["ancestors"].as_array().map_or(0, Vec::len)
+        );
+        assert_eq!(
+            st.get_user().unwrap().get_name().unwrap().to_str().unwrap(),
+            s(want, &["user", "name"])
+        );
+        assert_eq!(
+            st.get_container()
+                .unwrap()
+                .get_id()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            s(want, &["container", "id"])
+        );
+    }
+    assert_eq!(i, whole.len());
+    assert!(
+        named > whole.len() / 2,
+        "most events name a state: {named} of {i}"
+    );
+    assert_eq!(table.counters.missing, 0);
+    assert_eq!((table.counters.corrupt, table.counters.evicted), (0, 0));
 }

@@ -8,7 +8,6 @@ use common::*;
 use schema::kestrel_capnp::FdType;
 use schema::{Kind, Stage};
 
-const AT_FDCWD: i64 = -100;
 const O_RDONLY: u64 = 0;
 const O_DIRECTORY: u64 = 0o200_000;
 const O_CLOEXEC: u64 = 0o2_000_000;

@@ -8,9 +8,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use capnp::message::Builder;
+use enrich::{Enricher, MetaUpdate};
 use schema::kestrel_capnp::{event, fd, frame, sock_addr, Family, FdType};
 use schema::{FrameReader, FrameWriter, Kind, Stage};
 use serde_json::Value;
+
+/// The dirfd meaning "relative to the cwd".
+pub const AT_FDCWD: i64 = -100;
 
 /// One parameter value.
 #[derive(Clone, Debug)]
@@ -227,6 +231,87 @@ impl Stream {
         self.w.flush().unwrap();
         self.w.get_ref().clone()
     }
+}
+
+/// An openat by `tid` (its own process) of `path`, returning `ret`.
+pub fn openat(st: &mut Stream, tid: i32, ret: i64, path: &str) {
+    let params = [
+        P::Int(AT_FDCWD),
+        b(path),
+        P::Uint(0),
+        P::Uint(0),
+        P::Uint(0),
+        P::Uint(0),
+    ];
+    st.ev(Kind::Openat, tid, tid, ret, &params);
+}
+
+/// A successful execve of `argv` by process `pid` (child of `ppid`), with
+/// its credentials (`uid` for all of them) and cgroup.
+pub fn exec(st: &mut Stream, pid: i32, ppid: i64, argv: &[&str], uid: u64, cgroup: &str) {
+    let params = [
+        b(&format!("/usr/bin/{}", argv[0])),
+        b(&format!("/usr/bin/{}", argv[0])),
+        list(argv),
+        P::Uint(0),
+        b("/srv"),
+        P::Uint(uid),
+        P::Uint(uid),
+        P::Uint(uid),
+        P::Uint(uid),
+        P::Uint(uid),
+        P::Uint(0),
+        P::Int(ppid),
+        P::Int(i64::from(pid)),
+        P::Int(i64::from(pid)),
+        P::Int(i64::from(pid)),
+        P::Int(ppid),
+        b(argv[0]),
+        list(&[cgroup]),
+    ];
+    st.ev(Kind::Execve, pid, pid, 0, &params);
+}
+
+/// The runtime's answer for container `id`: named `web`, in pod `web-0`.
+pub fn container_meta(id: &str) -> MetaUpdate {
+    let meta = enrich::containers::ContainerMeta {
+        name: "web".into(),
+        image: "busybox:1.36".into(),
+        runtime: "docker".into(),
+        labels: vec![("io.kubernetes.pod.name".into(), "web-0".into())],
+        ..Default::default()
+    };
+    MetaUpdate::Fetched {
+        full_id: id.into(),
+        result: Ok(Box::new(meta)),
+    }
+}
+
+/// Runs the events of `input` through `engine` (no runtime client),
+/// calling `between(i, engine, writer)` before the `i`th, and ends as the
+/// stage does (what is held released, then the stats); returns what it
+/// wrote.
+pub fn drive(
+    input: &[u8],
+    engine: &mut Enricher,
+    mut between: impl FnMut(usize, &mut Enricher, &mut FrameWriter<Vec<u8>>),
+) -> Vec<u8> {
+    let mut w = FrameWriter::new(Vec::new());
+    let mut r = FrameReader::new(input);
+    r.read_header().unwrap();
+    let mut n = 0;
+    while let Some(f) = r.next().unwrap() {
+        let frame::Event(Ok(ev)) = f.root().unwrap().which().unwrap() else {
+            continue;
+        };
+        between(n, engine, &mut w);
+        engine.on_event(ev, f.raw(), &mut w).unwrap();
+        n += 1;
+    }
+    engine.release_all(&mut w).unwrap();
+    engine.write_stats(&mut w).unwrap();
+    w.flush().unwrap();
+    w.get_ref().clone()
 }
 
 /// Every frame of a stream as JSON.

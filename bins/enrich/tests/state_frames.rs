@@ -1,0 +1,379 @@
+//! enrich sends each thread's state once, in a `state` frame, and its
+//! events name it (`stateGen`): counted here frame by frame. A new state
+//! follows every change of what it shows (exec, setuid, container
+//! metadata), a thread that leaves the table gets a `stateGone` before its
+//! tid's next state, a fork child gets its own, a new reader gets every
+//! state again, and `--inline-state` writes every event whole.
+//!
+//! That the resolved events are right, event for event, is checked in
+//! `caches.rs` (the same streams written every way) and by every other
+//! test, whose `events()` resolves the references.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use enrich::Enricher;
+use schema::Kind;
+use serde_json::Value;
+
+const CONTAINER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// init (1) → bash (100, alice, login).
+fn family(st: &mut Stream) {
+    st.snap(&Snap::new(1, 0, "systemd"));
+    let mut bash = Snap::new(100, 1, "bash");
+    bash.uid = 1000;
+    bash.loginuid = 1000;
+    st.snap(&bash);
+}
+
+/// A failed close by `tid`: an event that changes nothing.
+fn probe(st: &mut Stream, tid: i32) {
+    st.ev(Kind::Close, tid, tid, -9, &[P::Int(99)]);
+}
+
+/// A fork of `parent` into `child`, seen from both sides.
+fn fork(st: &mut Stream, parent: i32, child: i32) {
+    st.ev(
+        Kind::Clone,
+        parent,
+        parent,
+        i64::from(child),
+        &[P::Uint(0x11)],
+    );
+    st.ev(Kind::Clone, child, child, 0, &[P::Uint(0x11)]);
+}
+
+fn exit(st: &mut Stream, tid: i32) {
+    st.ev(Kind::ProcExit, tid, tid, 0, &[P::Int(0), P::Uint(0)]);
+}
+
+/// A fresh engine with the test user database; `inline` as
+/// `--inline-state`.
+fn engine(inline: bool) -> (tempfile::TempDir, Enricher) {
+    let (dir, pw, gr) = userdb();
+    let opts = enrich::Options {
+        passwd: pw,
+        group: gr,
+        inline_state: inline,
+        ..enrich::Options::default()
+    };
+    (dir, Enricher::new(&opts, None))
+}
+
+/// What a reader sees, frame by frame, in short: `state <tid> <gen>`,
+/// `gone <tid>`, `event <kind> <tid> <gen>`.
+fn trace(out: &[u8]) -> Vec<String> {
+    frames(out)
+        .iter()
+        .filter_map(|f| {
+            if let Some(st) = f.get("state") {
+                Some(format!("state {} {}", st["tid"], st["stateGen"]))
+            } else if let Some(tid) = f.get("stateGone") {
+                Some(format!("gone {tid}"))
+            } else {
+                f.get("event")
+                    .map(|e| format!("event {} {} {}", s(e, &["kind"]), e["tid"], e["stateGen"]))
+            }
+        })
+        .collect()
+}
+
+/// The state frames of `out`, in order.
+fn states(out: &[u8]) -> Vec<Value> {
+    frames(out)
+        .into_iter()
+        .filter_map(|f| f.get("state").cloned())
+        .collect()
+}
+
+fn counts(out: &[u8]) -> BTreeMap<String, usize> {
+    frame_kinds(out).0
+}
+
+#[test]
+fn one_state_serves_every_event_of_an_unchanged_thread() {
+    let mut st = Stream::new();
+    family(&mut st);
+    for _ in 0..50 {
+        probe(&mut st, 100);
+    }
+    let (_d, mut e) = engine(false);
+    let out = drive(&st.bytes(), &mut e, |_, _, _| {});
+    let (kinds, gens) = frame_kinds(&out);
+    assert_eq!(kinds.get("state"), Some(&1), "{kinds:?}");
+    assert_eq!(kinds.get("event"), Some(&52));
+    // The snapshots are written whole; every close names the one state.
+    assert_eq!(gens[..2], [0, 0]);
+    assert!(
+        gens[2..].iter().all(|&g| g == gens[2] && g != 0),
+        "{gens:?}"
+    );
+    // An event naming a state is a few hundred bytes; the state is most
+    // of what a whole event was.
+    let sizes = frames_sizes(&out);
+    assert!(sizes["event"] < 400, "{sizes:?}");
+    let ev = events(&out);
+    assert_eq!(s(&ev[51], &["thread", "name"]), "bash");
+    assert_eq!(s(&ev[51], &["user", "name"]), "alice");
+    assert_eq!(s(&ev[51], &["container", "id"]), "host");
+}
+
+/// The mean framed bytes of each kind of frame of `out`.
+fn frames_sizes(out: &[u8]) -> BTreeMap<String, u64> {
+    let mut r = schema::FrameReader::new(out);
+    let mut sum: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    while let Some(f) = r.next().unwrap() {
+        let json = schema::json::frame_to_json(f.root().unwrap()).unwrap();
+        let kind = json.as_object().unwrap().keys().next().unwrap().clone();
+        let e = sum.entry(kind).or_default();
+        e.0 += 1;
+        e.1 += f.raw().len() as u64;
+    }
+    sum.into_iter().map(|(k, (n, b))| (k, b / n)).collect()
+}
+
+#[test]
+fn exec_setuid_and_container_metadata_each_send_a_new_state() {
+    let mut st = Stream::new();
+    family(&mut st);
+    fork(&mut st, 100, 200);
+    probe(&mut st, 200);
+    exec(
+        &mut st,
+        200,
+        100,
+        &["curl", "-s", "http://x"],
+        1000,
+        &format!("0::/docker/{CONTAINER}"),
+    );
+    probe(&mut st, 200);
+    st.ev(Kind::Setuid, 200, 200, 0, &[P::Uint(0)]);
+    probe(&mut st, 200);
+    probe(&mut st, 200);
+    let input = st.bytes();
+    let n = events(&input).len();
+    let (_d, mut e) = engine(false);
+    // The runtime answers just before the last probe.
+    let out = drive(&input, &mut e, |i, e, w| {
+        if i == n - 1 {
+            e.on_update(container_meta(CONTAINER), w).unwrap();
+        }
+    });
+    let sent = states(&out);
+    let of_200: Vec<&Value> = sent.iter().filter(|s| s["tid"] == 200).collect();
+    // Forked (bash), exec'd (curl, in the container), setuid (root),
+    // container named: four states of tid 200.
+    assert_eq!(
+        of_200.len(),
+        4,
+        "{}",
+        serde_json::to_string(&of_200).unwrap()
+    );
+    assert_eq!(s(of_200[0], &["thread", "name"]), "bash");
+    assert_eq!(s(of_200[1], &["thread", "name"]), "curl");
+    assert_eq!(s(of_200[1], &["thread", "args"]), r#"["-s","http://x"]"#);
+    assert_eq!(s(of_200[1], &["container", "id"]), CONTAINER[..12]);
+    assert_eq!(s(of_200[1], &["user", "name"]), "alice");
+    assert_eq!(s(of_200[2], &["user", "name"]), "root");
+    assert_eq!(s(of_200[2], &["thread", "euid"]), "0");
+    assert_eq!(s(of_200[2], &["container", "name"]), "");
+    assert_eq!(s(of_200[3], &["container", "name"]), "web");
+    assert_eq!(s(of_200[3], &["k8s", "podName"]), "web-0");
+    let gens: Vec<u64> = of_200
+        .iter()
+        .map(|s| s["stateGen"].as_u64().unwrap())
+        .collect();
+    assert!(gens.windows(2).all(|w| w[0] < w[1]), "fresh each: {gens:?}");
+    // The last two probes differ only by the metadata, which came between
+    // them: they name different states.
+    let t = trace(&out);
+    let last_two: Vec<&String> = t
+        .iter()
+        .filter(|l| l.starts_with("event close 200"))
+        .skip(2)
+        .collect();
+    assert_eq!(last_two.len(), 2);
+    assert_ne!(last_two[0], last_two[1], "the metadata changed the state");
+}
+
+#[test]
+fn an_exited_thread_is_gone_after_its_last_event_and_a_reused_tid_starts_afresh() {
+    let mut st = Stream::new();
+    family(&mut st);
+    fork(&mut st, 100, 200);
+    probe(&mut st, 200);
+    exit(&mut st, 200);
+    // The kernel hands tid 200 out again.
+    fork(&mut st, 100, 200);
+    probe(&mut st, 200);
+    let (_d, mut e) = engine(false);
+    let out = drive(&st.bytes(), &mut e, |_, _, _| {});
+    let t = trace(&out);
+    let pos = |line: &str| {
+        t.iter()
+            .position(|l| l.starts_with(line))
+            .unwrap_or_else(|| panic!("no {line:?} in {t:#?}"))
+    };
+    let exit_at = pos("event procExit 200");
+    let gone_at = pos("gone 200");
+    assert!(gone_at > exit_at, "the exit names the state: {t:#?}");
+    let first = t.iter().position(|l| l.starts_with("state 200")).unwrap();
+    let again = t[gone_at..]
+        .iter()
+        .position(|l| l.starts_with("state 200"))
+        .map(|i| i + gone_at)
+        .expect("a new state after the tid's reuse");
+    assert!(again > gone_at);
+    assert_ne!(t[first], t[again], "a fresh generation");
+    // At the end, every thread whose state was sent and that left is gone
+    // exactly once; bash (100) and the second 200 are still there.
+    assert_eq!(t.iter().filter(|l| l.starts_with("gone")).count(), 1);
+    let counters = stats(&out);
+    assert_eq!(counters["states_gone_sent"], 1);
+    assert_eq!(
+        counters["states_sent"],
+        counts(&out).get("state").copied().unwrap_or(0) as u64
+    );
+    // The references all resolve (events() asserts it) to the right threads.
+    let ev = events(&out);
+    assert!(ev
+        .iter()
+        .all(|e| e["tid"] != 200 || e["thread"]["tid"] == 200));
+}
+
+/// enrich's own last stats frame, as name → value.
+fn stats(out: &[u8]) -> BTreeMap<String, u64> {
+    let f = frames(out);
+    let last = f
+        .iter()
+        .rev()
+        .find(|f| f.get("stats").is_some())
+        .expect("a stats frame");
+    last["stats"]["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (s(c, &["name"]), c["value"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_fork_child_gets_its_own_state() {
+    let mut st = Stream::new();
+    family(&mut st);
+    probe(&mut st, 100);
+    fork(&mut st, 100, 200);
+    probe(&mut st, 200);
+    probe(&mut st, 100);
+    let (_d, mut e) = engine(false);
+    let out = drive(&st.bytes(), &mut e, |_, _, _| {});
+    let sent = states(&out);
+    let child: Vec<&Value> = sent.iter().filter(|s| s["tid"] == 200).collect();
+    assert_eq!(child.len(), 1, "{sent:?}");
+    assert_eq!(s(child[0], &["thread", "tid"]), "200");
+    assert_eq!(s(child[0], &["thread", "ppid"]), "100");
+    let parent_gen = sent.iter().find(|s| s["tid"] == 100).unwrap()["stateGen"].clone();
+    assert_ne!(child[0]["stateGen"], parent_gen);
+    // The parent's state did not change with the fork: sent once.
+    assert_eq!(sent.iter().filter(|s| s["tid"] == 100).count(), 1);
+    let t = trace(&out);
+    assert!(t.contains(&format!("event close 200 {}", child[0]["stateGen"])));
+}
+
+#[test]
+fn a_new_reader_is_sent_every_state_again() {
+    let mut st = Stream::new();
+    family(&mut st);
+    fork(&mut st, 100, 200);
+    probe(&mut st, 100);
+    probe(&mut st, 200);
+    // Here the reader changes.
+    probe(&mut st, 100);
+    exit(&mut st, 200);
+    probe(&mut st, 100);
+    let input = st.bytes();
+    let n = events(&input).len();
+    let (_d, mut e) = engine(false);
+    let mut cut = 0;
+    let out = drive(&input, &mut e, |i, e, w| {
+        if i == n - 3 {
+            w.flush().unwrap();
+            cut = w.get_ref().len();
+            e.new_reader();
+        }
+    });
+    let before = trace(&out[..cut]);
+    let after = trace(&out[cut..]);
+    assert!(before.iter().any(|l| l.starts_with("state 100")));
+    // The new reader gets bash's state again (a new generation) before its
+    // next event, and 200's with its exit; the old reader's states are not
+    // gone to it, only the one it was sent.
+    assert!(after[0].starts_with("state 100"), "{after:#?}");
+    assert!(!before.contains(&after[0]), "a new generation");
+    assert!(after[1].starts_with("event close 100"));
+    assert!(after[2].starts_with("state 200"), "{after:#?}");
+    assert!(after[3].starts_with("event procExit 200"));
+    assert_eq!(after[4], "gone 200");
+    assert!(after[5].starts_with("event close 100"));
+    assert_eq!(after.len(), 6, "{after:#?}");
+}
+
+#[test]
+fn gone_is_owed_only_to_the_reader_that_was_sent_the_state() {
+    let mut st = Stream::new();
+    family(&mut st);
+    fork(&mut st, 100, 200);
+    probe(&mut st, 200);
+    exit(&mut st, 200);
+    probe(&mut st, 100);
+    let input = st.bytes();
+    let n = events(&input).len();
+    let (_d, mut e) = engine(false);
+    let mut cut = 0;
+    // The reader changes between 200's exit and the next frame: the new
+    // one never had 200's state, so no stateGone is written to it.
+    let out = drive(&input, &mut e, |i, e, w| {
+        if i == n - 1 {
+            w.flush().unwrap();
+            cut = w.get_ref().len();
+            e.new_reader();
+        }
+    });
+    let after = trace(&out[cut..]);
+    assert!(after.iter().all(|l| !l.starts_with("gone")), "{after:#?}");
+}
+
+#[test]
+fn inline_state_writes_every_event_whole_and_no_state_frames() {
+    let mut st = Stream::new();
+    family(&mut st);
+    fork(&mut st, 100, 200);
+    probe(&mut st, 200);
+    exit(&mut st, 200);
+    probe(&mut st, 100);
+    let input = st.bytes();
+    let (code, out, err) = run_bin(&input, &["--inline-state"]);
+    assert_eq!(code, 0, "{err}");
+    let (kinds, gens) = frame_kinds(&out);
+    assert_eq!(kinds.get("state"), None, "{kinds:?}");
+    assert_eq!(kinds.get("stateGone"), None, "{kinds:?}");
+    assert!(gens.iter().all(|&g| g == 0), "{gens:?}");
+    for f in frames(&out) {
+        if let Some(e) = f.get("event") {
+            assert!(
+                e.get("thread").is_some() && e.get("container").is_some(),
+                "{e}"
+            );
+        }
+    }
+    let stats = stats(&out);
+    assert_eq!(stats["states_sent"], 0);
+    // The same events as with state frames, references resolved.
+    let (code, by_ref, err) = run_bin(&input, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(frame_kinds(&by_ref).0.contains_key("state"));
+    assert_eq!(events(&out), events(&by_ref));
+}
