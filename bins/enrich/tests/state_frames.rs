@@ -12,10 +12,14 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 use enrich::Enricher;
-use schema::Kind;
+use schema::{FrameReader, Kind};
 use serde_json::Value;
 
 const CONTAINER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -376,4 +380,105 @@ fn inline_state_writes_every_event_whole_and_no_state_frames() {
     assert_eq!(code, 0, "{err}");
     assert!(frame_kinds(&by_ref).0.contains_key("state"));
     assert_eq!(events(&out), events(&by_ref));
+}
+
+/// Reads frames from `r` until an event of `tid` that names a state; the
+/// frames read, as JSON.
+fn read_until_event_of(r: &mut FrameReader<UnixStream>, tid: i32) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let f = r
+            .next()
+            .expect("a valid stream")
+            .unwrap_or_else(|| panic!("the stream ended before an event of {tid}: {seen:?}"));
+        let json = schema::json::frame_to_json(f.root().unwrap()).unwrap();
+        let done = json
+            .get("event")
+            .is_some_and(|e| e["tid"] == tid && e["stateGen"] != 0);
+        seen.push(json);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// How long the reconnect test waits for enrich to connect or write.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The next connection to `listener`, with its reads bounded by [`WAIT`];
+/// fails rather than hangs when enrich does not connect within it.
+fn accept_within(listener: &UnixListener) -> UnixStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(WAIT)).unwrap();
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "enrich did not connect");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_reader_that_reconnects_is_sent_the_states_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("enrich.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enrich"))
+        .args(["--output", &format!("unix:{}", sock.display())])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start enrich");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut st = Stream::new();
+    family(&mut st);
+    probe(&mut st, 100);
+    stdin.write_all(&st.take()).unwrap();
+    stdin.flush().unwrap();
+    // The first reader gets bash's state, then its event; then it goes.
+    let mut r = FrameReader::new(accept_within(&listener));
+    let seen = read_until_event_of(&mut r, 100);
+    assert!(seen.iter().any(|f| f["state"]["tid"] == 100), "{seen:?}");
+    drop(r);
+    // This event meets the closed socket and is lost (enrich counts it);
+    // enrich connects again.
+    probe(&mut st, 100);
+    stdin.write_all(&st.take()).unwrap();
+    stdin.flush().unwrap();
+    let second = accept_within(&listener);
+    // The event that found no reader may or may not be the next one;
+    // send more until the new reader sees one of bash's.
+    probe(&mut st, 100);
+    stdin.write_all(&st.take()).unwrap();
+    drop(stdin);
+    let mut r = FrameReader::new(second);
+    r.read_header()
+        .expect("a header")
+        .expect("the new reader gets enrich's header first");
+    let seen = read_until_event_of(&mut r, 100);
+    let state_at = seen
+        .iter()
+        .position(|f| f["state"]["tid"] == 100)
+        .unwrap_or_else(|| panic!("the new reader was not sent bash's state: {seen:?}"));
+    let ev = seen.last().unwrap();
+    assert_eq!(seen[state_at]["state"]["stateGen"], ev["event"]["stateGen"]);
+    while r.next().expect("a valid stream").is_some() {}
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
 }

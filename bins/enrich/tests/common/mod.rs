@@ -227,6 +227,13 @@ impl Stream {
         self
     }
 
+    /// The bytes written since the last `take` (the whole stream so far
+    /// on the first), to feed a stage piece by piece.
+    pub fn take(&mut self) -> Vec<u8> {
+        self.w.flush().unwrap();
+        std::mem::take(self.w.get_mut())
+    }
+
     pub fn bytes(&mut self) -> Vec<u8> {
         self.w.flush().unwrap();
         self.w.get_ref().clone()
