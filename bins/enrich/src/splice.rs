@@ -581,6 +581,69 @@ mod tests {
     }
 
     #[test]
+    fn state_frames_are_spliced_like_events() {
+        let mut s = Splicer::new();
+        let thread = s
+            .cached(&[Part::Thread], |p| p.thread().unwrap().set_name(b"sh"))
+            .unwrap();
+        let identity = s
+            .cached(&[Part::User], |p| p.user().unwrap().set_name("root"))
+            .unwrap();
+        let mut w = FrameWriter::new(Vec::new());
+        let written = s
+            .write(
+                &mut w,
+                Target::State,
+                &[&thread, &identity],
+                None,
+                |mut e, _| {
+                    e.set_tid(5);
+                    e.set_state_gen(3);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert!(written);
+        w.flush().unwrap();
+        let mut r = FrameReader::new(&w.get_ref()[..]);
+        let f = r.next().unwrap().unwrap();
+        let frame::State(Ok(st)) = f.root().unwrap().which().unwrap() else {
+            panic!("not a state")
+        };
+        assert_eq!((st.get_tid(), st.get_state_gen()), (5, 3));
+        assert_eq!(st.get_thread().unwrap().get_name().unwrap(), b"sh");
+        assert_eq!(st.get_user().unwrap().get_name().unwrap(), "root");
+    }
+
+    #[test]
+    fn content_ids_name_bytes() {
+        let mut s = Splicer::new();
+        let build = |s: &mut Splicer, name: &[u8]| {
+            s.cached(&[Part::Thread], |p| {
+                let mut t = p.thread().unwrap();
+                t.set_name(name);
+                t.init_stdio_types(3);
+            })
+            .unwrap()
+        };
+        let a = build(&mut s, b"a");
+        let mut again = build(&mut s, b"a");
+        let mut other = build(&mut s, b"b");
+        assert_ne!(a.id(), again.id(), "every build is new until compared");
+        again.keep_id_of(&a);
+        assert_eq!(a.id(), again.id(), "the same bytes keep the id");
+        other.keep_id_of(&a);
+        assert_ne!(a.id(), other.id(), "other bytes do not");
+        // A patch that changes nothing keeps the id; one that does, not.
+        let before = again.id();
+        assert!(again.patch_stdio([FdType::Unknown; 3]));
+        assert_eq!(again.id(), before);
+        assert!(again.patch_stdio([FdType::File, FdType::Pipe, FdType::Unknown]));
+        assert_ne!(again.id(), before);
+        assert_ne!(again.id(), a.id());
+    }
+
+    #[test]
     fn parts_not_declared_are_refused() {
         let mut s = Splicer::new();
         let c = s.cached(&[Part::User], |p| {
