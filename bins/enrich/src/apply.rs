@@ -4,8 +4,8 @@
 //! descriptor each event concerns (Falco's semantics for `fd.*`).
 //!
 //! Changes that the event itself must show (a new fd, a new cwd) are applied
-//! before it is written ([`Enricher::apply_pre`]); removals (close, exit)
-//! after ([`Enricher::apply_post`]), so the event still shows what it closed.
+//! before it is written (`Enricher::apply_pre`); removals (close, exit)
+//! after (`Enricher::apply_post`), so the event still shows what it closed.
 
 use schema::kestrel_capnp::{event, thread, Family, FdType, L4Proto};
 use schema::table::ParamType;

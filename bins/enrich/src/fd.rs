@@ -3,7 +3,7 @@
 //! bound ones as `ip:port`, unix sockets by path (abstract ones as `@name`),
 //! memfds as `memfd:NAME`.
 //!
-//! It is not the per-process table (see [`crate::fdtable`]) nor the code
+//! It is not the per-process table (`Proc::fds`, see [`crate::threads`]) nor the code
 //! that decides which syscall changes what (see [`crate::apply`]).
 
 use std::fmt::Write as _;

@@ -9,7 +9,7 @@
 //! Anything else (socket addresses, argument lists, pointers elsewhere,
 //! more parameters than any kind has) is left to Cap'n Proto, so a hostile
 //! stream gains nothing here: every pointer of the block is checked to stay
-//! inside it, and the block is bounded by [`MAX_PARAMS_BLOCK_WORDS`].
+//! inside it, and the block is bounded by `MAX_PARAMS_BLOCK_WORDS`.
 //!
 //! Paths that enrich resolved are rewritten in the copy: the new bytes are
 //! appended to the block and the parameter's pointer moved to them.

@@ -50,7 +50,7 @@ pub const MAX_CACHED_SEGMENTS: usize = 4;
 pub(crate) const WORD: usize = 8;
 
 /// The event fields that can come from other segments, in the order of
-/// [`Slots`]: the cached parts, and the parameters.
+/// `Slots`: the cached parts, and the parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Thread,

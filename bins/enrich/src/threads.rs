@@ -35,10 +35,10 @@ pub struct Proc {
     pub sid: i32,
     pub pgid: i32,
     pub vpgid: i32,
-    /// argv[0].
+    /// `argv[0]`.
     pub exe: Vec<u8>,
     pub exepath: Vec<u8>,
-    /// argv[1..].
+    /// `argv[1..]`.
     pub args: Vec<Vec<u8>>,
     pub args_truncated: bool,
     pub env: Vec<Vec<u8>>,
