@@ -3,8 +3,9 @@
 //! bound ones as `ip:port`, unix sockets by path (abstract ones as `@name`),
 //! memfds as `memfd:NAME`.
 //!
-//! It is not the per-process table (`Proc::fds`, see [`crate::threads`]) nor the code
-//! that decides which syscall changes what (see [`crate::apply`]).
+//! It is not the per-process table (`Proc::fds`, see [`crate::threads`])
+//! nor the code that decides which syscall changes what (see
+//! [`crate::apply`]).
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
