@@ -124,8 +124,10 @@ fn fresh_content_id() -> u64 {
 /// Parts of events, serialised once to be attached to many.
 #[derive(Debug, Clone)]
 pub struct Cached {
-    /// One Cap'n Proto segment: a root pointer list, then the parts.
-    segment: Vec<u8>,
+    /// One Cap'n Proto segment: a root pointer list, then the parts. Its
+    /// size never changes, so no capacity is kept (every live thread holds
+    /// one of these).
+    segment: Box<[u8]>,
     /// (Event pointer slot, landing pad word) of each part present, the
     /// first `present` of them; inline and small, as every live thread
     /// holds one.
@@ -371,7 +373,7 @@ impl Splicer {
         const LIST: u64 = 1;
         let (list_at, _) = follow(seg, 0, LIST)?;
         let mut cached = Cached {
-            segment: Vec::new(),
+            segment: Box::default(),
             pads: [(0, 0); ALL_PARTS.len()],
             present: 0,
             id: fresh_content_id(),
@@ -386,7 +388,7 @@ impl Splicer {
             cached.pads[cached.present as usize] = (slot, u8::try_from(pad).ok()?);
             cached.present += 1;
         }
-        cached.segment = seg.to_vec();
+        cached.segment = Box::from(*seg);
         Some(cached)
     }
 
