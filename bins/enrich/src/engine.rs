@@ -185,6 +185,11 @@ impl Enricher {
         self.thread_builds.get()
     }
 
+    /// `state` and `stateGone` frames written so far.
+    pub fn states_sent(&self) -> (u64, u64) {
+        (self.link.states_sent(), self.link.states_gone_sent())
+    }
+
     /// The thread table (read-only), for tests and the benchmark.
     pub fn threads(&self) -> &ThreadTable {
         &self.threads
