@@ -1,6 +1,6 @@
 //! The enrich stage's loop, per the stage conventions: read the header,
 //! write ours, then for each frame enrich events, forward upstream stats and
-//! other frames unchanged, flush whenever the input has nothing buffered,
+//! other frames unchanged (but thread states: ours replace them), flush whenever the input has nothing buffered,
 //! write our own stats about once a second and at the end, release held
 //! events when their wait runs out.
 //!
@@ -115,8 +115,10 @@ where
                 w.write_raw(frame.raw()).map_err(out)?;
             }
             // A second header (concatenated recordings) is not forwarded:
-            // the output stream has one, ours.
-            Ok(frame::Header(_)) => {}
+            // the output stream has one, ours. Nor are upstream thread
+            // states (an enriched stream fed back in): our events name
+            // our own states, and a reader would take theirs for ours.
+            Ok(frame::Header(_) | frame::State(_) | frame::StateGone(_)) => {}
             Ok(frame::Event(Err(e))) => {
                 break Err(RunError::Input(FrameError::corrupt(frame.offset(), e)))
             }

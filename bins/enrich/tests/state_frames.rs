@@ -482,3 +482,18 @@ fn a_reader_that_reconnects_is_sent_the_states_again() {
         .unwrap();
     assert!(status.success(), "{err}");
 }
+
+#[test]
+fn upstream_states_are_not_forwarded() {
+    // An enriched stream fed back in: its states would pass for ours.
+    let mut st = Stream::new();
+    family(&mut st);
+    st.state(100, 1, "impostor");
+    probe(&mut st, 100);
+    let (code, out, err) = run_bin(&st.bytes(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let sent = states(&out);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(s(&sent[0], &["thread", "name"]), "bash");
+    assert_eq!(s(&events(&out)[2], &["thread", "name"]), "bash");
+}

@@ -215,6 +215,18 @@ impl Stream {
         self
     }
 
+    /// A `state` frame, as enrich writes them (for streams that are not
+    /// capture's).
+    pub fn state(&mut self, tid: i32, gen: u64, name: &str) -> &mut Self {
+        let mut msg = Builder::new_default();
+        let mut s = msg.init_root::<frame::Builder>().init_state();
+        s.set_tid(tid);
+        s.set_state_gen(gen);
+        s.init_thread().set_name(name.as_bytes());
+        self.w.write(&msg).unwrap();
+        self
+    }
+
     /// A stats frame from an upstream stage.
     pub fn stats(&mut self, stage: Stage, name: &str, value: u64) -> &mut Self {
         let mut msg = Builder::new_default();
