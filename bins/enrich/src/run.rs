@@ -1,8 +1,8 @@
 //! The enrich stage's loop, per the stage conventions: read the header,
 //! write ours, then for each frame enrich events, forward upstream stats and
-//! other frames unchanged (but thread states: ours replace them), flush whenever the input has nothing buffered,
-//! write our own stats about once a second and at the end, release held
-//! events when their wait runs out.
+//! other frames unchanged (but thread states: ours replace them), flush
+//! whenever the input has nothing buffered, write our own stats about once
+//! a second and at the end, release held events when their wait runs out.
 //!
 //! Errors are typed so the binary can tell a broken downstream pipe (a clean
 //! stop) from a bad input stream (one line, exit 1).
