@@ -68,7 +68,14 @@ impl Enricher {
         };
         let comm = t.get_name().map(<[u8]>::to_vec).unwrap_or_default();
         let mut p = self.threads.proc(pid).cloned().unwrap_or_default();
+        // Each thread's snapshot carries its own start time; the process
+        // started with its leader.
+        let start_ts_ns = match (tid == pid, p.start_ts_ns) {
+            (false, known) if known != 0 => known,
+            _ => t.get_start_ts_ns(),
+        };
         fill_proc_from_thread(&mut p, pid, t, &comm);
+        p.start_ts_ns = start_ts_ns;
         if tid == pid || p.comm.is_empty() {
             p.comm = comm.clone();
         }

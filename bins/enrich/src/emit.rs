@@ -17,6 +17,17 @@ fn set_list(mut l: data_list::Builder<'_>, items: &[Vec<u8>]) {
     }
 }
 
+/// True when `q` may be `p`'s parent or its session or group leader: it
+/// did not start after `p` (or a start time is unknown). The kernel reuses
+/// the pid of a process that is gone, and enrich keeps the ids a process
+/// names (ppid, sid, pgid) as they were; a process that took such a pid
+/// started after every process that still names it, and is not theirs.
+/// This also keeps cached `thread` parts valid: a new process never shows
+/// on the events of older ones, so it need not invalidate them.
+fn predates(q: &Proc, p: &Proc) -> bool {
+    q.start_ts_ns == 0 || p.start_ts_ns == 0 || q.start_ts_ns <= p.start_ts_ns
+}
+
 /// The types of `p`'s descriptors 0, 1 and 2 (`unknown` when closed).
 pub fn stdio_types(p: &Proc) -> [FdType; 3] {
     [0, 1, 2].map(|n| p.fds.get(&n).map_or(FdType::Unknown, |e| e.ty))
@@ -66,11 +77,11 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
     b.set_vpgid(p.vpgid);
     // Processes shown here are marked, so that their changes invalidate
     // cached threads (see `Proc::in_chain`).
-    if let Some(s) = table.proc(p.sid).filter(|_| p.sid > 0) {
+    if let Some(s) = table.proc(p.sid).filter(|s| p.sid > 0 && predates(s, p)) {
         s.in_chain.set(s.in_chain.get() || s.pid != p.pid);
         b.set_sname(&s.comm);
     }
-    if let Some(g) = table.proc(p.pgid).filter(|_| p.pgid > 0) {
+    if let Some(g) = table.proc(p.pgid).filter(|g| p.pgid > 0 && predates(g, p)) {
         g.in_chain.set(g.in_chain.get() || g.pid != p.pid);
         b.set_vpgid_name(&g.comm);
         b.set_vpgid_exe(&g.exe);
@@ -87,7 +98,7 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
         // A process cannot be its own ancestor; stop at loops and at pid 0.
         let Some(parent) = table
             .proc(cur.ppid)
-            .filter(|q| cur.ppid > 0 && q.pid != cur.pid && q.pid != p.pid)
+            .filter(|q| cur.ppid > 0 && q.pid != cur.pid && q.pid != p.pid && predates(q, cur))
         else {
             break;
         };

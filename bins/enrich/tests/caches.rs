@@ -276,6 +276,9 @@ enum Op {
     },
     Fork {
         who: usize,
+        /// Whether the child takes the tid of a process that exited, as
+        /// the kernel does once pids wrap.
+        reuse: bool,
     },
     Exec {
         who: usize,
@@ -299,7 +302,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (who.clone(), 0..PATHS.len()).prop_map(|(who, path)| Op::Chdir { who, path }),
         1 => (who.clone(), 0u64..2).prop_map(|(who, uid)| Op::Setuid { who, uid: uid * 1000 }),
         1 => (who.clone(), 0..NAMES.len()).prop_map(|(who, name)| Op::Rename { who, name }),
-        1 => who.clone().prop_map(|who| Op::Fork { who }),
+        1 => (who.clone(), any::<bool>()).prop_map(|(who, reuse)| Op::Fork { who, reuse }),
         1 => (who.clone(), 0..NAMES.len(), any::<bool>())
             .prop_map(|(who, name, container)| Op::Exec { who, name, container }),
         1 => who.prop_map(|who| Op::Exit { who }),
@@ -316,6 +319,7 @@ proptest! {
         // Live processes, by pid; a process picked by `who` is one of them.
         let mut live: Vec<i32> = vec![100, 200];
         let mut next_pid = 1000;
+        let mut exited: Vec<i32> = Vec::new();
         let mut next_fd = 3;
         for op in &ops {
             let Some(&pid) = live.get(match op {
@@ -325,7 +329,7 @@ proptest! {
                 | Op::Chdir { who, .. }
                 | Op::Setuid { who, .. }
                 | Op::Rename { who, .. }
-                | Op::Fork { who }
+                | Op::Fork { who, .. }
                 | Op::Exec { who, .. }
                 | Op::Exit { who } => who % live.len().max(1),
             }) else {
@@ -351,9 +355,14 @@ proptest! {
                 Op::Rename { name, .. } => {
                     st.ev(Kind::Prctl, pid, pid, 0, &[P::Uint(15), b(NAMES[name]), P::Int(0)]);
                 }
-                Op::Fork { .. } => {
-                    let child = next_pid;
-                    next_pid += 1;
+                Op::Fork { reuse, .. } => {
+                    let child = match exited.pop().filter(|_| reuse) {
+                        Some(old) => old,
+                        None => {
+                            next_pid += 1;
+                            next_pid
+                        }
+                    };
                     st.ev(Kind::Clone, pid, pid, i64::from(child), &[P::Uint(0x11)]);
                     st.ev(Kind::Clone, child, child, 0, &[P::Uint(0x11)]);
                     live.push(child);
@@ -369,6 +378,7 @@ proptest! {
                 Op::Exit { .. } => {
                     st.ev(Kind::ProcExit, pid, pid, 0, &[P::Int(0), P::Uint(0)]);
                     live.retain(|p| *p != pid);
+                    exited.push(pid);
                 }
             }
         }

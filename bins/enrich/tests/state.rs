@@ -307,6 +307,50 @@ fn threads_share_process_state() {
 }
 
 #[test]
+fn a_process_starts_with_its_leader_whatever_the_order_of_its_threads() {
+    let mut st = Stream::new();
+    family(&mut st);
+    // A second thread of bash, started later, snapshotted after it.
+    let mut worker = Snap::new(100, 1, "bash");
+    worker.tid = 150;
+    worker.start_ts = 9_000;
+    st.snap(&worker);
+    st.ev(Kind::Close, 150, 100, -9, &[P::Int(99)]);
+    let ev = run(st.bytes());
+    assert_eq!(s(&ev[3], &["thread", "tid"]), "150");
+    assert_eq!(
+        s(&ev[3], &["thread", "startTsNs"]),
+        "1100",
+        "bash's own start"
+    );
+}
+
+#[test]
+fn a_process_that_took_a_gone_parents_pid_is_not_that_parent() {
+    let mut st = Stream::new();
+    family(&mut st);
+    st.snap(&Snap::new(200, 100, "make"));
+    // bash exits; make is an orphan that still names pid 100 as its parent.
+    st.ev(Kind::ProcExit, 100, 100, 0, &[P::Int(0), P::Uint(0)]);
+    st.ev(Kind::Close, 200, 200, -9, &[P::Int(99)]);
+    // The kernel hands pid 100 to make's own child.
+    st.ev(Kind::Clone, 200, 200, 100, &[P::Uint(0x11)]);
+    st.ev(Kind::Clone, 100, 100, 0, &[P::Uint(0x11)]);
+    // A change of make's own, so that its `thread` is built again.
+    st.ev(Kind::Chdir, 200, 200, 0, &[b("/tmp")]);
+    st.ev(Kind::Close, 200, 200, -9, &[P::Int(99)]);
+    let ev = run(st.bytes());
+    let ancestors = |e: &serde_json::Value| s(e, &["thread", "ancestors"]);
+    let last = ev.last().unwrap();
+    assert_eq!(s(last, &["thread", "tid"]), "200");
+    assert_eq!(ancestors(last), "[]", "not its own child");
+    assert_eq!(s(last, &["thread", "cwd"]), "/tmp");
+    let child = &ev[ev.len() - 3];
+    assert_eq!(s(child, &["thread", "tid"]), "100");
+    assert_eq!(s(&child["thread"]["ancestors"][0], &["name"]), "make");
+}
+
+#[test]
 fn sockets_are_named_as_falco_names_them() {
     let mut st = Stream::new();
     family(&mut st);
