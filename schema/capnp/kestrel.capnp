@@ -187,6 +187,8 @@ struct Event {
   # are unique within a stream, never reused, so a reader can tell a state
   # it missed (a restart downstream) from the one meant.
   stateGen @16 :UInt64;
+  # Types of the thread's fds 0, 1 and 2 at this event (fd.types[N]), when they are not in its thread part: enrich sends them with each event that refers to a state, so that a dup2 onto stdio does not resend the state.
+  stdioTypes @17 :List(FdType);
 }
 
 struct Param {
