@@ -29,6 +29,11 @@
 //! [`undelivered_frames`]; frames already in the socket buffer when the
 //! reader died are lost with it and cannot be counted here.
 //!
+//! When the reader goes away, the rest of the batch being written goes with
+//! it: those frames were built before the stage could know (a stage whose
+//! frames refer to earlier ones watches [`readers_lost`] and sends them
+//! again), so they are not finished to the next reader.
+//!
 //! It does not buffer frames for the next reader: a restart is a gap, made
 //! visible by the counter, not a replay.
 
@@ -341,6 +346,19 @@ impl Reconnecting {
         crate::control::stage::set_output_connected(false);
     }
 
+    /// Drops all of `buf`, counting each frame that ends in it.
+    fn discard_all(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut used = 0;
+        while used < buf.len() {
+            let n = self.discard(&buf[used..])?;
+            if n == 0 {
+                break;
+            }
+            used += n;
+        }
+        Ok(buf.len())
+    }
+
     /// Drops the part of `buf` that belongs to the current frame, counting
     /// the frame when its end is reached.
     fn discard(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -371,9 +389,14 @@ impl Write for Reconnecting {
             }
             Err(e) if is_disconnect(&e) => {
                 // The frame under way is lost: its start went to the reader
-                // that died, or nothing of it did.
+                // that died, or nothing of it did. So is the rest of this
+                // batch: its frames were built before the stage could learn
+                // of the loss (`readers_lost`), and may refer to frames the
+                // next reader will never get (enrich's events to their
+                // thread's `state`); frames built after it are the next
+                // reader's.
                 self.lose_reader(&e);
-                self.discard(buf)
+                self.discard_all(buf)
             }
             Err(e) => Err(e),
         }

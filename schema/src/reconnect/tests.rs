@@ -230,3 +230,44 @@ fn other_endpoints_are_plain_streams() {
     assert!(matches!(out, Output::Plain(_)));
     drop(listener);
 }
+
+#[test]
+fn a_batch_cut_by_a_lost_reader_is_not_finished_to_the_next() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = temp_socket(&dir);
+    let first_path = path.clone();
+    let first = std::thread::spawn(move || connect_when_there(&first_path));
+    let out = open_output(
+        &Endpoint::Listen {
+            path: path.clone(),
+            mode: 0o600,
+        },
+        Stage::Enrich,
+        Redial::Accept,
+    )
+    .expect("listen");
+    let first = first.join().expect("first reader");
+    let mut w = FrameWriter::new(out);
+    w.write_header(Stage::Enrich).expect("header");
+    w.flush().expect("flush");
+    let lost_before = readers_lost();
+    // The next reader is already waiting when the first one goes, so the
+    // output could take it in the middle of the batch below.
+    let second = UnixStream::connect(&path).expect("the second reader queues");
+    drop(first);
+    for seq in 0..5 {
+        write_seq(&mut w, seq, 0);
+    }
+    // One batch, built before the writer could know the reader was gone:
+    // none of it goes to the next reader.
+    w.flush().expect("flush");
+    assert_eq!(w.get_ref().undelivered_frames(), 5);
+    assert!(readers_lost() > lost_before);
+    write_seq(&mut w, 100, 0);
+    w.flush().expect("flush");
+    assert_eq!(w.get_ref().readers(), 2);
+    drop(w);
+    let (stage, got) = read_stream(second);
+    assert_eq!(stage, Some(Stage::Enrich), "a fresh header first");
+    assert_eq!(got, vec![100]);
+}
