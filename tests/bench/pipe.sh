@@ -49,6 +49,10 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load ave
 echo
 echo "| case | bytes/frame | frames/s (median) | frames/s (min–max) | MB/s (median) | writer CPU ns/frame | reader CPU ns/frame |"
 echo "|---|---|---|---|---|---|---|"
+run_case "enriched by reference, batched, unpacked" 5000000 --event referenced
+run_case "enriched by reference, unbatched, unpacked" 1000000 --event referenced --unbatched
+run_case "enriched by reference, batched, packed" 2000000 --event referenced --packed -- --packed
+run_case "enriched by reference, unbatched, packed" 1000000 --event referenced --packed --unbatched -- --packed
 run_case "enriched, batched, unpacked" 3000000 --event enriched
 run_case "enriched, unbatched, unpacked" 500000 --event enriched --unbatched
 run_case "enriched, batched, packed" 1000000 --event enriched --packed -- --packed
