@@ -40,6 +40,16 @@ pub const CONNECT_RETRY: Duration = Duration::from_millis(20);
 /// First descriptor passed by systemd socket activation (`SD_LISTEN_FDS_START`).
 pub const SD_LISTEN_FDS_START: RawFd = 3;
 
+/// Capacity a stage asks for on a pipe it reads or writes (`-`, `fd:N`):
+/// Linux's default of 64 KiB holds a few hundred events, so at hundreds of
+/// thousands of events a second the two ends would wake each other
+/// thousands of times a second, and a stage that stalls for a moment
+/// would stall the one before it at once. 1 MiB is the most an
+/// unprivileged process may ask for by default (`fs.pipe-max-size`); pipe
+/// buffers are kernel memory, not the stage's. Refusals are ignored: the
+/// pipe keeps working at its size.
+pub const PIPE_BYTES: i32 = 1 << 20;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     Stdio,
@@ -232,7 +242,10 @@ pub fn open_output(ep: &Endpoint) -> Result<Stream, TransportError> {
 fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
     match ep {
         // SAFETY: stdin/stdout stay open for the life of the process.
-        Endpoint::Stdio => Ok(Stream::Fd(unsafe { BorrowedFd::new(stdio_fd) })),
+        Endpoint::Stdio => {
+            enlarge_pipe(stdio_fd);
+            Ok(Stream::Fd(unsafe { BorrowedFd::new(stdio_fd) }))
+        }
         Endpoint::Unix(path) => connect(path).map(Stream::Unix),
         Endpoint::Listen { path, mode } => {
             let listener = listen(path, *mode)?;
@@ -244,6 +257,7 @@ fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
         }
         Endpoint::Fd(fd) => {
             check_fd(*fd)?;
+            enlarge_pipe(*fd);
             // SAFETY: the descriptor is open (checked) and was handed to us
             // to own by whoever spawned us.
             Ok(Stream::File(unsafe { File::from_raw_fd(*fd) }))
@@ -266,6 +280,28 @@ fn open(ep: &Endpoint, stdio_fd: RawFd) -> Result<Stream, TransportError> {
                 // Accept=yes: we got one connection.
                 Ok(Stream::File(File::from(owned)))
             }
+        }
+    }
+}
+
+/// Raises the capacity of `fd` to [`PIPE_BYTES`] if it is a pipe or FIFO
+/// smaller than that.
+fn enlarge_pipe(fd: RawFd) {
+    // SAFETY: fstat writes one stat through a valid pointer; fcntl with
+    // F_GETPIPE_SZ/F_SETPIPE_SZ takes plain integers.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0 || st.st_mode & libc::S_IFMT != libc::S_IFIFO {
+            return;
+        }
+        if libc::fcntl(fd, libc::F_GETPIPE_SZ) >= PIPE_BYTES {
+            return;
+        }
+        if libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_BYTES) < 0 {
+            tracing::debug!(
+                "could not enlarge pipe fd {fd} to {PIPE_BYTES} bytes: {}",
+                io::Error::last_os_error()
+            );
         }
     }
 }
@@ -440,6 +476,24 @@ pub(crate) fn is_listening(fd: RawFd) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pipes_are_enlarged_and_other_descriptors_left_alone() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe writes two descriptors into the array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        for fd in fds {
+            enlarge_pipe(fd);
+            // SAFETY: a plain query on a descriptor we own.
+            assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) }, PIPE_BYTES);
+            // SAFETY: closing the descriptors this test opened.
+            unsafe { libc::close(fd) };
+        }
+        let file = tempfile::tempfile().expect("temp file");
+        // Not a pipe: nothing to do, and no error.
+        enlarge_pipe(std::os::fd::AsRawFd::as_raw_fd(&file));
+    }
+
     use super::*;
 
     #[test]
