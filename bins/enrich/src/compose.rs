@@ -4,7 +4,9 @@
 //! with the parameters copied as a block): by default written once in a
 //! `state` frame that the thread's events then name by its `stateGen`
 //! ([`crate::statelink`]), or, with `--inline-state`, spliced into every
-//! event. Held events, parts too big to cache and
+//! event. Events by reference carry their stdio types themselves
+//! (`Event.stdioTypes`), so that a dup2 onto stdio does not change the
+//! state. Held events, parts too big to cache and
 //! `Enricher::set_splicing(false)` build every event whole, field by field
 //! (`stateGen` 0): readers take both.
 //!
@@ -17,10 +19,10 @@ use schema::kestrel_capnp::{event, user};
 use schema::{FrameWriter, Kind};
 
 use crate::containers;
-use crate::emit::{stdio_types, write_thread};
+use crate::emit::{write_stdio_types, write_thread, Stdio, STDIO_FDS};
 use crate::engine::{to_io, Enricher, Ev, EvFd};
 use crate::splice::{Cached, Part, Parts, RawParams, Splicer, Target};
-use crate::threads::{Proc, Thread, ThreadKey, UID_UNSET};
+use crate::threads::{Proc, Thread, UID_UNSET};
 
 /// The parts of an event that depend on its process alone, cached per
 /// process.
@@ -63,20 +65,16 @@ impl Enricher {
         // not cached, so that idle threads hold no serialised copy.
         let cache = self.splicing && e.kind != Kind::ProcSnapshot;
         if let (Some((t, p)), true) = (tp, cache) {
-            let key = (p.ver, t.ver, self.threads.epoch, p.stdio_ver);
-            // A change of stdio alone is patched in: it is common (programs
-            // close or redirect their stdio) and shows three values only.
-            let patch = |old: ThreadKey, part: &mut Cached| {
-                old.0 == key.0
-                    && old.1 == key.1
-                    && old.2 == key.2
-                    && part.patch_stdio(stdio_types(p))
-            };
-            let thread = t.cache.get_or_patch(key, patch, || {
+            let stdio = self.stdio_place();
+            // By reference the cached `thread` leaves stdio out, so that its
+            // changes neither rebuild it nor resend the state.
+            let stdio_key = (stdio == Stdio::InThread).then_some(p.stdio_ver);
+            let key = (p.ver, t.ver, self.threads.epoch, stdio_key);
+            let thread = t.cache.get(key, || {
                 self.thread_builds.set(self.thread_builds.get() + 1);
                 self.splicer.borrow_mut().cached(&[Part::Thread], |parts| {
                     if let Some(b) = parts.thread() {
-                        write_thread(&self.threads, t, p, b);
+                        write_thread(&self.threads, t, p, stdio, b);
                     }
                 })
             });
@@ -110,6 +108,9 @@ impl Enricher {
                         if gen != 0 {
                             out.set_state_gen(gen);
                         }
+                        if stdio == Stdio::OnEvent {
+                            write_stdio_types(p, out.reborrow().init_stdio_types(STDIO_FDS));
+                        }
                         self.fill_event(e, Some((t, p)), out, fill)
                     })?;
                 if written {
@@ -125,6 +126,17 @@ impl Enricher {
             self.write_container(cid, out);
             Ok(())
         })
+    }
+
+    /// Where events written from cached parts show their stdio types:
+    /// by reference, on the event (see [`Stdio::OnEvent`]); inline, in the
+    /// `thread` as every self-contained event does.
+    fn stdio_place(&self) -> Stdio {
+        if self.inline_state {
+            Stdio::InThread
+        } else {
+            Stdio::OnEvent
+        }
     }
 
     /// The `stateGen` of the state of `t` whose parts are `parts` (its
@@ -191,7 +203,8 @@ impl Enricher {
             return Ok(());
         };
         if fill == Fill::All {
-            write_thread(&self.threads, t, p, out.reborrow().init_thread());
+            let thread = out.reborrow().init_thread();
+            write_thread(&self.threads, t, p, Stdio::InThread, thread);
             self.users.write_user(p.euid, out.reborrow().init_user());
             self.users.write_group(p.egid, out.reborrow().init_group());
             self.write_login_user(p, out.reborrow().init_login_user());

@@ -5,7 +5,7 @@
 //!
 //! It reads the tables only; changing them is [`crate::apply`]'s.
 
-use capnp::data_list;
+use capnp::{data_list, enum_list};
 use schema::kestrel_capnp::{thread, FdType};
 
 use crate::limits::{MAX_ANCESTORS, MAX_ANCESTOR_ARGS_BYTES};
@@ -28,13 +28,38 @@ fn predates(q: &Proc, p: &Proc) -> bool {
     q.start_ts_ns == 0 || p.start_ts_ns == 0 || q.start_ts_ns <= p.start_ts_ns
 }
 
-/// The types of `p`'s descriptors 0, 1 and 2 (`unknown` when closed).
-pub fn stdio_types(p: &Proc) -> [FdType; 3] {
-    [0, 1, 2].map(|n| p.fds.get(&n).map_or(FdType::Unknown, |e| e.ty))
+/// Stdio descriptors: 0, 1 and 2 (stdin, stdout, stderr).
+pub const STDIO_FDS: u32 = 3;
+
+/// Where an event shows its thread's stdio types (`fd.types[N]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    /// In its `thread`, as a self-contained event does.
+    InThread,
+    /// In `Event.stdioTypes`, beside the `thread`: programs dup2 and close
+    /// their stdio all the time, and a `thread` without them stays the same
+    /// state across that (no `state` frame is sent again).
+    OnEvent,
 }
 
-/// Writes thread `t` of process `p`.
-pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Builder<'_>) {
+/// Fills `l` (`Thread.stdioTypes` or `Event.stdioTypes`, three long) with
+/// the types of `p`'s descriptors 0, 1 and 2 (`unknown` when closed).
+pub fn write_stdio_types(p: &Proc, mut l: enum_list::Builder<'_, FdType>) {
+    for n in 0..l.len() {
+        let ty = p.fds.get(&i64::from(n)).map_or(FdType::Unknown, |e| e.ty);
+        l.set(n, ty);
+    }
+}
+
+/// Writes thread `t` of process `p`, with its stdio types if `stdio` says
+/// they go there.
+pub fn write_thread(
+    table: &ThreadTable,
+    t: &Thread,
+    p: &Proc,
+    stdio: Stdio,
+    mut b: thread::Builder<'_>,
+) {
     b.set_tid(t.tid);
     b.set_pid(p.pid);
     b.set_ppid(p.ppid);
@@ -86,9 +111,8 @@ pub fn write_thread(table: &ThreadTable, t: &Thread, p: &Proc, mut b: thread::Bu
         b.set_vpgid_name(&g.comm);
         b.set_vpgid_exe(&g.exe);
     }
-    let mut stdio = b.reborrow().init_stdio_types(3);
-    for (n, ty) in stdio_types(p).into_iter().enumerate() {
-        stdio.set(n as u32, ty);
+    if stdio == Stdio::InThread {
+        write_stdio_types(p, b.reborrow().init_stdio_types(STDIO_FDS));
     }
 
     let mut chain: [Option<&Proc>; MAX_ANCESTORS] = [None; MAX_ANCESTORS];

@@ -40,39 +40,18 @@ impl<K> Clone for PartCache<K> {
 }
 
 impl<K: PartialEq + Copy> PartCache<K> {
-    /// The part for `key`, rebuilt by `build` when the cached one was built
-    /// at another key.
-    pub fn get(&self, key: K, build: impl FnOnce() -> Option<Cached>) -> Ref<'_, Option<Cached>> {
-        self.get_or_patch(key, |_, _| false, build)
-    }
-
     /// The part for `key`. When the cached one was built at another key,
-    /// `patch` (given that key) may bring it up to date in place and say
-    /// so; otherwise `build` rebuilds it, and the rebuilt part keeps the
-    /// old one's content id if its bytes are the same
-    /// ([`Cached::keep_id_of`]).
-    pub fn get_or_patch(
-        &self,
-        key: K,
-        patch: impl FnOnce(K, &mut Cached) -> bool,
-        build: impl FnOnce() -> Option<Cached>,
-    ) -> Ref<'_, Option<Cached>> {
+    /// `build` rebuilds it, and the rebuilt part keeps the old one's
+    /// content id if its bytes are the same ([`Cached::keep_id_of`]).
+    pub fn get(&self, key: K, build: impl FnOnce() -> Option<Cached>) -> Ref<'_, Option<Cached>> {
         {
             let mut e = self.entry.borrow_mut();
             if e.0 != Some(key) {
-                let (old, part) = &mut *e;
-                let patched = match (old.as_ref(), part.as_mut()) {
-                    (Some(old), Some(part)) => patch(*old, part),
-                    _ => false,
-                };
-                if !patched {
-                    let mut fresh = build();
-                    if let (Some(fresh), Some(old)) = (fresh.as_mut(), part.as_ref()) {
-                        fresh.keep_id_of(old);
-                    }
-                    *part = fresh;
+                let mut fresh = build();
+                if let (Some(fresh), Some(old)) = (fresh.as_mut(), e.1.as_ref()) {
+                    fresh.keep_id_of(old);
                 }
-                e.0 = Some(key);
+                *e = (Some(key), fresh);
             }
         }
         Ref::map(self.entry.borrow(), |e| &e.1)

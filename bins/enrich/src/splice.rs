@@ -29,7 +29,7 @@ use capnp::any_pointer_list;
 use capnp::message::Builder;
 use capnp::traits::FromPointerBuilder;
 use schema::arena::ReusedArena;
-use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user, FdType};
+use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use schema::FrameWriter;
 
 use crate::rawparams::RawList;
@@ -143,9 +143,8 @@ impl Cached {
     }
 
     /// Names this content: two parts with the same id hold the same bytes.
-    /// A new part gets an id never used before, and keeps it only while
-    /// its bytes stay the same (a patch that changes them takes a new one),
-    /// so a reader that was sent the part with some id still holds what
+    /// A new part gets an id never used before (the bytes of a part never
+    /// change), so a reader that was sent the part with some id still holds what
     /// this part shows ([`crate::statelink`]).
     pub fn id(&self) -> u64 {
         self.id
@@ -159,69 +158,6 @@ impl Cached {
             self.id = old.id;
         }
     }
-
-    /// Rewrites the `stdioTypes` of the cached `thread` part in place;
-    /// false (nothing changed) when this segment holds no such list of
-    /// three.
-    pub fn patch_stdio(&mut self, types: [FdType; 3]) -> bool {
-        const STRUCT: u64 = 0;
-        const LIST: u64 = 1;
-        /// List element size code of 16-bit elements (enums).
-        const ELEMENTS_16BIT: u64 = 3;
-        let thread_slot = slot_of(Part::Thread);
-        let Some(&(_, pad)) = self
-            .pads()
-            .iter()
-            .find(|(s, _)| u32::from(*s) == thread_slot)
-        else {
-            return false;
-        };
-        let seg = &self.segment;
-        let Some((at, sizes)) = follow(seg, usize::from(pad), STRUCT) else {
-            return false;
-        };
-        let (data, ptrs) = ((sizes & 0xffff) as usize, (sizes >> 16) as usize);
-        let slot = stdio_slot();
-        if slot >= ptrs {
-            return false;
-        }
-        let Some((list, upper)) = follow(seg, at + data + slot, LIST) else {
-            return false;
-        };
-        if upper & 7 != ELEMENTS_16BIT || upper >> 3 != 3 || (list + 1) * WORD > seg.len() {
-            return false;
-        }
-        let mut changed = false;
-        for (i, ty) in types.into_iter().enumerate() {
-            let b = list * WORD + 2 * i;
-            let new = (ty as u16).to_le_bytes();
-            changed |= self.segment[b..b + 2] != new;
-            self.segment[b..b + 2].copy_from_slice(&new);
-        }
-        if changed {
-            self.id = fresh_content_id();
-        }
-        true
-    }
-}
-
-/// Index of `stdioTypes` among Thread's pointer fields, found once by
-/// building a thread with only that field set.
-fn stdio_slot() -> usize {
-    static SLOT: OnceLock<usize> = OnceLock::new();
-    *SLOT.get_or_init(|| {
-        let mut msg = Builder::new_default();
-        msg.init_root::<thread::Builder>().init_stdio_types(3);
-        let segments = msg.get_segments_for_output();
-        let seg = segments[0];
-        let Some((at, sizes)) = follow(seg, 0, 0) else {
-            return usize::MAX;
-        };
-        let (data, ptrs) = ((sizes & 0xffff) as usize, (sizes >> 16) as usize);
-        (0..ptrs)
-            .find(|&s| word(seg, at + data + s).is_some_and(|w| w != 0))
-            .unwrap_or(usize::MAX)
-    })
 }
 
 /// Where a cached segment's parts are built; each part may be set once.
@@ -624,7 +560,6 @@ mod tests {
             s.cached(&[Part::Thread], |p| {
                 let mut t = p.thread().unwrap();
                 t.set_name(name);
-                t.init_stdio_types(3);
             })
             .unwrap()
         };
@@ -636,13 +571,6 @@ mod tests {
         assert_eq!(a.id(), again.id(), "the same bytes keep the id");
         other.keep_id_of(&a);
         assert_ne!(a.id(), other.id(), "other bytes do not");
-        // A patch that changes nothing keeps the id; one that does, not.
-        let before = again.id();
-        assert!(again.patch_stdio([FdType::Unknown; 3]));
-        assert_eq!(again.id(), before);
-        assert!(again.patch_stdio([FdType::File, FdType::Pipe, FdType::Unknown]));
-        assert_ne!(again.id(), before);
-        assert_ne!(again.id(), a.id());
     }
 
     #[test]

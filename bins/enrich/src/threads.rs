@@ -17,9 +17,9 @@ use crate::statelink::SentMark;
 
 /// What a thread's cached `thread` was built from: its process's version,
 /// its own, the table epoch (for the ancestors and leaders it shows), and
-/// its process's stdio version (a change of that alone is patched into the
-/// cached part, not rebuilt).
-pub type ThreadKey = (u64, u64, u64, u64);
+/// its process's stdio version when the part shows the stdio types (with
+/// `--inline-state`; by reference the events carry them instead).
+pub type ThreadKey = (u64, u64, u64, Option<u64>);
 
 /// What a process's cached user, group, login user and container were
 /// built from: its version, the user databases' reload count and the
@@ -76,8 +76,8 @@ pub struct Proc {
     /// session or group leader): its changes then invalidate every cache.
     pub(crate) in_chain: Cell<bool>,
     /// Bumped when descriptor 0, 1 or 2 changes (it shows as
-    /// `stdioTypes`); not part of `ver`, so that such a change can be
-    /// patched into cached threads instead of rebuilding them.
+    /// `stdioTypes`); not part of `ver`, so that such a change rebuilds
+    /// only the cached threads that show it (see [`ThreadKey`]).
     pub(crate) stdio_ver: u64,
     /// Its events' user, group, login user and container, serialised.
     pub(crate) identity: PartCache<IdentityKey>,

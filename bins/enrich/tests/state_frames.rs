@@ -3,7 +3,8 @@
 //! follows every change of what it shows (exec, setuid, container
 //! metadata), a thread that leaves the table gets a `stateGone` before its
 //! tid's next state, a fork child gets its own, a new reader gets every
-//! state again, and `--inline-state` writes every event whole.
+//! state again, and `--inline-state` writes every event whole. A change
+//! of stdio alone sends no new state: the events carry their stdio types.
 //!
 //! That the resolved events are right, event for event, is checked in
 //! `caches.rs` (the same streams written every way) and by every other
@@ -123,6 +124,57 @@ fn one_state_serves_every_event_of_an_unchanged_thread() {
     assert_eq!(s(&ev[51], &["thread", "name"]), "bash");
     assert_eq!(s(&ev[51], &["user", "name"]), "alice");
     assert_eq!(s(&ev[51], &["container", "id"]), "host");
+}
+
+#[test]
+fn a_dup2_onto_stdout_sends_no_new_state_the_events_carry_their_stdio_types() {
+    let mut st = Stream::new();
+    family(&mut st);
+    probe(&mut st, 100);
+    // socket(AF_INET, SOCK_STREAM) = 6, dup2(6, 1): a reverse shell's
+    // stdout.
+    st.ev(
+        Kind::Socket,
+        100,
+        100,
+        6,
+        &[P::Uint(2), P::Uint(1), P::Uint(0)],
+    );
+    st.ev(Kind::Dup2, 100, 100, 1, &[P::Int(6), P::Int(1)]);
+    probe(&mut st, 100);
+    let (_d, mut e) = engine(false);
+    let out = drive(&st.bytes(), &mut e, |_, _, _| {});
+    let t = trace(&out);
+    let of_100: Vec<&String> = t.iter().filter(|l| l.starts_with("state 100")).collect();
+    assert_eq!(of_100.len(), 1, "one state for bash: {t:#?}");
+    let probes: Vec<Value> = frames(&out)
+        .into_iter()
+        .filter_map(|f| f.get("event").cloned())
+        .filter(|e| e["kind"] == "close")
+        .collect();
+    assert_eq!(probes.len(), 2);
+    assert_eq!(
+        probes[0]["stateGen"], probes[1]["stateGen"],
+        "both probes name the one state"
+    );
+    assert_eq!(
+        s(&probes[0], &["stdioTypes"]),
+        r#"["unknown","unknown","unknown"]"#
+    );
+    assert_eq!(
+        s(&probes[1], &["stdioTypes"]),
+        r#"["unknown","ipv4","unknown"]"#
+    );
+    for state in states(&out) {
+        assert!(state["thread"].get("stdioTypes").is_none(), "{state}");
+    }
+    // Resolved, the probe reads as a whole event would.
+    let ev = events(&out);
+    let last = ev.last().expect("events");
+    assert_eq!(
+        s(last, &["thread", "stdioTypes"]),
+        r#"["unknown","ipv4","unknown"]"#
+    );
 }
 
 /// The mean framed bytes of each kind of frame of `out`.
@@ -370,6 +422,10 @@ fn inline_state_writes_every_event_whole_and_no_state_frames() {
             assert!(
                 e.get("thread").is_some() && e.get("container").is_some(),
                 "{e}"
+            );
+            assert!(
+                e["thread"].get("stdioTypes").is_some() && e.get("stdioTypes").is_none(),
+                "a whole event has its stdio types in its thread: {e}"
             );
         }
     }

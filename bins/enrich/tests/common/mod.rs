@@ -348,11 +348,13 @@ pub const STATE_PARTS: [&str; 6] = ["thread", "user", "group", "loginUser", "con
 
 /// The events of a stream, as JSON objects, each whole: an event that
 /// names its thread's state (`stateGen`) gets that state's parts merged
-/// in, as a reader resolving state frames sees it, and `stateGen` is left
-/// out, so that events read the same whether enrich wrote them whole or
-/// not. Panics on a reference that does not resolve to the last state of
-/// the event's tid, or on an event that names a state and carries parts
-/// of its own.
+/// in, as a reader resolving state frames sees it, and its own
+/// `stdioTypes` moved into its `thread`, where a self-contained event has
+/// them; `stateGen` is left out, so that events read the same whether
+/// enrich wrote them whole or not. Panics on a reference that does not
+/// resolve to the last state of the event's tid, on an event that names a
+/// state and carries parts of its own or no stdio types, and on a state
+/// whose thread shows stdio types.
 pub fn events(bytes: &[u8]) -> Vec<Value> {
     let mut states: std::collections::HashMap<i64, Value> = Default::default();
     let mut out = Vec::new();
@@ -391,6 +393,14 @@ pub fn events(bytes: &[u8]) -> Vec<Value> {
                         ev[part] = v.clone();
                     }
                 }
+                assert!(
+                    st["thread"].get("stdioTypes").is_none(),
+                    "a state's thread shows stdio types: {st}"
+                );
+                let stdio = ev.as_object_mut().and_then(|o| o.remove("stdioTypes"));
+                let stdio = stdio
+                    .unwrap_or_else(|| panic!("event {ev} names a state and has no stdioTypes"));
+                ev["thread"]["stdioTypes"] = stdio;
             }
             if let Some(obj) = ev.as_object_mut() {
                 obj.remove("stateGen");
