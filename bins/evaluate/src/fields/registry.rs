@@ -672,10 +672,7 @@ fn l4proto<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
 }
 
 fn fd_types<'a>(v: &EventView<'a>, a: &FieldArg) -> Values<'a> {
-    let Some(t) = v.thread() else {
-        return Values::Na;
-    };
-    let Ok(types) = t.get_stdio_types() else {
+    let Some(types) = v.stdio_types() else {
         return Values::Na;
     };
     let name = |i: u32| {

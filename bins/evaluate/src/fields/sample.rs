@@ -183,19 +183,26 @@ fn set_strings(mut l: capnp::data_list::Builder<'_>, items: &[String]) {
     }
 }
 
+fn set_types(mut l: capnp::enum_list::Builder<'_, FdType>, items: &[FdType]) {
+    for (i, ty) in items.iter().enumerate() {
+        l.set(i as u32, *ty);
+    }
+}
+
 impl Event {
     /// The event as a one-frame message.
     pub fn to_message(&self) -> Builder<HeapAllocator> {
         let mut msg = Builder::new_default();
         let mut ev = msg.init_root::<frame::Builder>().init_event();
         self.fill_own(ev.reborrow());
-        self.fill_parts(ev);
+        self.fill_parts(ev, true);
         msg
     }
 
     /// The event as enrich writes it by reference: a `state` frame holding
-    /// its thread, user, group, login user, container and k8s for thread
-    /// `tid` at generation `gen`, and the event frame naming it.
+    /// its thread (without its stdio types), user, group, login user,
+    /// container and k8s for thread `tid` at generation `gen`, and the
+    /// event frame naming it and carrying the stdio types.
     pub fn to_state_messages(
         &self,
         tid: i32,
@@ -205,11 +212,17 @@ impl Event {
         let mut st = state.init_root::<frame::Builder>().init_state();
         st.set_tid(tid);
         st.set_state_gen(gen);
-        self.fill_parts(st);
+        self.fill_parts(st, false);
         let mut msg = Builder::new_default();
         let mut ev = msg.init_root::<frame::Builder>().init_event();
         ev.set_tid(tid);
         ev.set_state_gen(gen);
+        if let Some(t) = &self.thread {
+            set_types(
+                ev.reborrow().init_stdio_types(t.stdio.len() as u32),
+                &t.stdio,
+            );
+        }
         self.fill_own(ev);
         (state, msg)
     }
@@ -256,8 +269,9 @@ impl Event {
         }
     }
 
-    /// The parts enrich may send in a `state` frame instead.
-    fn fill_parts(&self, mut ev: event::Builder<'_>) {
+    /// The parts enrich may send in a `state` frame instead; the thread's
+    /// stdio types only if `stdio`.
+    fn fill_parts(&self, mut ev: event::Builder<'_>, stdio: bool) {
         if let Some(t) = &self.thread {
             let mut b = ev.reborrow().init_thread();
             b.set_tid(t.tid);
@@ -285,9 +299,11 @@ impl Event {
             b.set_sname(t.sname.as_bytes());
             b.set_vpgid_name(t.vpgid_name.as_bytes());
             b.set_vpgid_exe(t.vpgid_exe.as_bytes());
-            let mut st = b.reborrow().init_stdio_types(t.stdio.len() as u32);
-            for (i, ty) in t.stdio.iter().enumerate() {
-                st.set(i as u32, *ty);
+            if stdio {
+                set_types(
+                    b.reborrow().init_stdio_types(t.stdio.len() as u32),
+                    &t.stdio,
+                );
             }
             let mut anc = b.init_ancestors(t.ancestors.len() as u32);
             for (i, a) in t.ancestors.iter().enumerate() {

@@ -339,6 +339,46 @@ fn user_group_fields() {
     assert_eq!(r(&ev, "group.name"), "root");
 }
 
+/// `fd.types` and `fd.types[1]` of `ev` with `own` set as the event's
+/// stdio types, beside those of its thread.
+fn stdio_over_thread(ev: &Event, own: [FdType; 3]) -> (String, String) {
+    let mut msg = ev.to_message();
+    let root = msg
+        .get_root::<schema::frame::Builder>()
+        .expect("a frame root");
+    let Ok(schema::frame::Which::Event(Ok(e))) = root.which() else {
+        panic!("a message built here holds an event")
+    };
+    let mut l = e.init_stdio_types(3);
+    for (i, ty) in own.into_iter().enumerate() {
+        l.set(i as u32, ty);
+    }
+    let reader = msg
+        .get_root_as_reader::<schema::frame::Reader>()
+        .expect("a frame root");
+    let Ok(schema::frame::Which::Event(Ok(e))) = reader.which() else {
+        panic!("a message built here holds an event")
+    };
+    let view = EventView::new(e, 7, "test-host");
+    let read = |arg: Option<&str>| {
+        let mut out = String::new();
+        lookup("fd.types", arg)
+            .unwrap_or_else(|e| panic!("fd.types: {e}"))
+            .render(&view, &mut out);
+        out
+    };
+    (read(None), read(Some("1")))
+}
+
+#[test]
+fn fd_types_reads_the_events_own_over_its_threads() {
+    let ev = open_event();
+    assert_eq!(r(&ev, "fd.types[1]"), "pipe", "the thread's");
+    let own = [FdType::Unix, FdType::Ipv4, FdType::File];
+    let (all, one) = stdio_over_thread(&ev, own);
+    assert_eq!((all.as_str(), one.as_str()), ("unix,ipv4,file", "ipv4"));
+}
+
 #[test]
 fn fd_file_fields() {
     let ev = open_event();

@@ -7,7 +7,8 @@
 
 use std::cell::OnceCell;
 
-use schema::kestrel_capnp::{container, fd, group, k8s, param, thread, user};
+use capnp::enum_list;
+use schema::kestrel_capnp::{container, fd, group, k8s, param, thread, user, FdType};
 use schema::table::{self, KindInfo, ParamInfo};
 use schema::{event, Kind};
 
@@ -140,6 +141,17 @@ impl<'a> EventView<'a> {
         *self
             .thread
             .get_or_init(|| self.part(|e| e.has_thread(), |e| e.get_thread()))
+    }
+
+    /// The types of the thread's fds 0, 1 and 2 (`fd.types[N]`): the
+    /// event's own when it has them (enrich sends them with each event
+    /// that refers to a state, so that a dup2 onto stdio does not change
+    /// the state), else its thread's.
+    pub fn stdio_types(&self) -> Option<enum_list::Reader<'a, FdType>> {
+        if self.ev.has_stdio_types() {
+            return self.ev.get_stdio_types().ok();
+        }
+        self.thread().and_then(|t| t.get_stdio_types().ok())
     }
 
     pub fn fd(&self) -> Option<fd::Reader<'a>> {
