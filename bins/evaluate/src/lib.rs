@@ -11,8 +11,10 @@
 //! [`builtin`] the default rules embedded at build time. The binary
 //! (`src/main.rs`) only parses the command line.
 //!
-//! It is not a place for state across events: evaluate is stateless, so a
-//! recorded enriched stream always gives the same alerts.
+//! It is not a place for state across events: evaluate keeps only the
+//! thread states enrich sent in the stream (`state` frames, resolved by
+//! `schema::state::StateTable`), so a recorded enriched stream, replayed
+//! from its header, always gives the same alerts.
 
 pub mod alert;
 pub mod builtin;
