@@ -339,6 +339,21 @@ fn a_fork_child_gets_its_own_state() {
     assert!(t.contains(&format!("event close 200 {}", child[0]["stateGen"])));
 }
 
+/// Runs `input` through an engine whose reader changes before input event
+/// `at`; the traces written to the first reader and to the second.
+fn reader_changes_before(input: &[u8], at: usize) -> (Vec<String>, Vec<String>) {
+    let (_d, mut e) = engine(false);
+    let mut cut = 0;
+    let out = drive(input, &mut e, |i, e, w| {
+        if i == at {
+            w.flush().unwrap();
+            cut = w.get_ref().len();
+            e.new_reader();
+        }
+    });
+    (trace(&out[..cut]), trace(&out[cut..]))
+}
+
 #[test]
 fn a_new_reader_is_sent_every_state_again() {
     let mut st = Stream::new();
@@ -352,17 +367,7 @@ fn a_new_reader_is_sent_every_state_again() {
     probe(&mut st, 100);
     let input = st.bytes();
     let n = events(&input).len();
-    let (_d, mut e) = engine(false);
-    let mut cut = 0;
-    let out = drive(&input, &mut e, |i, e, w| {
-        if i == n - 3 {
-            w.flush().unwrap();
-            cut = w.get_ref().len();
-            e.new_reader();
-        }
-    });
-    let before = trace(&out[..cut]);
-    let after = trace(&out[cut..]);
+    let (before, after) = reader_changes_before(&input, n - 3);
     assert!(before.iter().any(|l| l.starts_with("state 100")));
     // The new reader gets bash's state again (a new generation) before its
     // next event, and 200's with its exit; the old reader's states are not
@@ -387,18 +392,9 @@ fn gone_is_owed_only_to_the_reader_that_was_sent_the_state() {
     probe(&mut st, 100);
     let input = st.bytes();
     let n = events(&input).len();
-    let (_d, mut e) = engine(false);
-    let mut cut = 0;
     // The reader changes between 200's exit and the next frame: the new
     // one never had 200's state, so no stateGone is written to it.
-    let out = drive(&input, &mut e, |i, e, w| {
-        if i == n - 1 {
-            w.flush().unwrap();
-            cut = w.get_ref().len();
-            e.new_reader();
-        }
-    });
-    let after = trace(&out[cut..]);
+    let (_, after) = reader_changes_before(&input, n - 1);
     assert!(after.iter().all(|l| !l.starts_with("gone")), "{after:#?}");
 }
 
