@@ -21,7 +21,10 @@ fn prints_every_frame_kind_with_the_header_first() {
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
     assert_eq!(v[0]["header"]["stage"], "evaluate");
-    assert_eq!(v[0]["header"]["formatMajor"], schema::kestrel_capnp::FORMAT_MAJOR);
+    assert_eq!(
+        v[0]["header"]["formatMajor"],
+        schema::kestrel_capnp::FORMAT_MAJOR
+    );
     assert_eq!(v[1]["event"]["pid"], 42);
     assert_eq!(v[1]["event"]["type"], "openat");
     assert_eq!(v[2]["alert"]["rule"], "Read sensitive file");
