@@ -52,6 +52,7 @@ pub struct Scratch {
 impl<'a> EventView<'a> {
     /// Wraps `ev`; `num` is its position in the stream (`evt.num`) and
     /// `hostname` the producing host's name (`evt.hostname`).
+    #[inline]
     pub fn new(ev: event::Reader<'a>, num: u64, hostname: &'a str) -> Self {
         // An enumerant this build does not know reads as `unknown`, which no
         // rule names.
@@ -75,6 +76,7 @@ impl<'a> EventView<'a> {
 
     /// Like [`EventView::new`], keeping computed strings in `scratch` (one
     /// per event) so that they are built once, not once per test.
+    #[inline]
     pub fn with_scratch(
         ev: event::Reader<'a>,
         num: u64,
@@ -90,6 +92,7 @@ impl<'a> EventView<'a> {
     /// Takes the event's thread, user, group, login user, container and
     /// k8s from `state` (the `state` frame it refers to) where the event
     /// itself lacks them.
+    #[inline]
     pub fn with_state(self, state: Option<event::Reader<'a>>) -> Self {
         EventView { state, ..self }
     }
@@ -138,9 +141,9 @@ impl<'a> EventView<'a> {
     }
 
     pub fn thread(&self) -> Option<thread::Reader<'a>> {
-        *self
-            .thread
-            .get_or_init(|| self.part(|e| e.has_thread(), |e| e.get_thread()))
+        cached(&self.thread, || {
+            self.part(|e| e.has_thread(), |e| e.get_thread())
+        })
     }
 
     /// The types of the thread's fds 0, 1 and 2 (`fd.types[N]`): the
@@ -156,18 +159,14 @@ impl<'a> EventView<'a> {
 
     pub fn fd(&self) -> Option<fd::Reader<'a>> {
         let ev = self.ev;
-        *self
-            .fd
-            .get_or_init(|| ev.has_fd().then(|| ev.get_fd().ok()).flatten())
+        cached(&self.fd, || ev.has_fd().then(|| ev.get_fd().ok()).flatten())
     }
 
     /// The fd's name: the most read string of all (`fd.name`,
     /// `fd.directory`, `fd.filename` and their rule-set groups each want
     /// it), so read from the frame once.
     pub fn fd_name(&self) -> Option<&'a [u8]> {
-        *self
-            .fd_name
-            .get_or_init(|| self.fd().and_then(|f| data(f.get_name())))
+        cached(&self.fd_name, || self.fd().and_then(|f| data(f.get_name())))
     }
 
     pub fn user(&self) -> Option<user::Reader<'a>> {
@@ -183,9 +182,9 @@ impl<'a> EventView<'a> {
     }
 
     pub fn container(&self) -> Option<container::Reader<'a>> {
-        *self
-            .container
-            .get_or_init(|| self.part(|e| e.has_container(), |e| e.get_container()))
+        cached(&self.container, || {
+            self.part(|e| e.has_container(), |e| e.get_container())
+        })
     }
 
     pub fn k8s(&self) -> Option<k8s::Reader<'a>> {
@@ -195,14 +194,14 @@ impl<'a> EventView<'a> {
     /// The open flags, computed by `read` the first time they are asked
     /// for (the field registry knows which parameter holds them).
     pub fn open_flags(&self, read: impl FnOnce() -> Option<u64>) -> Option<u64> {
-        *self.open_flags.get_or_init(read)
+        cached(&self.open_flags, read)
     }
 
     /// The `i`-th parameter with its table description.
     pub fn param_at(&self, i: usize) -> Option<(ParamInfo, param::Reader<'a>)> {
         let info = *self.info.params.get(i)?;
         let ev = self.ev;
-        let params = (*self.params.get_or_init(|| ev.get_params().ok()))?;
+        let params = cached(&self.params, || ev.get_params().ok())?;
         if i >= params.len() as usize {
             return None;
         }
@@ -214,6 +213,20 @@ impl<'a> EventView<'a> {
         let i = self.info.params.iter().position(|p| p.name == name)?;
         self.param_at(i)
     }
+}
+
+/// The value in `cell`, computed by `init` the first time. Unlike
+/// `OnceCell::get_or_init`, the first call returns the value it computed
+/// rather than reading it back from the cell: a reader is several words
+/// written just before, and reading it back at once stalls on the stores.
+#[inline]
+fn cached<T: Copy>(cell: &OnceCell<T>, init: impl FnOnce() -> T) -> T {
+    if let Some(v) = cell.get() {
+        return *v;
+    }
+    let v = init();
+    let _ = cell.set(v);
+    v
 }
 
 /// Reads a Text field as bytes; absent or malformed text is `None`.
