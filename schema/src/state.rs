@@ -35,6 +35,11 @@ pub const MAX_STATES: usize = 65_536;
 /// threads with huge command lines.
 pub const MAX_STATE_BYTES: usize = 128 << 20;
 
+/// Stale eviction-order entries (of states replaced or gone) tolerated
+/// beyond twice the live ones before the order is compacted: enough that a
+/// small table is not compacted on every insertion.
+const ORDER_SLACK: usize = 1024;
+
 /// One thread's state: its frame, decoded once.
 struct Entry {
     gen: u64,
@@ -190,7 +195,7 @@ impl StateTable {
         }
         // Order entries of replaced or removed states pile up only until
         // they reach the front; compact when they outnumber live ones.
-        if self.order.len() > 2 * self.by_tid.len() + 1024 {
+        if self.order.len() > 2 * self.by_tid.len() + ORDER_SLACK {
             let live = &self.by_tid;
             self.order
                 .retain(|(seq, tid)| live.get(tid).is_some_and(|e| e.seq == *seq));

@@ -47,8 +47,8 @@ STORM_SECS=1
 # Syscall numbers (x86-64) of the tail-call slots.
 NR_CLOSE=3
 NR_OPENAT=257
-# Seconds to wait for the loader to attach.
-READY_TIMEOUT=30
+# shellcheck source=tests/bench/capture/lib.sh
+. tests/bench/capture/lib.sh
 
 die() { printf 'machinery.sh: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root: it loads BPF programs"
@@ -84,13 +84,8 @@ attach() {
   rm -f "$work/ready"
   "${rt[@]}" taskset -c 0 "$work/loader" "$1" "$work/ready" "${@:2}" 2> "$work/loader.log" &
   lp=$!
-  local waited=0
-  while [ ! -e "$work/ready" ]; do
-    kill -0 "$lp" 2>/dev/null || { cat "$work/loader.log" >&2; die "the loader failed"; }
-    sleep 0.1
-    waited=$((waited + 1))
-    [ "$waited" -lt $((READY_TIMEOUT * 10)) ] || die "the loader did not attach in ${READY_TIMEOUT}s"
-  done
+  wait_ready "$work/ready" "$lp" "$work/loader.log" "the loader failed" \
+    "the loader did not attach in ${READY_TIMEOUT}s"
 }
 detach() { kill -TERM "$lp"; wait "$lp" || die "the loader failed: $(cat "$work/loader.log")"; lp=; }
 

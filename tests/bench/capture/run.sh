@@ -66,8 +66,9 @@ STORM_SECS=${STORM_SECS:-5}
 STORMS=${STORMS-storm stormclose}
 # What capture selects: open()+close() are captured, getppid/read are not.
 SELECTION=openat,close
-# Seconds to wait for capture's header (probe attached) before giving up.
-READY_TIMEOUT=30
+# READY_TIMEOUT: seconds to wait for capture's header (probe attached).
+# shellcheck source=tests/bench/capture/lib.sh
+. tests/bench/capture/lib.sh
 # Seconds capture may take to flush and exit after SIGTERM.
 STOP_TIMEOUT=10
 # Settling time after the header, for the /proc snapshot to pass.
@@ -117,13 +118,8 @@ start_capture() {
   # shellcheck disable=SC2086
   "${rt[@]}" taskset -c 0 "$capture" --syscalls "$SELECTION" ${CAPTURE_ARGS:-} > "$work/fifo" 2> "$work/capture.log" &
   cap_pid=$!
-  local waited=0
-  while [ ! -e "$work/ready" ]; do
-    kill -0 "$cap_pid" 2>/dev/null || { cat "$work/capture.log" >&2; die "capture exited before its header"; }
-    sleep 0.1
-    waited=$((waited + 1))
-    [ "$waited" -lt $((READY_TIMEOUT * 10)) ] || die "no header from capture after ${READY_TIMEOUT}s"
-  done
+  wait_ready "$work/ready" "$cap_pid" "$work/capture.log" "capture exited before its header" \
+    "no header from capture after ${READY_TIMEOUT}s"
   sleep "$SETTLE_SECS"
 }
 

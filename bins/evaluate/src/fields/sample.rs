@@ -365,16 +365,21 @@ impl Event {
     }
 }
 
-/// Calls `f` with a view of `ev` (event number `num`, host `test-host`).
-pub fn with_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) -> R) -> R {
-    let msg = ev.to_message();
+/// The event of a one-frame message built here.
+fn event_of(msg: &Builder<HeapAllocator>) -> event::Reader<'_> {
     let root = msg
         .get_root_as_reader::<frame::Reader>()
         .expect("a message built here has a frame root");
     match root.which() {
-        Ok(frame::Which::Event(Ok(e))) => f(&super::EventView::new(e, num, "test-host")),
+        Ok(frame::Which::Event(Ok(e))) => e,
         _ => unreachable!("a message built here holds an event"),
     }
+}
+
+/// Calls `f` with a view of `ev` (event number `num`, host `test-host`).
+pub fn with_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) -> R) -> R {
+    let msg = ev.to_message();
+    f(&super::EventView::new(event_of(&msg), num, "test-host"))
 }
 
 /// Like [`with_view`], with `ev` sent as enrich sends it by reference (a
@@ -388,34 +393,21 @@ pub fn with_state_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView
         .get_root_as_reader::<frame::Reader>()
         .expect("a message built here has a frame root");
     assert!(table.apply(state_root, &state_raw), "a state frame");
-    let root = msg
-        .get_root_as_reader::<frame::Reader>()
-        .expect("a message built here has a frame root");
-    match root.which() {
-        Ok(frame::Which::Event(Ok(e))) => {
-            let st = table.get(e);
-            assert!(st.is_some(), "the event resolves to its state");
-            f(&super::EventView::new(e, num, "test-host").with_state(st))
-        }
-        _ => unreachable!("a message built here holds an event"),
-    }
+    let e = event_of(&msg);
+    let st = table.get(e);
+    assert!(st.is_some(), "the event resolves to its state");
+    f(&super::EventView::new(e, num, "test-host").with_state(st))
 }
 
 /// Like [`with_view`], with a per-event [`super::Scratch`] for computed
 /// strings.
 pub fn with_scratch_view<R>(ev: &Event, num: u64, f: impl FnOnce(&super::EventView<'_>) -> R) -> R {
     let msg = ev.to_message();
-    let root = msg
-        .get_root_as_reader::<frame::Reader>()
-        .expect("a message built here has a frame root");
     let scratch = super::Scratch::default();
-    match root.which() {
-        Ok(frame::Which::Event(Ok(e))) => f(&super::EventView::with_scratch(
-            e,
-            num,
-            "test-host",
-            &scratch,
-        )),
-        _ => unreachable!("a message built here holds an event"),
-    }
+    f(&super::EventView::with_scratch(
+        event_of(&msg),
+        num,
+        "test-host",
+        &scratch,
+    ))
 }
