@@ -6,8 +6,8 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 
+use crate::framing::FrameSegments;
 use capnp::message::{Builder, Reader};
-use capnp::serialize::NoAllocBufferSegments;
 
 use crate::error::FrameError;
 use crate::framing::{self, Measure, ReadBuf};
@@ -24,7 +24,7 @@ pub struct AsyncFrameReader<R> {
 
 /// One frame, borrowed from the reader until the next read.
 pub struct AsyncInFrame<'a> {
-    pub msg: Reader<NoAllocBufferSegments<&'a [u8]>>,
+    pub msg: Reader<FrameSegments<'a>>,
     /// The frame exactly as read, for forwarding unchanged.
     pub raw: &'a [u8],
     /// Byte offset of this frame in the stream.

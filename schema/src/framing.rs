@@ -11,7 +11,7 @@
 //! It does no I/O: the readers own the byte source and call
 //! [`ReadBuf::spare`]/[`ReadBuf::filled`] around their own `read`.
 
-use capnp::message::Reader;
+use capnp::message::{Reader, ReaderSegments};
 use capnp::serialize::NoAllocBufferSegments;
 
 use crate::error::FrameError;
@@ -72,13 +72,48 @@ fn le_u32(b: &[u8], at: usize) -> u32 {
 }
 
 /// Decodes a complete, word-aligned frame in place, with the reader limits.
-pub(crate) fn decode(
-    bytes: &[u8],
-    offset: u64,
-) -> Result<Reader<NoAllocBufferSegments<&[u8]>>, FrameError> {
+/// `bytes` is exactly one frame, as [`measure`] found it.
+pub(crate) fn decode(bytes: &[u8], offset: u64) -> Result<Reader<FrameSegments<'_>>, FrameError> {
+    if bytes.len() >= WORD && le_u32(bytes, 0) == 0 {
+        // One segment: the table is one word and the segment the rest, as
+        // `measure` checked. Cap'n Proto checks the segment's alignment
+        // and every pointer against its bounds as it reads.
+        let segments = FrameSegments::One(&bytes[WORD..]);
+        return Ok(Reader::new(segments, limits::reader_options()));
+    }
     let mut slice = bytes;
-    capnp::serialize::read_message_from_flat_slice_no_alloc(&mut slice, limits::reader_options())
+    NoAllocBufferSegments::from_slice(&mut slice, limits::reader_options())
+        .map(|s| Reader::new(FrameSegments::Many(s), limits::reader_options()))
         .map_err(|e| FrameError::corrupt(offset, e))
+}
+
+/// The segments of one frame, borrowed from the buffer it was read into.
+///
+/// Cap'n Proto asks its segment source for a segment on every pointer it
+/// follows. Nearly every frame is one segment, and for those this hands out
+/// the one slice it holds instead of working it out of the segment table
+/// each time.
+pub enum FrameSegments<'a> {
+    One(&'a [u8]),
+    Many(NoAllocBufferSegments<&'a [u8]>),
+}
+
+impl ReaderSegments for FrameSegments<'_> {
+    #[inline]
+    fn get_segment(&self, idx: u32) -> Option<&[u8]> {
+        match self {
+            FrameSegments::One(s) => (idx == 0).then_some(*s),
+            FrameSegments::Many(m) => m.get_segment(idx),
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            FrameSegments::One(_) => 1,
+            FrameSegments::Many(m) => m.len(),
+        }
+    }
 }
 
 /// A word-aligned read-ahead buffer. Frames are whole words long and the

@@ -31,6 +31,7 @@ pub mod arena;
 pub mod control;
 pub mod error;
 mod framing;
+pub use framing::FrameSegments;
 pub mod header;
 pub mod json;
 pub mod limits;

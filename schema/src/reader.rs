@@ -9,17 +9,16 @@
 use std::io::{self, Read};
 
 use capnp::message::Reader;
-use capnp::serialize::NoAllocBufferSegments;
 
 use crate::error::FrameError;
-use crate::framing::{self, Measure, ReadBuf};
+use crate::framing::{self, FrameSegments, Measure, ReadBuf};
 use crate::header::{self, HeaderInfo};
 use crate::kestrel_capnp::frame;
 
 /// One frame read from a stream, borrowed from the reader's buffer until the
 /// next call to [`FrameReader::next`].
 pub struct InFrame<'a> {
-    msg: Reader<NoAllocBufferSegments<&'a [u8]>>,
+    msg: Reader<FrameSegments<'a>>,
     bytes: &'a [u8],
     offset: u64,
 }
@@ -45,7 +44,7 @@ impl<'a> InFrame<'a> {
 
     /// The underlying message, for callers that need typed access to other
     /// roots (tests).
-    pub fn message(&self) -> &Reader<NoAllocBufferSegments<&'a [u8]>> {
+    pub fn message(&self) -> &Reader<FrameSegments<'a>> {
         &self.msg
     }
 }

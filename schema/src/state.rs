@@ -9,7 +9,8 @@
 //!
 //! A reader of enrich's stream keeps a [`StateTable`]: it gives each `state`
 //! and `stateGone` frame to [`StateTable::apply`] and asks
-//! [`StateTable::get`] for an event's state. The table is bounded
+//! [`StateTable::get`] for an event's [`State`], whose parts were found
+//! once, when the state arrived. The table is bounded
 //! ([`MAX_STATES`], [`MAX_STATE_BYTES`]); what it had to give up and what it
 //! could not find are counted, never silent.
 //!
@@ -21,7 +22,7 @@ use capnp::message::{Reader, ReaderOptions};
 use capnp::serialize::OwnedSegments;
 use rustc_hash::FxHashMap;
 
-use crate::kestrel_capnp::{event, frame};
+use crate::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use crate::limits::NESTING_LIMIT;
 
 /// Most states a table holds. enrich sends `stateGone` when it forgets a
@@ -40,18 +41,55 @@ pub const MAX_STATE_BYTES: usize = 128 << 20;
 /// small table is not compacted on every insertion.
 const ORDER_SLACK: usize = 1024;
 
+/// A thread's state as its events read it: the `state` record and its
+/// parts, each found when the state arrived rather than for every event
+/// naming it (every part is a bounds-checked pointer hop, and a thread's
+/// state is read for each of its events). A part the record lacks or that
+/// does not decode is `None`.
+#[derive(Clone, Copy)]
+pub struct State<'a> {
+    pub record: event::Reader<'a>,
+    pub thread: Option<thread::Reader<'a>>,
+    pub user: Option<user::Reader<'a>>,
+    pub group: Option<group::Reader<'a>>,
+    pub login_user: Option<user::Reader<'a>>,
+    pub container: Option<container::Reader<'a>>,
+    pub k8s: Option<k8s::Reader<'a>>,
+}
+
+impl<'a> State<'a> {
+    /// Finds the parts of `record`.
+    pub fn new(record: event::Reader<'a>) -> Self {
+        fn part<T>(has: bool, get: impl FnOnce() -> capnp::Result<T>) -> Option<T> {
+            if has {
+                get().ok()
+            } else {
+                None
+            }
+        }
+        let r = record;
+        State {
+            record,
+            thread: part(r.has_thread(), || r.get_thread()),
+            user: part(r.has_user(), || r.get_user()),
+            group: part(r.has_group(), || r.get_group()),
+            login_user: part(r.has_login_user(), || r.get_login_user()),
+            container: part(r.has_container(), || r.get_container()),
+            k8s: part(r.has_k8s(), || r.get_k8s()),
+        }
+    }
+}
+
 /// One thread's state: its frame, decoded once.
 struct Entry {
     gen: u64,
     bytes: usize,
     /// Position in [`StateTable::order`], to skip stale order entries.
     seq: u64,
-    /// The state itself, found once rather than per event (the root and
-    /// union are a few bounds-checked pointer hops, and a thread's state
-    /// is read for each of its events). It borrows `_msg`, which is boxed
-    /// so that it never moves while the entry lives, and never mutated;
+    /// The state's record and parts. They borrow `_msg`, which is boxed so
+    /// that it never moves while the entry lives, and never mutated;
     /// declared first so that it is dropped first.
-    state: event::Reader<'static>,
+    state: State<'static>,
     _msg: Box<Reader<OwnedSegments>>,
 }
 
@@ -59,21 +97,21 @@ impl Entry {
     /// Decodes a stored `state` frame; None if it is not one.
     fn new(seq: u64, bytes: usize, msg: Reader<OwnedSegments>) -> Option<Entry> {
         let msg = Box::new(msg);
-        let state = match msg.get_root::<frame::Reader>().ok()?.which() {
+        let record = match msg.get_root::<frame::Reader>().ok()?.which() {
             Ok(frame::State(Ok(s))) => s,
             _ => return None,
         };
-        // SAFETY: `state` points into the message's segments, owned by the
-        // box that this entry owns alongside it: the heap allocation does
-        // not move when the entry does, nothing mutates it, and `get` hands
-        // the reader out only for as long as the table is borrowed.
-        let state =
-            unsafe { std::mem::transmute::<event::Reader<'_>, event::Reader<'static>>(state) };
+        // SAFETY: `record` points into the message's segments, owned by
+        // the box that this entry owns alongside it: the heap allocation
+        // does not move when the entry does, nothing mutates it, and `get`
+        // hands the state out only for as long as the table is borrowed.
+        let record =
+            unsafe { std::mem::transmute::<event::Reader<'_>, event::Reader<'static>>(record) };
         Some(Entry {
-            gen: state.get_state_gen(),
+            gen: record.get_state_gen(),
             bytes,
             seq,
-            state,
+            state: State::new(record),
             _msg: msg,
         })
     }
@@ -210,20 +248,18 @@ impl StateTable {
 
     /// The state `ev` refers to, if it refers to one and the table holds
     /// it (a miss is counted).
-    pub fn get(&mut self, ev: event::Reader<'_>) -> Option<event::Reader<'_>> {
+    pub fn get(&mut self, ev: event::Reader<'_>) -> Option<&State<'_>> {
         let gen = ev.get_state_gen();
         if gen == 0 {
             return None;
         }
-        let found = self
-            .by_tid
-            .get(&ev.get_tid())
-            .filter(|e| e.gen == gen)
-            .map(|e| e.state);
-        if found.is_none() {
-            self.counters.missing += 1;
+        match self.by_tid.get(&ev.get_tid()).filter(|e| e.gen == gen) {
+            Some(e) => Some(&e.state),
+            None => {
+                self.counters.missing += 1;
+                None
+            }
         }
-        found
     }
 }
 
@@ -269,7 +305,7 @@ mod tests {
             _ => unreachable!(),
         };
         let st = t.get(ev)?;
-        let name = st.get_thread().ok()?.get_name().ok()?;
+        let name = st.thread?.get_name().ok()?;
         Some(String::from_utf8_lossy(name).into_owned())
     }
 

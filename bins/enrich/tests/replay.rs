@@ -166,7 +166,7 @@ fn recorded_session_by_reference_reads_as_the_whole_events_through_state_table()
         let st = table
             .get(ev)
             .unwrap_or_else(|| panic!("event {i}'s state not found"));
-        let t = st.get_thread().unwrap();
+        let t = st.thread.expect("the state has a thread");
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         assert_eq!(text(t.get_name().unwrap()), s(want, &["thread", "name"]));
         assert_eq!(text(t.get_cwd().unwrap()), s(want, &["thread", "cwd"]));
@@ -175,12 +175,17 @@ fn recorded_session_by_reference_reads_as_the_whole_events_through_state_table()
             want["thread"]["ancestors"].as_array().map_or(0, Vec::len)
         );
         assert_eq!(
-            st.get_user().unwrap().get_name().unwrap().to_str().unwrap(),
+            st.user
+                .expect("the state has a user")
+                .get_name()
+                .unwrap()
+                .to_str()
+                .unwrap(),
             s(want, &["user", "name"])
         );
         assert_eq!(
-            st.get_container()
-                .unwrap()
+            st.container
+                .expect("the state has a container")
                 .get_id()
                 .unwrap()
                 .to_str()

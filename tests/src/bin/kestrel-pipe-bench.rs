@@ -206,17 +206,26 @@ fn touch(e: event::Reader<'_>, states: &mut StateTable) -> capnp::Result<u64> {
     add(e.get_fd()?.get_name()?);
     // The thread, user and container: the event's own, or those of the
     // state it names.
-    let parts = match states.get(e) {
-        Some(st) => st,
-        None => e,
+    let (thread, user, container) = match states.get(e) {
+        Some(st) => (st.thread, st.user, st.container),
+        None => (
+            Some(e.get_thread()?),
+            Some(e.get_user()?),
+            Some(e.get_container()?),
+        ),
     };
-    let t = parts.get_thread()?;
-    add(t.get_exepath()?);
-    if let Some(parent) = t.get_ancestors()?.try_get(0) {
-        add(parent.get_exepath()?);
+    if let Some(t) = thread {
+        add(t.get_exepath()?);
+        if let Some(parent) = t.get_ancestors()?.try_get(0) {
+            add(parent.get_exepath()?);
+        }
     }
-    add(parts.get_user()?.get_name()?.as_bytes());
-    add(parts.get_container()?.get_id()?.as_bytes());
+    if let Some(u) = user {
+        add(u.get_name()?.as_bytes());
+    }
+    if let Some(c) = container {
+        add(c.get_id()?.as_bytes());
+    }
     Ok(sum)
 }
 

@@ -9,6 +9,7 @@ use std::cell::OnceCell;
 
 use capnp::enum_list;
 use schema::kestrel_capnp::{container, fd, group, k8s, param, thread, user, FdType};
+use schema::state::State;
 use schema::table::{self, KindInfo, ParamInfo};
 use schema::{event, Kind};
 
@@ -20,7 +21,7 @@ pub struct EventView<'a> {
     /// by the caller through a `schema::state::StateTable`): where its
     /// thread, user, group, login user, container and k8s are when the
     /// event does not carry them itself.
-    state: Option<event::Reader<'a>>,
+    state: Option<&'a State<'a>>,
     // The parts most fields read, followed at most once per event rather
     // than once per field (each Cap'n Proto pointer hop is bounds-checked),
     // and only when a field asks: most events meet no rule at all.
@@ -93,7 +94,7 @@ impl<'a> EventView<'a> {
     /// k8s from `state` (the `state` frame it refers to) where the event
     /// itself lacks them.
     #[inline]
-    pub fn with_state(self, state: Option<event::Reader<'a>>) -> Self {
+    pub fn with_state(self, state: Option<&'a State<'a>>) -> Self {
         EventView { state, ..self }
     }
 
@@ -130,19 +131,26 @@ impl<'a> EventView<'a> {
         self.ev.get_ret()
     }
 
-    /// The event's own part if it has one, else its state's.
+    /// The event's own part if it has one, else its state's (found when
+    /// the state arrived).
+    #[inline]
     fn part<T>(
         &self,
         has: impl Fn(&event::Reader<'a>) -> bool,
         get: impl Fn(&event::Reader<'a>) -> capnp::Result<T>,
+        of_state: impl Fn(&State<'a>) -> Option<T>,
     ) -> Option<T> {
-        let from = |e: &event::Reader<'a>| has(e).then(|| get(e).ok()).flatten();
-        from(&self.ev).or_else(|| self.state.as_ref().and_then(from))
+        if has(&self.ev) {
+            if let Ok(v) = get(&self.ev) {
+                return Some(v);
+            }
+        }
+        self.state.and_then(of_state)
     }
 
     pub fn thread(&self) -> Option<thread::Reader<'a>> {
         cached(&self.thread, || {
-            self.part(|e| e.has_thread(), |e| e.get_thread())
+            self.part(|e| e.has_thread(), |e| e.get_thread(), |s| s.thread)
         })
     }
 
@@ -170,25 +178,33 @@ impl<'a> EventView<'a> {
     }
 
     pub fn user(&self) -> Option<user::Reader<'a>> {
-        self.part(|e| e.has_user(), |e| e.get_user())
+        self.part(|e| e.has_user(), |e| e.get_user(), |s| s.user)
     }
 
     pub fn login_user(&self) -> Option<user::Reader<'a>> {
-        self.part(|e| e.has_login_user(), |e| e.get_login_user())
+        self.part(
+            |e| e.has_login_user(),
+            |e| e.get_login_user(),
+            |s| s.login_user,
+        )
     }
 
     pub fn group(&self) -> Option<group::Reader<'a>> {
-        self.part(|e| e.has_group(), |e| e.get_group())
+        self.part(|e| e.has_group(), |e| e.get_group(), |s| s.group)
     }
 
     pub fn container(&self) -> Option<container::Reader<'a>> {
         cached(&self.container, || {
-            self.part(|e| e.has_container(), |e| e.get_container())
+            self.part(
+                |e| e.has_container(),
+                |e| e.get_container(),
+                |s| s.container,
+            )
         })
     }
 
     pub fn k8s(&self) -> Option<k8s::Reader<'a>> {
-        self.part(|e| e.has_k8s(), |e| e.get_k8s())
+        self.part(|e| e.has_k8s(), |e| e.get_k8s(), |s| s.k8s)
     }
 
     /// The open flags, computed by `read` the first time they are asked
