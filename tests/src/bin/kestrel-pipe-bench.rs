@@ -294,13 +294,21 @@ fn read_unpacked(touching: bool) -> anyhow::Result<()> {
     while let Some(f) = r.next()? {
         let offset = f.offset();
         let root = f.root()?;
-        if touching && states.apply(root, f.raw()) {
-            continue;
-        }
-        if let (true, frame::Event(e)) = (touching, root.which().context("frame kind")?) {
-            t.sum = t.sum.wrapping_add(
-                touch(e?, &mut states).with_context(|| format!("event at byte {offset}"))?,
-            );
+        if touching {
+            // As evaluate's stream loop does: the union is read once.
+            match root.which().context("frame kind")? {
+                frame::Event(e) => {
+                    t.sum = t.sum.wrapping_add(
+                        touch(e?, &mut states)
+                            .with_context(|| format!("event at byte {offset}"))?,
+                    );
+                }
+                frame::State(_) | frame::StateGone(_) => {
+                    states.apply(root, f.raw());
+                    continue;
+                }
+                _ => {}
+            }
         }
         t.frames += 1;
         t.bytes += f.raw().len() as u64;
