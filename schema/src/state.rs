@@ -17,6 +17,7 @@
 //! It does not decide when a state is sent or what goes in it: enrich does.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use capnp::message::{Reader, ReaderOptions};
 use capnp::serialize::OwnedSegments;
@@ -48,6 +49,11 @@ const ORDER_SLACK: usize = 1024;
 /// does not decode is `None`.
 #[derive(Clone, Copy)]
 pub struct State<'a> {
+    /// Unique among all the states this process's tables have held (never
+    /// 0, never reused, even when a producer reuses a tid or a generation
+    /// or a stream is read again): what a reader keys anything it derives
+    /// from the state by.
+    pub id: u64,
     pub record: event::Reader<'a>,
     pub thread: Option<thread::Reader<'a>>,
     pub user: Option<user::Reader<'a>>,
@@ -59,7 +65,7 @@ pub struct State<'a> {
 
 impl<'a> State<'a> {
     /// Finds the parts of `record`.
-    pub fn new(record: event::Reader<'a>) -> Self {
+    fn new(id: u64, record: event::Reader<'a>) -> Self {
         fn part<T>(has: bool, get: impl FnOnce() -> capnp::Result<T>) -> Option<T> {
             if has {
                 get().ok()
@@ -69,6 +75,7 @@ impl<'a> State<'a> {
         }
         let r = record;
         State {
+            id,
             record,
             thread: part(r.has_thread(), || r.get_thread()),
             user: part(r.has_user(), || r.get_user()),
@@ -78,6 +85,12 @@ impl<'a> State<'a> {
             k8s: part(r.has_k8s(), || r.get_k8s()),
         }
     }
+}
+
+/// The next [`State::id`]; ids start at 1.
+fn next_state_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// One thread's state: its frame, decoded once.
@@ -111,7 +124,7 @@ impl Entry {
             gen: record.get_state_gen(),
             bytes,
             seq,
-            state: State::new(record),
+            state: State::new(next_state_id(), record),
             _msg: msg,
         })
     }
@@ -307,6 +320,33 @@ mod tests {
         let st = t.get(ev)?;
         let name = st.thread?.get_name().ok()?;
         Some(String::from_utf8_lossy(name).into_owned())
+    }
+
+    #[test]
+    fn state_ids_are_never_reused_across_replacements_and_tables() {
+        let id_of = |t: &mut StateTable, tid: i32, gen: u64| {
+            let raw = event_frame(tid, gen);
+            let msg = capnp::serialize::read_message(&mut &raw[..], ReaderOptions::new()).unwrap();
+            let Ok(frame::Event(Ok(ev))) = msg.get_root::<frame::Reader>().unwrap().which() else {
+                unreachable!()
+            };
+            t.get(ev).map(|s| s.id)
+        };
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            // A fresh table, as for a stream read again: same tids and
+            // generations, new ids.
+            let mut t = StateTable::new();
+            apply(&mut t, &state_frame(7, 1, "bash"));
+            ids.push(id_of(&mut t, 7, 1).unwrap());
+            apply(&mut t, &state_frame(7, 1, "cat"));
+            ids.push(id_of(&mut t, 7, 1).unwrap());
+        }
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{ids:?}");
+        assert!(!ids.contains(&0));
     }
 
     #[test]

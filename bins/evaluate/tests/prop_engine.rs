@@ -6,12 +6,14 @@
 use evaluate::compile::{compile, NoNames};
 use evaluate::eval::CompiledRuleset;
 use evaluate::fields::sample::{self, Addr, Ancestor, Container, Event, Fd, Param, Thread};
+use evaluate::fields::{EventView, Scratch};
 use evaluate::lang::ast::{
     CmpOp, Compare, Expr, FieldRef, ListItem, Modifier, Operand, Span, Transformer,
 };
 use evaluate::reference;
 use proptest::prelude::*;
-use schema::kestrel_capnp::{FdType, L4Proto};
+use schema::kestrel_capnp::{frame, FdType, L4Proto};
+use schema::state::StateTable;
 use schema::Kind;
 
 const NAMES: &[&str] = &[
@@ -539,6 +541,69 @@ proptest! {
             });
             prop_assert_eq!(&all, &want, "rules {:?}\nevent {:?}", rules, ev);
             prop_assert_eq!(first, want.first().copied());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    /// Events sent by reference, as enrich sends them: several events name
+    /// one thread state, a tid's state is replaced by one with other
+    /// parts, and some events carry their parts themselves. The rule set
+    /// keeps the answers of state-only tests per state; they must match
+    /// the reference's on each event as if it were whole.
+    #[test]
+    fn rule_sets_agree_with_the_reference_on_events_sharing_states(
+        rules in proptest::collection::vec(arb_rule(), 1..8),
+        parts in proptest::collection::vec(arb_event(), 1..5),
+        events in proptest::collection::vec((arb_event(), 0usize..16, 0u8..4), 1..16),
+    ) {
+        let conds: Vec<_> = rules
+            .iter()
+            .map(|e| compile(e, &NoNames).expect("well-typed condition"))
+            .collect();
+        let set = CompiledRuleset::new(conds.into_iter().enumerate());
+        let mut table = StateTable::new();
+        // tid -> (which parts its state holds, generation).
+        let mut held: std::collections::HashMap<i32, (usize, u64)> = Default::default();
+        let mut gen = 0;
+        for (own, pick, how) in &events {
+            let i = pick % parts.len();
+            // Two parts share each tid, so a tid's state gets replaced.
+            let tid = 100 + (i % 2) as i32;
+            let mut ev = parts[i].clone();
+            ev.kind = own.kind;
+            ev.ts = own.ts;
+            ev.ret = own.ret;
+            ev.params = own.params.clone();
+            ev.fd = own.fd.clone();
+            let want: Vec<usize> = sample::with_scratch_view(&ev, 1, |v| {
+                (0..rules.len()).filter(|&r| reference::eval(&rules[r], &NoNames, v)).collect()
+            });
+            let got: Vec<usize> = if *how == 0 {
+                // Whole: the event carries its parts.
+                sample::with_scratch_view(&ev, 1, |v| set.evaluate(v).collect())
+            } else {
+                if held.get(&tid).map(|h| h.0) != Some(i) || *how == 3 {
+                    // A new state for the tid (other parts, or the same
+                    // parts resent under a new generation).
+                    gen += 1;
+                    let (st, _) = ev.to_state_messages(tid, gen);
+                    let raw = capnp::serialize::write_message_to_words(&st);
+                    let root = st.get_root_as_reader::<frame::Reader>().expect("a frame");
+                    prop_assert!(table.apply(root, &raw));
+                    held.insert(tid, (i, gen));
+                }
+                let (_, msg) = ev.to_state_messages(tid, held[&tid].1);
+                let e = sample::event_of(&msg);
+                let st = table.get(e);
+                prop_assert!(st.is_some());
+                let scratch = Scratch::default();
+                let v = EventView::with_scratch(e, 1, "test-host", &scratch).with_state(st);
+                set.evaluate(&v).collect()
+            };
+            prop_assert_eq!(&got, &want, "rules {:?}\nevent {:?}", rules, ev);
         }
     }
 }

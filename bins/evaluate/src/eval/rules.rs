@@ -11,6 +11,12 @@
 //! answered together by one lookup ([`super::group`]), and every distinct
 //! test runs at most once per event, whichever rules use it.
 //!
+//! Tests on fields that read only a thread's state (`proc.name`,
+//! `user.name`, `container.id`…, see `FieldDef::state_only`) give the same
+//! answer for every event that takes its parts from the same `state`
+//! frame, so their answers are kept per state ([`StateSlot`]) and computed
+//! once for all of that thread's events rather than once per event.
+//!
 //! It is not a place for what tests mean ([`super::test`]) nor for rule
 //! selection or alert formatting ([`crate::ruleset`]).
 
@@ -21,7 +27,7 @@ use schema::table::TABLE;
 use super::group::{self, Group, MAX_GROUP_TESTS};
 use super::program::{self, Leaf, LeafRef, Leaves, Step, FALSE, NO_GROUP, TRUE};
 use crate::compile::kinds::specialize;
-use crate::compile::node::Test;
+use crate::compile::node::{Pred, Test};
 use crate::compile::{Condition, KindSet, Node};
 use crate::fields::{EventView, Field, Value, Values};
 
@@ -48,10 +54,34 @@ struct Memo {
     epoch: u32,
     leaves: Vec<u32>,
     groups: Vec<(u32, GroupState)>,
+    /// Per-state answers, and the slot of the current event's state when
+    /// it takes all of its state parts from one (`EventView::state_id`).
+    states: Vec<StateSlot>,
+    current: Option<usize>,
 }
 
 /// Epochs stay below this, so that `epoch << 1` fits a slot.
 const MAX_EPOCH: u32 = u32::MAX >> 1;
+
+/// States whose test answers are kept, direct-mapped by state id: a
+/// thread's state usually serves a run of its events, and a few hundred
+/// busy threads at once is a lot. A slot holds a byte per state-only test
+/// and a group answer per state-only group, so this bounds that memory
+/// (a few hundred KB for the default rules).
+const STATE_MEMO_SLOTS: usize = 512;
+
+/// Not a state-only leaf or group.
+const NOT_STATE: u32 = u32::MAX;
+
+/// The answers of state-only tests and groups for one thread state.
+#[derive(Debug, Clone, Default)]
+struct StateSlot {
+    /// `schema::state::State::id`; 0 for a slot never used.
+    id: u64,
+    /// Per state-only leaf: 0 not computed, 1 false, 2 true.
+    leaves: Vec<u8>,
+    groups: Vec<GroupState>,
+}
 
 impl Memo {
     fn new(leaves: usize, groups: usize) -> Self {
@@ -59,7 +89,39 @@ impl Memo {
             epoch: 1,
             leaves: vec![0; leaves],
             groups: vec![(0, GroupState::Unknown); groups],
+            states: Vec::new(),
+            current: None,
         }
+    }
+
+    /// Points the per-state answers at the state `id` (the current
+    /// event's), starting its slot afresh if it held another state.
+    fn enter_state(&mut self, id: Option<u64>, leaves: usize, groups: usize) {
+        self.current = None;
+        let Some(id) = id else { return };
+        if leaves == 0 && groups == 0 {
+            return;
+        }
+        if self.states.is_empty() {
+            self.states = vec![StateSlot::default(); STATE_MEMO_SLOTS];
+        }
+        let i = (id % STATE_MEMO_SLOTS as u64) as usize;
+        let Some(slot) = self.states.get_mut(i) else {
+            return;
+        };
+        if slot.id != id {
+            slot.id = id;
+            slot.leaves.clear();
+            slot.leaves.resize(leaves, 0);
+            slot.groups.clear();
+            slot.groups.resize(groups, GroupState::Unknown);
+        }
+        self.current = Some(i);
+    }
+
+    fn state_slot(&mut self) -> Option<&mut StateSlot> {
+        let i = self.current?;
+        self.states.get_mut(i)
     }
 
     fn next_event(&mut self) {
@@ -118,6 +180,9 @@ struct KindProgram {
     open: Vec<(u32, u32)>,
     gates: Vec<Gate>,
     groups: Vec<Group>,
+    /// Per group: its slot among the rule set's state-only groups, or
+    /// [`NOT_STATE`].
+    state_groups: Vec<u32>,
     /// The caller's number of each of the kind's rules, in rule order.
     ids: Vec<usize>,
 }
@@ -128,6 +193,10 @@ struct KindProgram {
 #[derive(Debug, Clone, Default)]
 pub struct CompiledRuleset {
     leaves: Leaves,
+    /// Per leaf: its slot among the state-only leaves, or [`NOT_STATE`].
+    state_leaf: Vec<u32>,
+    state_leaves: usize,
+    state_groups: usize,
     /// One program per kind ordinal.
     by_kind: Vec<KindProgram>,
     memo: RefCell<Memo>,
@@ -139,7 +208,7 @@ impl CompiledRuleset {
     pub fn new(rules: impl IntoIterator<Item = (usize, Condition)>) -> Self {
         let rules: Vec<(usize, Condition)> = rules.into_iter().collect();
         let mut leaves = Leaves::default();
-        let by_kind: Vec<KindProgram> = TABLE
+        let mut by_kind: Vec<KindProgram> = TABLE
             .iter()
             .map(|row| {
                 let candidates = rules
@@ -152,8 +221,37 @@ impl CompiledRuleset {
             .collect();
         let groups = by_kind.iter().map(|p| p.groups.len()).max().unwrap_or(0);
         let memo = Memo::new(leaves.items.len(), groups);
+        let mut state_leaves = 0;
+        let state_leaf = leaves
+            .items
+            .iter()
+            .map(|l| match state_only(l) {
+                true => {
+                    state_leaves += 1;
+                    state_leaves as u32 - 1
+                }
+                false => NOT_STATE,
+            })
+            .collect();
+        let mut state_groups = 0;
+        for prog in &mut by_kind {
+            prog.state_groups = prog
+                .groups
+                .iter()
+                .map(|g| match g.field.state_only() {
+                    true => {
+                        state_groups += 1;
+                        state_groups as u32 - 1
+                    }
+                    false => NOT_STATE,
+                })
+                .collect();
+        }
         CompiledRuleset {
             leaves,
+            state_leaf,
+            state_leaves,
+            state_groups,
             by_kind,
             memo: RefCell::new(memo),
         }
@@ -190,6 +288,7 @@ impl CompiledRuleset {
         }
         let mut memo = self.memo.borrow_mut();
         memo.next_event();
+        memo.enter_state(ev.state_id(), self.state_leaves, self.state_groups);
         let run = |rules: &[(u32, u32)], memo: &mut Memo, out: &mut Vec<usize>| {
             for &(entry, pos) in rules {
                 if self.run(prog, entry, ev, memo) {
@@ -259,10 +358,7 @@ impl CompiledRuleset {
             let g = r.group as usize;
             let mut state = memo.group(g);
             if state == GroupState::Unknown {
-                state = prog
-                    .groups
-                    .get(g)
-                    .map_or(GroupState::Other, |g| read(g, ev));
+                state = self.group_state(prog, g, ev, memo);
                 memo.set_group(g, state);
             }
             match state {
@@ -282,14 +378,75 @@ impl CompiledRuleset {
         if let Some(v) = memo.leaf(slot) {
             return v;
         }
-        let v = match self.leaves.items.get(slot) {
-            Some(Leaf::Test(t)) => super::test(t, ev),
-            Some(Leaf::Exists(f)) => !f.extract(ev).is_na(),
-            Some(Leaf::Kind(set)) => set.contains(ev.kind()),
-            None => false,
+        let of_state = self.state_leaf.get(slot).copied().unwrap_or(NOT_STATE);
+        let known = match (of_state, memo.state_slot()) {
+            (NOT_STATE, _) | (_, None) => None,
+            (i, Some(st)) => match st.leaves.get(i as usize) {
+                Some(1) => Some(false),
+                Some(2) => Some(true),
+                _ => None,
+            },
         };
+        let v = known.unwrap_or_else(|| {
+            let v = match self.leaves.items.get(slot) {
+                Some(Leaf::Test(t)) => super::test(t, ev),
+                Some(Leaf::Exists(f)) => !f.extract(ev).is_na(),
+                Some(Leaf::Kind(set)) => set.contains(ev.kind()),
+                None => false,
+            };
+            if let (true, Some(st)) = (of_state != NOT_STATE, memo.state_slot()) {
+                if let Some(b) = st.leaves.get_mut(of_state as usize) {
+                    *b = 1 + v as u8;
+                }
+            }
+            v
+        });
         memo.set_leaf(slot, v);
         v
+    }
+
+    /// Group `g`'s answer for the current event: kept from an earlier
+    /// event of the same state when the group's field is state-only.
+    fn group_state(
+        &self,
+        prog: &KindProgram,
+        g: usize,
+        ev: &EventView<'_>,
+        memo: &mut Memo,
+    ) -> GroupState {
+        let of_state = prog.state_groups.get(g).copied().unwrap_or(NOT_STATE);
+        if of_state != NOT_STATE {
+            if let Some(st) = memo.state_slot() {
+                let kept = st.groups.get(of_state as usize).copied();
+                if let Some(s) = kept.filter(|s| *s != GroupState::Unknown) {
+                    return s;
+                }
+            }
+        }
+        let state = prog
+            .groups
+            .get(g)
+            .map_or(GroupState::Other, |g| read(g, ev));
+        if of_state != NOT_STATE {
+            if let Some(slot) = memo
+                .state_slot()
+                .and_then(|st| st.groups.get_mut(of_state as usize))
+            {
+                *slot = state;
+            }
+        }
+        state
+    }
+}
+
+/// Whether a leaf's answer depends only on the thread's state: a test or
+/// `exists` on a state-only field, not compared with another field
+/// (`val(fd.name)` reads the event).
+fn state_only(leaf: &Leaf) -> bool {
+    match leaf {
+        Leaf::Test(t) => t.field.state_only() && !matches!(t.pred, Pred::Field { .. }),
+        Leaf::Exists(f) => f.state_only(),
+        Leaf::Kind(_) => false,
     }
 }
 
@@ -518,6 +675,29 @@ mod tests {
         assert_eq!(m.group(0), GroupState::Unknown);
         m.set_leaf(1, true);
         assert_eq!(m.leaf(1), Some(true));
+    }
+
+    #[test]
+    fn a_state_slot_taken_by_another_state_starts_afresh() {
+        let mut m = Memo::new(1, 1);
+        m.enter_state(Some(1), 2, 1);
+        let st = m.state_slot().expect("a slot for state 1");
+        st.leaves[1] = 2;
+        st.groups[0] = GroupState::Na;
+        // The same state, another event: the answers are still there.
+        m.enter_state(Some(1), 2, 1);
+        assert_eq!(m.state_slot().map(|s| s.leaves[1]), Some(2));
+        // No state, or an event with its own parts: no slot.
+        m.enter_state(None, 2, 1);
+        assert!(m.state_slot().is_none());
+        // A state whose id maps to the same slot: nothing of state 1 shows.
+        m.enter_state(Some(1 + STATE_MEMO_SLOTS as u64), 2, 1);
+        let st = m.state_slot().expect("a slot");
+        assert_eq!(st.leaves, vec![0, 0]);
+        assert_eq!(st.groups, vec![GroupState::Unknown]);
+        // And back: state 1's answers were dropped with the slot.
+        m.enter_state(Some(1), 2, 1);
+        assert_eq!(m.state_slot().map(|s| s.leaves[1]), Some(0));
     }
 
     #[test]

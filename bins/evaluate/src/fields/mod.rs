@@ -144,9 +144,25 @@ impl PartialEq for Field {
     }
 }
 
+impl FieldDef {
+    /// True when the field reads nothing but the parts a thread's `state`
+    /// frame carries (thread, user, group, login user, container, k8s):
+    /// every event that takes those parts from the same state then gives
+    /// it the same value, and the engine keeps test results per state
+    /// rather than per event.
+    pub fn state_only(&self) -> bool {
+        registry::state_only(self.name)
+    }
+}
+
 impl Field {
     pub fn ty(&self) -> FieldType {
         self.def.ty
+    }
+
+    /// See [`FieldDef::state_only`].
+    pub fn state_only(&self) -> bool {
+        self.def.state_only()
     }
 
     pub fn shape(&self) -> Shape {

@@ -46,6 +46,20 @@ const fn s(
     f(name, ty, A::None, Shape::One, desc, extract)
 }
 
+/// Classes whose extractors read only the view's state parts
+/// (`EventView::thread`, `user`, `group`, `login_user`, `container`,
+/// `k8s`), never the event's own time, parameters or fd.
+const STATE_CLASSES: &[&str] = &["proc.", "thread.", "user.", "group.", "container.", "k8s."];
+
+/// Fields of [`STATE_CLASSES`] that also read the event (its time).
+const READS_EVENT: &[&str] = &["proc.duration", "proc.ppid.duration", "container.duration"];
+
+/// See [`super::FieldDef::state_only`]; `fields::tests` checks each such
+/// field against events that differ in everything but their state.
+pub(super) fn state_only(name: &str) -> bool {
+    STATE_CLASSES.iter().any(|c| name.starts_with(c)) && !READS_EVENT.contains(&name)
+}
+
 fn one<'a>(v: Option<Value<'a>>) -> Values<'a> {
     v.map_or(Values::Na, Values::One)
 }

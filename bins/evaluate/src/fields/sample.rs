@@ -366,7 +366,7 @@ impl Event {
 }
 
 /// The event of a one-frame message built here.
-fn event_of(msg: &Builder<HeapAllocator>) -> event::Reader<'_> {
+pub fn event_of(msg: &Builder<HeapAllocator>) -> event::Reader<'_> {
     let root = msg
         .get_root_as_reader::<frame::Reader>()
         .expect("a message built here has a frame root");

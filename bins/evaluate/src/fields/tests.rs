@@ -490,3 +490,67 @@ fn container_and_k8s_fields() {
     assert_eq!(r(&ev, "k8s.pod.name"), "web-0");
     assert_eq!(r(&open_event(), "k8s.ns.name"), "<NA>");
 }
+
+/// What `state_only` promises: a field so marked reads the same for every
+/// event naming the same state, whatever the event's own kind, time,
+/// return value, parameters and fd. (The engine keeps such test results
+/// per state, so a field wrongly marked would give stale answers.)
+#[test]
+fn state_only_fields_ignore_everything_but_the_state() {
+    let mut rich = open_event();
+    rich.container = Some(Container {
+        id: "0123456789ab".into(),
+        start_ts: 2_000,
+        mounts: vec![Mount {
+            source: "/var/data".into(),
+            dest: "/data".into(),
+            rw: true,
+        }],
+        labels: vec![("app".into(), "web".into())],
+        ..Container::default()
+    });
+    rich.k8s = Some(("prod".into(), "web-0".into()));
+    rich.login_user = Some((1000, "alice".into()));
+    let mut other = rich.clone();
+    other.kind = Kind::Connect;
+    other.ts = 99_000;
+    other.ret = -13;
+    other.params = vec![Param::Int(5), Param::Bytes(b"/tmp/x".to_vec())];
+    other.fd = Some(Fd {
+        num: 9,
+        name: "/tmp/x".into(),
+        ..Fd::default()
+    });
+    let read = |ev: &Event, f: &Field| {
+        sample::with_state_view(ev, 7, |v| {
+            let mut out = String::new();
+            f.render(v, &mut out);
+            out
+        })
+    };
+    let mut checked = 0;
+    for def in FIELDS {
+        let args: &[Option<&str>] = match def.arg {
+            ArgKind::None => &[None],
+            ArgKind::OptIndex => &[None, Some("0"), Some("1"), Some("2")],
+            ArgKind::OptKey => &[None, Some("HOME")],
+            ArgKind::Key => &[Some("app")],
+            ArgKind::IndexOrKey => &[Some("0"), Some("/data"), Some("/var/data")],
+        };
+        for &arg in args {
+            let f = lookup(def.name, arg).unwrap_or_else(|e| panic!("{}: {e}", def.name));
+            let (a, b) = (read(&rich, &f), read(&other, &f));
+            if def.state_only() {
+                assert_eq!(a, b, "{} ({arg:?}) is marked state-only", def.name);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 60, "only {checked} state-only fields checked");
+    // The check has teeth: fields that read the event's time differ.
+    for name in ["proc.duration", "container.duration"] {
+        let f = lookup(name, None).unwrap();
+        assert!(!f.state_only(), "{name}");
+        assert_ne!(read(&rich, &f), read(&other, &f), "{name}");
+    }
+}

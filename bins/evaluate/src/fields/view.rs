@@ -98,6 +98,25 @@ impl<'a> EventView<'a> {
         EventView { state, ..self }
     }
 
+    /// The id of the state this event takes all of its thread, user,
+    /// group, login user, container and k8s from (it carries none of them
+    /// itself): every field that reads only those
+    /// ([`super::FieldDef::state_only`]) has the same value for every
+    /// event with this id. `None` when the event carries any part itself
+    /// or names no state.
+    #[inline]
+    pub fn state_id(&self) -> Option<u64> {
+        let st = self.state?;
+        let e = &self.ev;
+        let own = e.has_thread()
+            || e.has_user()
+            || e.has_group()
+            || e.has_login_user()
+            || e.has_container()
+            || e.has_k8s();
+        (!own).then_some(st.id)
+    }
+
     pub fn scratch(&self) -> Option<&'a Scratch> {
         self.scratch
     }
