@@ -518,6 +518,14 @@ fn arb_rule() -> impl Strategy<Value = Expr> {
     tree_of(arb_shared_leaf(), 3, 16)
 }
 
+/// `rules`, compiled and indexed as evaluate runs them.
+fn rule_set(rules: &[Expr]) -> CompiledRuleset {
+    let conds = rules
+        .iter()
+        .map(|e| compile(e, &NoNames).expect("well-typed condition"));
+    CompiledRuleset::new(conds.enumerate())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
 
@@ -526,11 +534,7 @@ proptest! {
         rules in proptest::collection::vec(arb_rule(), 1..8),
         events in proptest::collection::vec(arb_event(), 1..4),
     ) {
-        let conds: Vec<_> = rules
-            .iter()
-            .map(|e| compile(e, &NoNames).expect("well-typed condition"))
-            .collect();
-        let set = CompiledRuleset::new(conds.into_iter().enumerate());
+        let set = rule_set(&rules);
         // Several events through one set: the per-event memo must not leak.
         for ev in &events {
             let (all, first, want) = sample::with_scratch_view(ev, 1, |v| {
@@ -559,11 +563,7 @@ proptest! {
         parts in proptest::collection::vec(arb_event(), 1..5),
         events in proptest::collection::vec((arb_event(), 0usize..16, 0u8..4), 1..16),
     ) {
-        let conds: Vec<_> = rules
-            .iter()
-            .map(|e| compile(e, &NoNames).expect("well-typed condition"))
-            .collect();
-        let set = CompiledRuleset::new(conds.into_iter().enumerate());
+        let set = rule_set(&rules);
         let mut table = StateTable::new();
         // tid -> (which parts its state holds, generation).
         let mut held: std::collections::HashMap<i32, (usize, u64)> = Default::default();

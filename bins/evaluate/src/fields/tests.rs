@@ -454,8 +454,8 @@ fn fd_socket_fields() {
     assert_eq!(r(&server, "fd.lport"), "40000");
 }
 
-#[test]
-fn container_and_k8s_fields() {
+/// The open event in a privileged nginx container of a pod.
+fn container_event() -> Event {
     let mut ev = open_event();
     ev.container = Some(Container {
         id: "0123456789ab".into(),
@@ -472,6 +472,12 @@ fn container_and_k8s_fields() {
         labels: vec![("app".into(), "web".into())],
     });
     ev.k8s = Some(("prod".into(), "web-0".into()));
+    ev
+}
+
+#[test]
+fn container_and_k8s_fields() {
+    let ev = container_event();
     assert_eq!(r(&ev, "container.id"), "0123456789ab");
     assert_eq!(
         r(&ev, "container.image.repository"),
@@ -497,19 +503,7 @@ fn container_and_k8s_fields() {
 /// per state, so a field wrongly marked would give stale answers.)
 #[test]
 fn state_only_fields_ignore_everything_but_the_state() {
-    let mut rich = open_event();
-    rich.container = Some(Container {
-        id: "0123456789ab".into(),
-        start_ts: 2_000,
-        mounts: vec![Mount {
-            source: "/var/data".into(),
-            dest: "/data".into(),
-            rw: true,
-        }],
-        labels: vec![("app".into(), "web".into())],
-        ..Container::default()
-    });
-    rich.k8s = Some(("prod".into(), "web-0".into()));
+    let mut rich = container_event();
     rich.login_user = Some((1000, "alice".into()));
     let mut other = rich.clone();
     other.kind = Kind::Connect;
