@@ -66,8 +66,9 @@ const MAX_EPOCH: u32 = u32::MAX >> 1;
 /// States whose test answers are kept, direct-mapped by state id: a
 /// thread's state usually serves a run of its events, and a few hundred
 /// busy threads at once is a lot. A slot holds a byte per state-only test
-/// and a group answer per state-only group, so this bounds that memory
-/// (a few hundred KB for the default rules).
+/// and a 48-byte group answer per state-only group, so this bounds that
+/// memory: the default rules (compat + kestrel's) have 174 such tests and
+/// 56 such groups, 2.9 KB a slot, 1.5 MB in all, allocated on first use.
 const STATE_MEMO_SLOTS: usize = 512;
 
 /// Not a state-only leaf or group.
