@@ -187,3 +187,83 @@ fn async_writer_to_async_reader_over_a_socket() {
         assert_eq!(writer.await.expect("writer task"), 11);
     });
 }
+
+/// Frames of several segments (what a writer with a small first segment,
+/// or any Cap'n Proto implementation, may send) read the same as frames of
+/// one, through both readers; a pointer past the end of a one-segment
+/// frame is an error that names the frame's offset, not a panic.
+#[test]
+fn multi_segment_frames_read_and_bad_pointers_are_errors() {
+    use capnp::message::{Builder, HeapAllocator};
+    let mut out = Vec::new();
+    let mut w = FrameWriter::new(&mut out);
+    w.write_header(Stage::Capture).expect("header");
+    w.flush().expect("flush");
+    drop(w);
+    let paths: Vec<String> = (0..40)
+        .map(|i| format!("/var/lib/{i:03}/{}", "x".repeat(i * 7)))
+        .collect();
+    let mut msg = Builder::new(HeapAllocator::new().first_segment_words(4));
+    {
+        let mut e = msg.init_root::<frame::Builder>().init_event();
+        e.set_kind(Kind::Openat);
+        let mut params = e.init_params(paths.len() as u32);
+        for (i, p) in paths.iter().enumerate() {
+            params.reborrow().get(i as u32).set_bytes(p.as_bytes());
+        }
+    }
+    assert!(
+        msg.get_segments_for_output().len() > 1,
+        "the message spans segments"
+    );
+    capnp::serialize::write_message(&mut out, &msg).expect("write");
+    let read_back = |f: frame::Reader<'_>| -> Vec<Vec<u8>> {
+        let frame::Event(Ok(e)) = f.which().expect("known kind") else {
+            panic!("expected an event")
+        };
+        let params = e.get_params().expect("params");
+        (0..params.len())
+            .map(|i| match params.get(i).which().expect("param") {
+                schema::param::Bytes(b) => b.expect("bytes").to_vec(),
+                _ => panic!("wrong param variant"),
+            })
+            .collect()
+    };
+    let want: Vec<Vec<u8>> = paths.iter().map(|p| p.clone().into_bytes()).collect();
+
+    let mut r = FrameReader::new(&out[..]);
+    r.read_header().expect("valid").expect("not empty");
+    let f = r.next().expect("valid").expect("the event");
+    assert_eq!(read_back(f.root().expect("root")), want);
+    assert!(r.next().expect("clean end").is_none());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut r = schema::aio::AsyncFrameReader::new(&out[..]);
+        r.read_header().await.expect("valid").expect("not empty");
+        let f = r.next().await.expect("valid").expect("the event");
+        assert_eq!(read_back(f.root().expect("root")), want);
+    });
+
+    // One segment whose root pointer points far past its end.
+    let header_len = {
+        let mut r = FrameReader::new(&out[..]);
+        r.read_header().expect("valid");
+        r.offset() as usize
+    };
+    let mut bad = out[..header_len].to_vec();
+    let mut frame = vec![0u8; 16];
+    frame[4] = 1; // one word in the only segment
+    frame[8..16].copy_from_slice(&(0x7fff_fff0u64 << 2).to_le_bytes()); // struct pointer, huge offset
+    bad.extend_from_slice(&frame);
+    let mut r = FrameReader::new(&bad[..]);
+    r.read_header().expect("valid").expect("not empty");
+    let f = r.next().expect("the frame is complete").expect("a frame");
+    let err = f.root().map(|_| ()).expect_err("an out-of-bounds root");
+    assert!(
+        err.to_string().contains(&format!("byte {header_len}")),
+        "{err}"
+    );
+}
