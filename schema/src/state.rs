@@ -32,10 +32,18 @@ use crate::limits::NESTING_LIMIT;
 /// were lost (a restart) or the producer is hostile.
 pub const MAX_STATES: usize = 65_536;
 
-/// Most bytes of states a table holds (their frames as received). At the
-/// usual 1–3 KB per state, [`MAX_STATES`] reaches this first only for
-/// threads with huge command lines.
+/// Most bytes of states a table holds: their frames as received plus each
+/// entry's own keeping ([`ENTRY_BYTES`]). At the usual 1–3 KB per state,
+/// [`MAX_STATES`] reaches this first only for threads with huge command
+/// lines.
 pub const MAX_STATE_BYTES: usize = 128 << 20;
+
+/// What a state costs the table beyond its frame: the entry with its
+/// resolved parts (several hundred bytes of readers) and the boxed
+/// message. Counted against [`MAX_STATE_BYTES`], so that the bound holds
+/// for many small states too.
+const ENTRY_BYTES: usize =
+    std::mem::size_of::<Entry>() + std::mem::size_of::<Reader<OwnedSegments>>();
 
 /// Stale eviction-order entries (of states replaced or gone) tolerated
 /// beyond twice the live ones before the order is compacted: enough that a
@@ -212,7 +220,7 @@ impl StateTable {
                 let msg = capnp::serialize::read_message(&mut &raw[..], stored_options());
                 let entry = msg
                     .ok()
-                    .and_then(|msg| Entry::new(self.next_seq, raw.len(), msg));
+                    .and_then(|msg| Entry::new(self.next_seq, raw.len() + ENTRY_BYTES, msg));
                 match (tid, entry) {
                     (Ok(tid), Some(entry)) => self.insert(tid, entry),
                     _ => self.counters.corrupt += 1,
@@ -395,8 +403,8 @@ mod tests {
         assert_eq!(t.counters.evicted, 2);
         assert_eq!(name_of(&mut t, 1, 1), None);
         assert_eq!(name_of(&mut t, 5, 5).as_deref(), Some("x"));
-        // Bytes bound too.
-        let one = state_frame(1, 1, "x").len();
+        // Bytes bound too, each state's entry counted with its frame.
+        let one = state_frame(1, 1, "x").len() + ENTRY_BYTES;
         let mut t = StateTable::with_limits(100, 2 * one);
         for tid in 1..=4 {
             apply(&mut t, &state_frame(tid, 1, "x"));
