@@ -11,7 +11,8 @@
 # to it (`Event.stateGen`); a version-1 reader would read those events as
 # having no thread, user or container, so it must refuse them.
 const formatMajor :UInt16 = 2;
-const formatMinor :UInt16 = 0;
+# Minor versions: 1 adds `Counter.kind` and `Counter.reason`.
+const formatMinor :UInt16 = 1;
 
 struct Frame {
   union {
@@ -463,6 +464,24 @@ struct Alert {
 struct Counter {
   name @0 :Text;
   value @1 :UInt64;
+  # What the counter measures, so that readers (output's metrics) need not
+  # read meaning into names. Producers older than format 2.1 leave it
+  # `other`.
+  kind @2 :CounterKind;
+  # For `drops`: why the events were lost (`ringbuf_full`,
+  # `downstream_disconnected`); the name is then `drops.REASON`.
+  reason @3 :Text;
+}
+
+enum CounterKind {
+  # A count with no meaning readers rely on (lookups, cache hits).
+  other @0;
+  # Events that went through the stage: what its throughput is read from.
+  events @1;
+  # Events lost, for `reason`.
+  drops @2;
+  # A current size (table entries, states held), not cumulative.
+  gauge @3;
 }
 
 # Counters of one stage, cumulative since that stage started. Each stage

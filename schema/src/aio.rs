@@ -137,8 +137,7 @@ impl<W: AsyncWrite + Unpin> AsyncFrameWriter<W> {
     ) -> std::io::Result<()> {
         crate::writer::check_size(msg)?;
         self.bytes.clear();
-        capnp::serialize::write_message(&mut self.bytes, msg)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        capnp::serialize::write_message(&mut self.bytes, msg).map_err(crate::writer::to_io)?;
         self.inner.write_all(&self.bytes).await?;
         self.frames += 1;
         Ok(())

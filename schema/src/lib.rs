@@ -1,20 +1,17 @@
 //! The `schema` crate: kestrel's wire format, linked by every stage.
 //!
 //! It holds the code generated from `capnp/kestrel.capnp` (the contract between
-//! `capture`, `enrich`, `evaluate` and `output`), the event table that names each
-//! event kind's positional parameters, a frame reader and writer (blocking in
+//! `capture`, `enrich`, `evaluate` and `output`) and `capnp/control.capnp` (the
+//! control sockets' interfaces), the event table that names each event kind's
+//! positional parameters, and a frame reader and writer (blocking in
 //! [`reader`]/[`writer`], tokio in [`aio`]) that enforce the named limits of
-//! [`limits`], and the transports of [`transport`] that every stage selects with
-//! the same `--input`/`--output` syntax; [`reconnect`] keeps an output going
-//! while the stage downstream restarts. [`control`] is the control plane
-//! every stage serves on `--control PATH` (Cap'n Proto RPC, interfaces in
-//! `capnp/control.capnp`) and the client of `NAME ctl …`.
+//! [`limits`]. [`state`] resolves an enriched event's reference to its
+//! thread's state frame, which every reader of enrich's stream needs.
 //!
-//! [`state`] resolves an enriched event's reference to its thread's state
-//! frame, which every reader of enrich's stream needs.
-//!
-//! It is not a place for stage logic: no state tracking (what a state holds
-//! and when it is sent is enrich's), no rule evaluation, no alert delivery. A stage reads frames, does its work, writes frames.
+//! It is not a place for stage logic, nor for the loop, transports and
+//! control sockets every stage shares (the `stage` crate beside it): no state
+//! tracking (what a state holds and when it is sent is enrich's), no rule
+//! evaluation, no alert delivery.
 
 #[allow(clippy::all, missing_docs, unused)]
 pub mod kestrel_capnp {
@@ -28,7 +25,6 @@ pub mod control_capnp {
 
 pub mod aio;
 pub mod arena;
-pub mod control;
 pub mod error;
 mod framing;
 pub use framing::FrameSegments;
@@ -36,10 +32,8 @@ pub mod header;
 pub mod json;
 pub mod limits;
 pub mod reader;
-pub mod reconnect;
 pub mod state;
 pub mod table;
-pub mod transport;
 pub mod writer;
 
 pub use error::FrameError;
@@ -48,7 +42,6 @@ pub use kestrel_capnp::{
     alert, event, frame, header as header_capnp, param, stats, Kind, Priority, Stage,
 };
 pub use reader::{FrameReader, InFrame};
-pub use transport::Endpoint;
 pub use writer::FrameWriter;
 
 /// Wall-clock time now, ns since the Unix epoch.

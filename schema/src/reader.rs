@@ -92,9 +92,23 @@ impl<R: Read> FrameReader<R> {
         self.buf.buffered() > 0
     }
 
+    /// True when [`Self::next`] would return without reading: a whole
+    /// frame is buffered, or what is buffered is already known to be bad.
+    /// A stage about to wait for input flushes first, so a frame it wrote
+    /// is never held back behind half a frame it reads.
+    pub fn has_frame(&self) -> bool {
+        !matches!(self.buf.measure(), Ok(Measure::Need(_)))
+    }
+
     /// The underlying reader.
     pub fn get_ref(&self) -> &R {
         &self.inner
+    }
+
+    /// The underlying reader, mutably (to wait on it); bytes it yields go
+    /// past this reader's buffer, so do not read from it.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
     }
 
     /// Reads the next frame. `Ok(None)` is a clean end of stream (EOF exactly

@@ -133,7 +133,7 @@ impl<W: Write> FrameWriter<W> {
     }
 
     /// The underlying writer, mutably: e.g. for a stage to let a
-    /// [`crate::reconnect::Output`] look for a new reader between batches.
+    /// the stage crate's reconnecting output look for a new reader between batches.
     /// Bytes still in the batch buffer have not reached it.
     pub fn get_mut(&mut self) -> &mut W {
         self.inner.get_mut()
@@ -153,6 +153,14 @@ pub(crate) fn check_size<A: capnp::message::Allocator>(msg: &Builder<A>) -> io::
     Ok(size)
 }
 
-fn to_io(e: capnp::Error) -> io::Error {
-    io::Error::other(e.to_string())
+/// Cap'n Proto's serializer reports a writer's `EPIPE` (and the other
+/// ways a peer goes away) as its own `Disconnected`; it goes back to
+/// [`io::ErrorKind::BrokenPipe`] here, so callers tell a reader that left
+/// from a failure by the kind alone.
+pub(crate) fn to_io(e: capnp::Error) -> io::Error {
+    if e.kind == capnp::ErrorKind::Disconnected {
+        io::Error::new(io::ErrorKind::BrokenPipe, e.to_string())
+    } else {
+        io::Error::other(e.to_string())
+    }
 }

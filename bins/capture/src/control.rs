@@ -12,26 +12,24 @@
 //! replaces it.
 //!
 //! It is not the `capture ctl` client ([`crate::ctl`]) nor the socket
-//! machinery shared by every stage (`schema::control`).
+//! machinery shared by every stage (`stage::control`).
 
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use schema::control::{Bound, ControlError, ControlThread, StageStatus};
 use schema::control_capnp::{capture_control, stage_control};
 use schema::table;
+use stage::control::{Bound, ControlError, ControlThread, StageStatus};
 
 use crate::probe::Selector;
 use crate::syscalls;
 
-/// Binds the control socket at `path` and registers capture's status, so
-/// that the stream loop's counters reach `stats()`. Call before the
-/// privilege drop.
+/// Binds the control socket at `path` and makes capture's status, which
+/// the stage driver keeps up to date. Call before the privilege drop.
 pub fn bind(path: &Path) -> Result<(Bound, Arc<StageStatus>), ControlError> {
-    let bound = schema::control::bind(Some(path))?;
+    let bound = stage::control::bind(Some(path))?;
     let status = StageStatus::new(schema::Stage::Capture, "capture", env!("CARGO_PKG_VERSION"));
-    schema::control::stage::register(status.clone());
     Ok((bound, status))
 }
 
@@ -100,7 +98,7 @@ fn set_names(mut list: capnp::text_list::Builder<'_>, kinds: &[schema::Kind]) {
 }
 
 impl stage_control::Server for CaptureServer {
-    schema::stage_control_methods!();
+    stage::stage_control_methods!();
 }
 
 impl capture_control::Server for CaptureServer {

@@ -7,40 +7,20 @@
 //! capture ctl set-syscalls openat,execve --control PATH [--json]
 //! ```
 //!
-//! It is not a place for the generic client machinery (that is
-//! `schema::control::client`) nor for the server ([`crate::control`]).
+//! The generic subcommands and options are the stage crate's
+//! (`stage::ctl`). It is not a place for the server ([`crate::control`]).
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::{Parser, Subcommand};
-use schema::control::client::{self, Generic};
-use schema::control::ControlError;
+use clap::Subcommand;
 use schema::control_capnp::capture_control;
 use serde_json::{json, Value};
+use stage::control::client;
+use stage::control::ControlError;
 
-#[derive(Parser, Debug)]
-#[command(name = "capture ctl", about = "Query or change a running capture")]
-struct CtlArgs {
-    #[command(subcommand)]
-    cmd: CtlCommand,
-    /// The running capture's control socket (its --control PATH).
-    #[arg(long, global = true, value_name = "PATH")]
-    control: Option<PathBuf>,
-    /// Print one JSON document instead of text.
-    #[arg(long, global = true)]
-    json: bool,
-}
-
-/// What `capture ctl` asks.
+/// What `capture ctl` adds to the generic subcommands.
 #[derive(Subcommand, Debug, Clone)]
-enum CtlCommand {
-    /// Up since, output connected, last error.
-    Health,
-    /// The counters capture sends in-band.
-    Stats,
-    /// Program and format version.
-    Version,
+pub enum CtlCommand {
     /// The event kinds captured now.
     Syscalls,
     /// Capture exactly these event kinds from now on (comma-separated,
@@ -52,49 +32,17 @@ enum CtlCommand {
     },
 }
 
-/// Runs `capture ctl ARGS…` (`args` starts after `ctl`); the exit code.
-pub fn main(args: &[OsString]) -> i32 {
-    let argv = std::iter::once(OsString::from("capture ctl")).chain(args.iter().cloned());
-    let cli = match CtlArgs::try_parse_from(argv) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+impl stage::ctl::StageCtl for CtlCommand {
+    fn run(&self, path: &Path, as_json: bool) -> anyhow::Result<i32> {
+        let v = client::block_on(call(self, path))??;
+        let ok = v["errors"].as_array().is_none_or(|e| e.is_empty());
+        if as_json {
+            println!("{v}");
+        } else {
+            print!("{}", text(&v));
         }
-    };
-    let Some(path) = cli.control else {
-        eprintln!("capture: error: ctl needs --control PATH");
-        return 2;
-    };
-    match run(&cli.cmd, &path, cli.json) {
-        Ok(code) => code,
-        // The control errors name the socket and their cause already.
-        Err(e) => {
-            eprintln!("capture: error: {e}");
-            1
-        }
+        Ok(if ok { 0 } else { 1 })
     }
-}
-
-fn run(cmd: &CtlCommand, path: &Path, as_json: bool) -> Result<i32, ControlError> {
-    let generic = match cmd {
-        CtlCommand::Health => Some(Generic::Health),
-        CtlCommand::Stats => Some(Generic::Stats),
-        CtlCommand::Version => Some(Generic::Version),
-        _ => None,
-    };
-    if let Some(g) = generic {
-        println!("{}", client::run_generic(path, g, as_json)?);
-        return Ok(0);
-    }
-    let v = client::block_on(call(cmd, path))??;
-    let ok = v["errors"].as_array().is_none_or(|e| e.is_empty());
-    if as_json {
-        println!("{v}");
-    } else {
-        print!("{}", text(&v));
-    }
-    Ok(if ok { 0 } else { 1 })
 }
 
 /// Calls `syscalls` or `setSyscalls`; the answer as JSON:
@@ -117,7 +65,7 @@ async fn call(cmd: &CtlCommand, path: &Path) -> Result<Value, ControlError> {
             let r = resp.get()?;
             (texts(r.get_selected()?)?, texts(r.get_errors()?)?)
         }
-        _ => {
+        CtlCommand::Syscalls => {
             let resp = c.syscalls_request().send().promise.await?;
             (texts(resp.get()?.get_selected()?)?, Vec::new())
         }

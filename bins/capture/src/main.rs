@@ -32,8 +32,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use schema::reconnect::{self, Redial};
-use schema::{Endpoint, FrameWriter, Stage};
+use schema::Stage;
+use stage::reconnect::{self, Redial};
+use stage::{Endpoint, Out};
 
 /// Ring buffer size when `--buffer-size` is not given, MiB. At about 100
 /// bytes per event, 16 MiB holds some 150,000 events: a tenth of a second
@@ -91,13 +92,14 @@ fn main() -> ExitCode {
         )
         .init();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if argv.get(1).and_then(|a| a.to_str()) == Some("ctl") {
-        return ExitCode::from(u8::try_from(ctl::main(&argv[2..])).unwrap_or(1));
+    if stage::ctl::wanted(&argv) {
+        let code = stage::ctl::main::<ctl::CtlCommand>("capture", &argv);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let args = Args::parse_from(argv);
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if is_broken_pipe(&e) => {
+        Err(e) if stage::error::chain_is_broken_pipe(e.chain()) => {
             eprintln!("capture: output closed");
             ExitCode::SUCCESS
         }
@@ -106,13 +108,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -131,10 +126,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
 
     // Everything that needs a file is done before the privilege drop.
     // A `listen:` or `systemd` output accepts the next reader when one goes
-    // away (schema::reconnect); capture never connects after its lock-down.
+    // away (stage::reconnect); capture never connects after its lock-down.
     let output = reconnect::open_output(&args.output, Stage::Capture, Redial::Accept)
         .with_context(|| format!("opening --output {}", args.output))?;
-    let mut out = FrameWriter::new(output);
+    let mut out = Out::frames(output);
     // Bound now, served after the privilege drop (see `control`).
     let control = match &args.control {
         Some(path) => {
@@ -142,7 +137,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut stats = stats::Stats::new(schema::hostname());
+    // Read now: after the privilege drop /proc is out of reach.
+    let hostname = schema::hostname();
+    let mut stats = stats::Stats::new();
     let boot_wall_ns = schema::header::boot_time_ns();
 
     let self_pid = std::process::id();
@@ -158,18 +155,18 @@ fn run(args: &Args) -> anyhow::Result<()> {
         explicit: args.syscalls.is_some(),
         attach_all: control.is_some(),
     })?;
-    let mut src = stream::Source {
+    let src = stream::Source {
         ring: probe.ring()?,
         drops: probe.drops()?,
         control: probe.control()?,
         boot_wall_ns,
     };
 
-    out.write_header(Stage::Capture)
-        .context("writing the header")?;
+    out.header(Stage::Capture).context("writing the header")?;
     if !args.no_snapshot {
-        let snap = snapshot::write_snapshot(&mut out, self_pid as i32)
-            .context("writing the /proc snapshot")?;
+        let w = out.writer().context("capture writes frames")?;
+        let snap =
+            snapshot::write_snapshot(w, self_pid as i32).context("writing the /proc snapshot")?;
         stats.extra.extend(
             [
                 ("snapshot.processes", snap.processes),
@@ -189,20 +186,25 @@ fn run(args: &Args) -> anyhow::Result<()> {
         None => None,
     };
     sandbox::lock_down(&sandbox::SandboxConfig::default()).context("dropping privileges")?;
-    let _control = match (control, selector) {
+    let (_control, status) = match (control, selector) {
         (Some((bound, status)), Some(selector)) => {
-            status.set_input_connected(true);
-            status.set_output_connected(true);
-            Some(control::serve(bound, status, selector).context("starting the control thread")?)
+            let t = control::serve(bound, status.clone(), selector)
+                .context("starting the control thread")?;
+            (Some(t), Some(status))
         }
-        _ => None,
+        _ => (None, None),
     };
     tracing::info!(attached = probe.attached, "streaming");
 
-    stream::run(&mut src, &mut out, &mut stats, duration).context("writing events")?;
-    tracing::debug!("stopping");
-    stream::finish(&mut src, &mut out, &mut stats).context("writing events")?;
-    tracing::debug!(events = stats.events(), "stream ended");
+    let mut ring = stream::Ring { src, stats };
+    stage::Driver::new(Stage::Capture)
+        .hostname(hostname)
+        .status(status)
+        .stop_on(&stream::STOP)
+        .until(duration.map(|d| std::time::Instant::now() + d))
+        .run(&mut ring, &mut out)
+        .context("writing events")?;
+    tracing::debug!(events = ring.stats.events(), "stream ended");
     // The reader sees the end of the stream now, not after the kernel has
     // detached every program (which the exit does, and which takes seconds).
     drop(out);

@@ -7,10 +7,10 @@
 //!
 //! It does not decide when to send (the stream loop does).
 
-use std::io::{self, Write};
-
 use schema::table;
-use schema::{FrameWriter, Kind, Stage};
+use schema::Kind;
+use stage::counters::DOWNSTREAM_DISCONNECTED;
+use stage::Counters;
 
 use crate::layout::DROP_REASONS;
 
@@ -30,13 +30,10 @@ pub struct Stats {
     pub undelivered_frames: u64,
     /// Fixed counters added at start-up, e.g. `snapshot.threads`.
     pub extra: Vec<(String, u64)>,
-    hostname: String,
 }
 
 impl Stats {
-    /// `hostname` is read once up front: after the privilege drop /proc is
-    /// out of reach.
-    pub fn new(hostname: String) -> Self {
+    pub fn new() -> Self {
         Stats {
             per_kind: vec![0; table::TABLE.len()],
             bad_records: 0,
@@ -44,7 +41,6 @@ impl Stats {
             skipped_no_reader: 0,
             undelivered_frames: 0,
             extra: Vec::new(),
-            hostname,
         }
     }
 
@@ -64,49 +60,27 @@ impl Stats {
         self.skipped_no_reader + self.undelivered_frames
     }
 
-    /// The counters as (name, value): `events`, `events.KIND` for each kind
-    /// seen, `drops` (every reason), `drops.REASON` for the probe's reasons,
-    /// `drops.downstream_disconnected`, `bad_records`, then the extras.
-    pub fn counters(&self) -> Vec<(String, u64)> {
-        let mut out = vec![("events".to_string(), self.events())];
+    /// The counters: `events` and `events.KIND` for each kind seen,
+    /// `drops` (every reason, summed), `drops.REASON` for the probe's
+    /// reasons and `drops.downstream_disconnected`, `bad_records`, then
+    /// the extras.
+    pub fn counters(&self, c: &mut Counters) {
+        c.events("events", self.events());
         for (i, &n) in self.per_kind.iter().enumerate() {
             if n > 0 {
-                out.push((format!("events.{}", table::TABLE[i].name), n));
+                c.count(format!("events.{}", table::TABLE[i].name), n);
             }
         }
         let in_kernel: u64 = self.drops.iter().sum();
-        out.push(("drops".into(), in_kernel + self.downstream_disconnected()));
+        c.count("drops", in_kernel + self.downstream_disconnected());
         for (reason, &n) in DROP_REASONS.iter().zip(&self.drops) {
-            out.push((format!("drops.{reason}"), n));
+            c.drops(*reason, n);
         }
-        out.push((
-            "drops.downstream_disconnected".into(),
-            self.downstream_disconnected(),
-        ));
-        out.push(("bad_records".into(), self.bad_records));
-        out.extend(self.extra.iter().cloned());
-        out
-    }
-
-    /// Writes one `stats` frame.
-    pub fn write_frame<W: Write>(&self, w: &mut FrameWriter<W>) -> io::Result<()> {
-        let counters = self.counters();
-        // The same counters answer `capture ctl stats` (a no-op without
-        // --control).
-        schema::control::stage::publish_counters(&counters);
-        w.build(|f| -> io::Result<()> {
-            let mut s = f.init_stats();
-            s.set_stage(Stage::Capture);
-            s.set_time_ns(schema::now_ns());
-            s.set_hostname(self.hostname.as_str());
-            let mut list = s.init_counters(counters.len() as u32);
-            for (i, (name, value)) in counters.iter().enumerate() {
-                let mut c = list.reborrow().get(i as u32);
-                c.set_name(name.as_str());
-                c.set_value(*value);
-            }
-            Ok(())
-        })
+        c.drops(DOWNSTREAM_DISCONNECTED, self.downstream_disconnected());
+        c.count("bad_records", self.bad_records);
+        for (name, v) in &self.extra {
+            c.count(name.clone(), *v);
+        }
     }
 }
 
@@ -116,15 +90,16 @@ mod tests {
 
     #[test]
     fn counters_name_kinds_and_drop_reasons() {
-        let mut s = Stats::new("h".into());
+        let mut s = Stats::new();
         s.count(Kind::Openat);
         s.count(Kind::Openat);
         s.count(Kind::Close);
         s.drops = [3, 0, 1];
         s.skipped_no_reader = 5;
         s.undelivered_frames = 2;
-        let c = s.counters();
-        let get = |n: &str| c.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
+        let mut c = Counters::new();
+        s.counters(&mut c);
+        let get = |n: &str| c.get(n);
         assert_eq!(get("events"), Some(3));
         assert_eq!(get("events.openat"), Some(2));
         assert_eq!(get("events.close"), Some(1));

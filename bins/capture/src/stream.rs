@@ -1,13 +1,13 @@
-//! The live loop: drain the ring buffer into event frames, flush when it is
-//! empty, wait for more with a short timed poll, send a stats frame about
-//! once per second, and stop on SIGINT, SIGTERM or `--duration`, flushing
-//! what was read.
+//! The ring buffer as capture's source of work for the stage driver
+//! (`stage::Driver`, which flushes, sends the stats frame about once per
+//! second, and stops on SIGINT, SIGTERM or `--duration`): drain it into
+//! event frames, wait for more with a short timed poll.
 //!
 //! With a `listen:` or `systemd` output the reader may go away and come
-//! back ([`schema::reconnect`]): while it is away the loop keeps draining
-//! the ring buffer, so the probe does not back up, and counts each event in
-//! `drops.downstream_disconnected` instead of encoding it; between batches
-//! it lets the output accept the next reader, and sends that reader a stats
+//! back ([`stage::reconnect`]): while it is away the ring buffer is still
+//! drained, so the probe does not back up, and each event is counted in
+//! `drops.downstream_disconnected` instead of encoded; the driver lets the
+//! output accept the next reader between batches and sends it a stats
 //! frame right after the header, so the gap shows in-band at once.
 //!
 //! Why a timed poll: the probe wakes the reader only once a batch has built
@@ -23,8 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
-use schema::reconnect::Output;
-use schema::FrameWriter;
+use stage::{Counters, Out, Pumped, Sink, StageError};
 
 use crate::encode::fill_event;
 use crate::layout::DROP_REASONS;
@@ -35,18 +34,11 @@ use crate::stats::Stats;
 /// latency of an event on a quiet host.
 pub const POLL_TIMEOUT_MS: i32 = 10;
 
-/// How often a stats frame is sent.
-pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Records handled between checks of the clock and of the stop flag, so a
-/// flooded ring buffer cannot delay stats or a stop for long.
-const BATCH_RECORDS: usize = 4096;
-
 /// Malformed records logged individually before the log goes quiet (they
 /// are all counted in `bad_records`).
 const MAX_LOGGED_BAD_RECORDS: u64 = 10;
 
-static STOP: AtomicBool = AtomicBool::new(false);
+pub static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop_signal(sig: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
@@ -95,99 +87,71 @@ impl Source {
     }
 }
 
-/// Runs until stopped; then the caller calls [`finish`]. An I/O error is the output's (a broken pipe included); the
-/// caller decides how to report it.
-pub fn run(
-    src: &mut Source,
-    out: &mut FrameWriter<Output>,
-    stats: &mut Stats,
-    duration: Option<Duration>,
-) -> io::Result<()> {
-    let start = Instant::now();
-    let deadline = duration.map(|d| start + d);
-    let mut next_stats = start + STATS_INTERVAL;
-    let mut readers = out.get_ref().readers();
-    let fd = src.ring.as_raw_fd();
-    loop {
-        let got = drain(src, out, stats, BATCH_RECORDS)?;
-        if !out.get_ref().is_connected() {
-            // What is left of the batch the reader did not take goes
-            // nowhere (counted), so the output stands between frames and
-            // may take a new reader.
-            out.flush()?;
-            out.get_mut().redial();
-        }
-        let now = Instant::now();
-        let new_reader = out.get_ref().readers() != readers;
-        if new_reader || (now >= next_stats && out.get_ref().is_connected()) {
-            readers = out.get_ref().readers();
-            write_stats(src, out, stats)?;
-            next_stats = now + STATS_INTERVAL;
-        }
-        if STOP.load(Ordering::Relaxed) || deadline.is_some_and(|d| now >= d) {
-            break;
-        }
-        if got == 0 {
-            out.flush()?;
-            let timeout = deadline
-                .map(|d| {
-                    d.saturating_duration_since(now)
-                        .as_millis()
-                        .min(POLL_TIMEOUT_MS as u128) as i32
-                })
-                .unwrap_or(POLL_TIMEOUT_MS);
-            wait_readable(fd, timeout);
-        }
-    }
-    Ok(())
+/// The ring buffer as the stage driver's source of work, with capture's
+/// counters.
+pub struct Ring {
+    pub src: Source,
+    pub stats: Stats,
 }
 
-/// Stops the probe, delivers what it wrote before, then the final stats.
-/// The probe is stopped first so the ring buffer only empties: on a busy
-/// host a running probe could refill it as fast as it is drained.
-pub fn finish(
-    src: &mut Source,
-    out: &mut FrameWriter<Output>,
-    stats: &mut Stats,
-) -> io::Result<()> {
-    if let Err(e) = src.stop_probe() {
-        // Still correct, only the drain may last longer.
-        tracing::warn!("cannot stop the probe before the final drain: {e}");
+impl stage::Source for Ring {
+    fn pump<W: Sink>(&mut self, out: &mut Out<W>, max: usize) -> Result<Pumped, StageError> {
+        let n = drain(&mut self.src, out, &mut self.stats, max)?;
+        Ok(if n == 0 {
+            Pumped::Idle
+        } else {
+            Pumped::Worked(n)
+        })
     }
-    while drain(src, out, stats, BATCH_RECORDS)? > 0 {}
-    write_stats(src, out, stats)?;
-    out.flush()
-}
 
-/// Brings the counters up to date and writes a stats frame.
-fn write_stats(src: &Source, out: &mut FrameWriter<Output>, stats: &mut Stats) -> io::Result<()> {
-    read_drops(src, stats);
-    stats.undelivered_frames = out.get_ref().undelivered_frames();
-    stats.write_frame(out)
+    fn wait(&mut self, timeout: Duration) {
+        let ms = timeout.as_millis().min(POLL_TIMEOUT_MS as u128) as i32;
+        wait_readable(self.src.ring.as_raw_fd(), ms);
+    }
+
+    /// Brings the counters the driver is about to report up to date.
+    fn tick<W: Sink>(&mut self, _now: Instant, out: &mut Out<W>) -> Result<(), StageError> {
+        read_drops(&self.src, &mut self.stats);
+        self.stats.undelivered_frames = out.undelivered_frames();
+        Ok(())
+    }
+
+    /// Stops the probe, then delivers what it wrote before. The probe is
+    /// stopped first so the ring buffer only empties: on a busy host a
+    /// running probe could refill it as fast as it is drained.
+    fn finish<W: Sink>(&mut self, out: &mut Out<W>) -> Result<(), StageError> {
+        if let Err(e) = self.src.stop_probe() {
+            // Still correct, only the drain may last longer.
+            tracing::warn!("cannot stop the probe before the final drain: {e}");
+        }
+        while drain(&mut self.src, out, &mut self.stats, stage::BATCH)? > 0 {}
+        self.tick(Instant::now(), out)
+    }
+
+    fn counters(&self, c: &mut Counters) {
+        self.stats.counters(c);
+    }
 }
 
 /// Turns up to `max` records into frames; returns how many were read.
 /// While the output has no reader, records are only counted.
-fn drain(
+fn drain<W: Sink>(
     src: &mut Source,
-    out: &mut FrameWriter<Output>,
+    out: &mut Out<W>,
     stats: &mut Stats,
     max: usize,
-) -> io::Result<usize> {
+) -> Result<usize, StageError> {
     let mut n = 0;
     while n < max {
         let Some(item) = src.ring.next() else { break };
         n += 1;
-        if !out.get_ref().is_connected() {
+        if !out.is_connected() {
             stats.skipped_no_reader += 1;
             continue;
         }
         match record::parse(&item) {
             Ok(rec) => {
-                out.build(|f| -> io::Result<()> {
-                    fill_event(f.init_event(), &rec, src.boot_wall_ns);
-                    Ok(())
-                })?;
+                out.frame(|f| fill_event(f.init_event(), &rec, src.boot_wall_ns))?;
                 stats.count(rec.kind);
             }
             Err(e) => {

@@ -14,8 +14,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{cstr, events, prerequisites, unique_path, Capture};
-use schema::control::client::{answers, bootstrap_request};
 use serde_json::Value;
+use stage::control::client::{answers, bootstrap_request};
 
 /// The uid and gid of `nobody` on Debian.
 const NOBODY: u32 = 65534;
@@ -246,8 +246,8 @@ fn another_uid_is_refused() {
     std::fs::set_permissions(&*sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
     assert!(answers(Path::new(&*sock)).expect("root connects"));
     assert_eq!(
-        schema::control::client::answers_as(Path::new(&*sock), NOBODY, NOBODY).expect("fork"),
-        schema::control::client::AsUser::Refused,
+        stage::control::client::answers_as(Path::new(&*sock), NOBODY, NOBODY).expect("fork"),
+        stage::control::client::AsUser::Refused,
         "uid {NOBODY}, with the socket at mode 0666, must be refused by the SO_PEERCRED check"
     );
     assert!(

@@ -139,7 +139,6 @@ pub struct Enricher {
     pub stats: Counters,
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
-    hostname: String,
     /// Destroyed containers and when their metadata may leave the cache.
     removals: VecDeque<(Instant, String)>,
     forward: Forward,
@@ -166,7 +165,6 @@ impl Enricher {
             stats: Counters::default(),
             fetch,
             wait: opts.metadata_wait,
-            hostname: schema::hostname(),
             removals: VecDeque::new(),
             forward: opts.forward.clone(),
         }
@@ -491,7 +489,7 @@ impl Enricher {
 
     /// The next reader of this stream holds no thread's state: each is
     /// sent again before its thread's next event. enrich notices a lost
-    /// reader by itself (`schema::reconnect::readers_lost`); this is for a
+    /// reader by itself (`stage::reconnect::readers_lost`); this is for a
     /// caller that changes readers otherwise, and for tests.
     pub fn new_reader(&mut self) {
         self.threads.gone.clear();
@@ -530,8 +528,8 @@ impl Enricher {
         self.before_write(w)
     }
 
-    /// Writes enrich's stats frame.
-    pub fn write_stats<W: Write>(&self, w: &mut FrameWriter<W>) -> io::Result<()> {
+    /// enrich's counters as of now.
+    pub fn counters(&self, c: &mut stage::Counters) {
         let t = Tables {
             threads: self.threads.thread_count() as u64,
             procs: self.threads.proc_count() as u64,
@@ -546,7 +544,7 @@ impl Enricher {
             states_sent: self.link.states_sent(),
             states_gone_sent: self.link.states_gone_sent(),
         };
-        stats::write(w, &self.hostname, &self.stats, &t)
+        stats::counters(&self.stats, &t, c)
     }
 
     /// A container entry, for tests.

@@ -137,6 +137,32 @@ impl Read for ChannelRead {
     }
 }
 
+impl ChannelRead {
+    /// True when a read would not wait; takes in what the input thread
+    /// and the runtime clients have sent meanwhile.
+    pub fn poll_ready(&mut self) -> bool {
+        let mut s = self.0.borrow_mut();
+        loop {
+            if s.ready() {
+                return true;
+            }
+            match s.rx.try_recv() {
+                Ok(m) => s.accept(m),
+                Err(std::sync::mpsc::TryRecvError::Empty) => return false,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    s.eof = true;
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for input or a runtime update.
+    pub fn wait_any(&mut self, timeout: Duration) {
+        InputHandle(self.0.clone()).wait(timeout);
+    }
+}
+
 impl InputHandle {
     /// True when input bytes (or its end) can be read without waiting.
     pub fn has_data(&self) -> bool {

@@ -52,9 +52,6 @@ pub const DEFAULT_METADATA_WAIT: Duration = Duration::from_millis(250);
 /// timeouts), so a runtime that never answers cannot make enrich grow.
 pub const MAX_HELD_EVENTS: usize = 65_536;
 
-/// How often enrich writes its own stats frame.
-pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
-
 /// How often /etc/passwd and /etc/group are checked for changes (by mtime).
 pub const USERDB_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 

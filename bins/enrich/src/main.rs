@@ -1,14 +1,15 @@
 //! The `enrich` binary: command line, logging and exit codes around
-//! [`enrich::run::run`].
+//! [`enrich::run::run_with_status`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use schema::reconnect::Redial;
-use schema::transport::open_input;
-use schema::Endpoint;
+use stage::control::StageStatus;
+use stage::reconnect::Redial;
+use stage::transport::open_input;
+use stage::Endpoint;
 
 use enrich::forward::Forward;
 use enrich::limits::{DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT};
@@ -56,6 +57,10 @@ struct Cli {
     /// update the tables. Default: every event.
     #[arg(long, value_name = "KINDS")]
     forward: Option<String>,
+    /// Serve the control socket here (mode 0600): health, stats, version
+    /// (`enrich ctl …`).
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
     /// Write every event whole, its thread, user, group, login user,
     /// container and k8s in it, instead of sending each thread's state once
     /// in a `state` frame that its events name (`stateGen`). Larger output;
@@ -73,22 +78,25 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    // `enrich ctl …` and `--control PATH`: see schema::control::stage.
-    let cli = Cli::parse_from(schema::control::stage::stage_args(
-        schema::Stage::Enrich,
-        "enrich",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if stage::ctl::wanted(&argv) {
+        let code = stage::ctl::main::<stage::ctl::NoSubcommands>("enrich", &argv);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    let cli = Cli::parse_from(argv);
     match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("enrich: error: {e:#}");
-            ExitCode::from(1)
-        }
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => match e.downcast::<stage::StageError>() {
+            Ok(e) => e.report("enrich"),
+            Err(e) => {
+                eprintln!("enrich: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
     let forward = match &cli.forward {
         Some(list) => Forward::parse(list)?,
@@ -102,24 +110,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         forward,
         inline_state: cli.inline_state,
     };
+    let (status, _control) = match &cli.control {
+        Some(path) => {
+            let status =
+                StageStatus::new(schema::Stage::Enrich, "enrich", env!("CARGO_PKG_VERSION"));
+            let t = stage::control::spawn(
+                Some(path),
+                stage::control::generic::bootstrap(status.clone()),
+                vec![],
+            )?;
+            (Some(status), Some(t))
+        }
+        None => (None, None),
+    };
     let input = open_input(&cli.input).with_context(|| format!("opening input {}", cli.input))?;
     // A `unix:` output connects again when evaluate restarts
-    // (schema::reconnect); other endpoints end enrich on a broken pipe.
-    let output = schema::reconnect::open_output(&cli.output, schema::Stage::Enrich, Redial::Any)
+    // (stage::reconnect); other endpoints end enrich on a broken pipe.
+    let output = stage::reconnect::open_output(&cli.output, schema::Stage::Enrich, Redial::Any)
         .with_context(|| format!("opening output {}", cli.output))?;
-    schema::control::stage::set_input_connected(true);
-    schema::control::stage::set_output_connected(true);
     let sockets = enrich::runtime::Sockets {
         docker: cli.docker_sockets,
         podman: cli.podman_sockets,
     };
     let mut start = |tx| enrich::runtime::start(&sockets, tx);
-    match enrich::run::run(input, output, &opts, &mut start) {
-        Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(e) if e.is_broken_pipe() => {
-            eprintln!("enrich: output closed");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(e.into()),
-    }
+    enrich::run::run_with_status(input, output, &opts, &mut start, status)?;
+    Ok(())
 }

@@ -1,167 +1,161 @@
-//! The enrich stage's loop, per the stage conventions: read the header,
-//! write ours, then for each frame enrich events, forward upstream stats and
-//! other frames unchanged (but thread states: ours replace them), flush
-//! whenever the input has nothing buffered, write our own stats about once
-//! a second and at the end, release held events when their wait runs out.
+//! enrich as a stage: each event gets its thread's state, the stage's
+//! timers release events held for container metadata, and the runtime
+//! clients' answers are applied between frames.
 //!
-//! Errors are typed so the binary can tell a broken downstream pipe (a clean
-//! stop) from a bad input stream (one line, exit 1).
+//! The stream conventions (header, upstream stats, the per-second stats
+//! frame, flushing, broken pipes) are the stage driver's (`stage`); this is
+//! only what enrich does with a frame.
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc::Sender;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use schema::{frame, FrameError, FrameReader, FrameWriter, Stage};
+use schema::kestrel_capnp::{frame, stats};
+use schema::{FrameError, InFrame, Stage};
+use stage::control::StageStatus;
+use stage::{Counters, Driver, Filter, Frames, Out, Sink, StageError};
 
 use crate::engine::{Enricher, FetchRequest, Options};
-use crate::input::{self, Msg};
-use crate::limits::STATS_INTERVAL;
-
-/// Events handled between checks of the clock under load.
-const CLOCK_CHECK_EVERY: u64 = 1024;
-
-/// Why the loop stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The input stream is not a valid kestrel stream, or broke.
-    #[error("{0}")]
-    Input(#[from] FrameError),
-    /// Writing failed (a broken pipe is the usual case).
-    #[error("writing output")]
-    Output(#[source] io::Error),
-}
-
-impl RunError {
-    /// True when the downstream reader went away.
-    pub fn is_broken_pipe(&self) -> bool {
-        // Frames built in place go through Cap'n Proto's writer, which turns
-        // EPIPE into its own "Disconnected" error, carried as text.
-        matches!(self, RunError::Output(e)
-            if e.kind() == io::ErrorKind::BrokenPipe
-                || e.raw_os_error() == Some(libc::EPIPE)
-                || e.to_string().contains("os error 32"))
-    }
-}
+use crate::input::{self, ChannelRead, InputHandle, Msg};
 
 /// Starts the runtime clients, given the sender their updates go to; returns
 /// where the engine sends fetch requests (None: no client).
 pub type StartClients<'a> =
     &'a mut dyn FnMut(std::sync::mpsc::SyncSender<Msg>) -> Option<Sender<FetchRequest>>;
 
-/// Runs enrich from `input` to `output` until the input ends.
+/// The enricher and the input it reads, which also carries the runtime
+/// clients' answers.
+pub struct EnrichStage {
+    pub engine: Enricher,
+    handle: InputHandle,
+}
+
+/// enrich writes frames only; a frame-less output is a setup mistake.
+fn writer<W: Sink>(out: &mut Out<W>) -> Result<&mut schema::FrameWriter<W>, StageError> {
+    out.writer()
+        .ok_or_else(|| StageError::stage("enrich writes frames only"))
+}
+
+impl EnrichStage {
+    fn apply_updates<W: Sink>(&mut self, out: &mut Out<W>) -> Result<(), StageError> {
+        let w = writer(out)?;
+        for u in self.handle.take_updates() {
+            self.engine.on_update(u, w)?;
+        }
+        Ok(())
+    }
+}
+
+impl Filter for EnrichStage {
+    const STAGE: Stage = Stage::Enrich;
+
+    fn on_frame<W: Sink>(
+        &mut self,
+        f: &InFrame<'_>,
+        root: frame::Reader<'_>,
+        out: &mut Out<W>,
+    ) -> Result<(), StageError> {
+        match root.which() {
+            Ok(frame::Event(Ok(ev))) => self.engine.on_event(ev, f.raw(), writer(out)?)?,
+            Ok(frame::Event(Err(e))) => return Err(FrameError::corrupt(f.offset(), e).into()),
+            // Upstream thread states (an enriched stream fed back in) are
+            // not forwarded: our events name our own states, and a reader
+            // would take theirs for ours.
+            Ok(frame::State(_) | frame::StateGone(_)) => {}
+            Ok(_) | Err(_) => {
+                self.engine.stats.other_forwarded += 1;
+                out.forward(f.raw(), root)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_stats(&mut self, _s: stats::Reader<'_>, _f: &InFrame<'_>) -> Result<(), StageError> {
+        self.engine.stats.stats_forwarded += 1;
+        Ok(())
+    }
+
+    fn tick<W: Sink>(&mut self, now: Instant, out: &mut Out<W>) -> Result<(), StageError> {
+        self.apply_updates(out)?;
+        self.engine.tick(now, writer(out)?)?;
+        Ok(())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.engine.next_deadline()
+    }
+
+    /// Held events still get their bounded wait at the end of the input: a
+    /// short stream of a new container must not lose its metadata. What
+    /// was read is written, even when the input broke.
+    fn finish<W: Sink>(&mut self, out: &mut Out<W>) -> Result<(), StageError> {
+        while let Some(deadline) = self.engine.next_deadline() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if self.handle.wait_update(deadline - now) {
+                self.apply_updates(out)?;
+            }
+        }
+        self.apply_updates(out)?;
+        self.engine.release_all(writer(out)?)?;
+        Ok(())
+    }
+
+    fn counters(&self, c: &mut Counters) {
+        self.engine.counters(c);
+    }
+}
+
+/// The input side: frames, and wake-ups for the runtime clients' answers.
+impl stage::Input for ChannelRead {
+    fn ready(&mut self) -> bool {
+        self.poll_ready()
+    }
+    fn wait(&mut self, timeout: std::time::Duration) {
+        self.wait_any(timeout);
+    }
+}
+
+/// Runs enrich from `input` to `output` until the input ends; the enricher
+/// afterwards, for its tables and counters.
 pub fn run<R, W>(
     input: R,
     output: W,
     opts: &Options,
     start_clients: StartClients<'_>,
-) -> Result<Enricher, RunError>
+) -> Result<Enricher, StageError>
 where
     R: io::Read + Send + 'static,
-    W: Write,
+    W: Sink,
 {
-    let (chan, handle, tx) = input::spawn(input).map_err(RunError::Output)?;
+    run_with_status(input, output, opts, start_clients, None)
+}
+
+/// [`run`], reporting to a control socket's status.
+pub fn run_with_status<R, W>(
+    input: R,
+    output: W,
+    opts: &Options,
+    start_clients: StartClients<'_>,
+    status: Option<Arc<StageStatus>>,
+) -> Result<Enricher, StageError>
+where
+    R: io::Read + Send + 'static,
+    W: Sink,
+{
+    let (chan, handle, tx) = input::spawn(input)?;
     let fetch = start_clients(tx);
-    let mut engine = Enricher::new(opts, fetch);
-    let mut reader = FrameReader::new(chan);
-    let mut w = FrameWriter::new(output);
-    let out = RunError::Output;
-
-    if reader.read_header()?.is_none() {
-        return Ok(engine);
-    }
-    w.write_header(Stage::Enrich).map_err(out)?;
-    let mut next_stats = Instant::now() + STATS_INTERVAL;
-    let mut since_check = 0u64;
-
-    let result = loop {
-        if !reader.has_buffered() && !handle.has_data() {
-            w.flush().map_err(out)?;
-            // Idle: wake for held events, stats and runtime updates.
-            loop {
-                let now = Instant::now();
-                for u in handle.take_updates() {
-                    engine.on_update(u, &mut w).map_err(out)?;
-                }
-                engine.tick(now, &mut w).map_err(out)?;
-                if now >= next_stats {
-                    engine.write_stats(&mut w).map_err(out)?;
-                    next_stats = now + STATS_INTERVAL;
-                }
-                w.flush().map_err(out)?;
-                let until = engine
-                    .next_deadline()
-                    .map_or(next_stats, |d| d.min(next_stats));
-                let timeout = until
-                    .saturating_duration_since(now)
-                    .max(Duration::from_millis(1));
-                if handle.wait(timeout) && handle.has_data() {
-                    break;
-                }
-            }
-        }
-        let frame = match reader.next() {
-            Ok(Some(f)) => f,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(RunError::Input(e)),
-        };
-        let root = match frame.root() {
-            Ok(r) => r,
-            Err(e) => break Err(RunError::Input(e)),
-        };
-        match root.which() {
-            Ok(frame::Event(Ok(ev))) => engine.on_event(ev, frame.raw(), &mut w).map_err(out)?,
-            Ok(frame::Stats(_)) => {
-                engine.stats.stats_forwarded += 1;
-                w.write_raw(frame.raw()).map_err(out)?;
-            }
-            // A second header (concatenated recordings) is not forwarded:
-            // the output stream has one, ours. Nor are upstream thread
-            // states (an enriched stream fed back in): our events name
-            // our own states, and a reader would take theirs for ours.
-            Ok(frame::Header(_) | frame::State(_) | frame::StateGone(_)) => {}
-            Ok(frame::Event(Err(e))) => {
-                break Err(RunError::Input(FrameError::corrupt(frame.offset(), e)))
-            }
-            Ok(_) | Err(_) => {
-                engine.stats.other_forwarded += 1;
-                w.write_raw(frame.raw()).map_err(out)?;
-            }
-        }
-        since_check += 1;
-        if since_check >= CLOCK_CHECK_EVERY {
-            since_check = 0;
-            let now = Instant::now();
-            for u in handle.take_updates() {
-                engine.on_update(u, &mut w).map_err(out)?;
-            }
-            engine.tick(now, &mut w).map_err(out)?;
-            if now >= next_stats {
-                engine.write_stats(&mut w).map_err(out)?;
-                next_stats = now + STATS_INTERVAL;
-            }
-        }
+    let stage = EnrichStage {
+        engine: Enricher::new(opts, fetch),
+        handle,
     };
-    // At the end of the input, held events still get their bounded wait:
-    // a short stream of a new container must not lose its metadata.
-    if result.is_ok() {
-        while let Some(deadline) = engine.next_deadline() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            if handle.wait_update(deadline - now) {
-                for u in handle.take_updates() {
-                    engine.on_update(u, &mut w).map_err(out)?;
-                }
-            }
-        }
-    }
-    // What was read is written, even when the input broke.
-    for u in handle.take_updates() {
-        engine.on_update(u, &mut w).map_err(out)?;
-    }
-    engine.release_all(&mut w).map_err(out)?;
-    engine.write_stats(&mut w).map_err(out)?;
-    w.flush().map_err(out)?;
-    result.map(|()| engine)
+    let mut src = Frames::new(chan, stage);
+    let mut out = Out::frames(output);
+    Driver::new(Stage::Enrich)
+        .status(status)
+        .run(&mut src, &mut out)?;
+    Ok(src.into_filter().engine)
 }

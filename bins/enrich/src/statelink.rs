@@ -14,7 +14,7 @@
 //! [`crate::splice::Cached::id`], and the `stateGen` it was sent as); for
 //! the stream, the generation counter, and which generations the current
 //! reader holds: when the output lost its reader
-//! (`schema::reconnect::readers_lost`), the next one holds none of the
+//! (`stage::reconnect::readers_lost`), the next one holds none of the
 //! states, so each is sent again before its thread's next event; and the
 //! `stateGone` frames owed for threads that left the table.
 //!
@@ -68,7 +68,7 @@ pub struct StateLink {
     /// current reader holds only later ones. Generations only grow, so
     /// this one number tells every thread's state's connection apart.
     reader_floor: Cell<u64>,
-    /// `schema::reconnect::readers_lost` when last looked at.
+    /// `stage::reconnect::readers_lost` when last looked at.
     readers_lost: Cell<u64>,
     /// `state` frames written.
     sent: Cell<u64>,
@@ -87,7 +87,7 @@ impl StateLink {
         StateLink {
             last_gen: Cell::new(0),
             reader_floor: Cell::new(0),
-            readers_lost: Cell::new(schema::reconnect::readers_lost()),
+            readers_lost: Cell::new(stage::reconnect::readers_lost()),
             sent: Cell::new(0),
             gone_sent: 0,
         }
@@ -96,7 +96,7 @@ impl StateLink {
     /// Moves to a new reader if the output lost its reader since the last
     /// look (one relaxed atomic load).
     pub fn check_reader(&self) {
-        let lost = schema::reconnect::readers_lost();
+        let lost = stage::reconnect::readers_lost();
         if lost != self.readers_lost.get() {
             self.readers_lost.set(lost);
             self.new_reader();

@@ -1,10 +1,6 @@
-//! enrich's own counters, written in-band as a `stats` frame about once per
-//! [`crate::limits::STATS_INTERVAL`] and at the end. All are cumulative
-//! since start, except the table sizes, which are current.
-
-use std::io::Write;
-
-use schema::{FrameWriter, Stage};
+//! enrich's own counters, written in-band as a `stats` frame by the stage
+//! driver about once a second and at the end. All are cumulative since
+//! start, except the table sizes, which are current (gauges).
 
 /// Counters of events and lookups.
 #[derive(Debug, Default, Clone)]
@@ -53,61 +49,32 @@ pub struct Tables {
     pub states_gone_sent: u64,
 }
 
-/// Writes one stats frame.
-pub fn write<W: Write>(
-    w: &mut FrameWriter<W>,
-    hostname: &str,
-    c: &Counters,
-    t: &Tables,
-) -> std::io::Result<()> {
-    let counters: [(&str, u64); 27] = [
-        ("events_in", c.events_in),
-        ("events_out", c.events_out),
-        ("events_not_forwarded", c.events_not_forwarded),
-        ("containers_started", c.containers_started),
-        ("thread_lookups", c.thread_lookups),
-        ("thread_misses", c.thread_misses),
-        ("fd_lookups", c.fd_lookups),
-        ("fd_misses", c.fd_misses),
-        ("meta_hits", c.meta_hits),
-        ("meta_misses", c.meta_misses),
-        ("meta_timeouts", c.meta_timeouts),
-        ("held_events", c.held_events),
-        ("stats_forwarded", c.stats_forwarded),
-        ("other_forwarded", c.other_forwarded),
-        ("threads", t.threads),
-        ("procs", t.procs),
-        ("fds", t.fds),
-        ("containers", t.containers),
-        ("held_now", t.held_now),
-        ("thread_evictions", t.thread_evictions),
-        ("fd_evictions", t.fd_evictions),
-        ("container_evictions", t.container_evictions),
-        ("user_reloads", t.user_reloads),
-        ("thread_builds", t.thread_builds),
-        ("states_sent", t.states_sent),
-        ("states_gone_sent", t.states_gone_sent),
-        // Frames dropped while the reader of a `unix:` output restarted
-        // (schema::reconnect; one output per process).
-        (
-            "drops.downstream_disconnected",
-            schema::reconnect::undelivered_frames(),
-        ),
-    ];
-    // The same counters answer `enrich ctl stats` (a no-op without --control).
-    let owned: Vec<(String, u64)> = counters.iter().map(|(n, v)| (n.to_string(), *v)).collect();
-    schema::control::stage::publish_counters(&owned);
-    w.build(|f| -> std::io::Result<()> {
-        let mut s = f.init_stats();
-        s.set_stage(Stage::Enrich);
-        s.set_time_ns(schema::now_ns());
-        s.set_hostname(hostname);
-        let mut l = s.init_counters(counters.len() as u32);
-        for (i, (name, value)) in counters.iter().enumerate() {
-            let mut b = l.reborrow().get(i as u32);
-            b.set_name(*name);
-            b.set_value(*value);
-        }
-        Ok(())
-    })
+/// The counters, typed, in the order they have always been written.
+pub fn counters(c: &Counters, t: &Tables, out: &mut stage::Counters) {
+    out.events("events_in", c.events_in)
+        .count("events_out", c.events_out)
+        .count("events_not_forwarded", c.events_not_forwarded)
+        .count("containers_started", c.containers_started)
+        .count("thread_lookups", c.thread_lookups)
+        .count("thread_misses", c.thread_misses)
+        .count("fd_lookups", c.fd_lookups)
+        .count("fd_misses", c.fd_misses)
+        .count("meta_hits", c.meta_hits)
+        .count("meta_misses", c.meta_misses)
+        .count("meta_timeouts", c.meta_timeouts)
+        .count("held_events", c.held_events)
+        .count("stats_forwarded", c.stats_forwarded)
+        .count("other_forwarded", c.other_forwarded)
+        .gauge("threads", t.threads)
+        .gauge("procs", t.procs)
+        .gauge("fds", t.fds)
+        .gauge("containers", t.containers)
+        .gauge("held_now", t.held_now)
+        .count("thread_evictions", t.thread_evictions)
+        .count("fd_evictions", t.fd_evictions)
+        .count("container_evictions", t.container_evictions)
+        .count("user_reloads", t.user_reloads)
+        .count("thread_builds", t.thread_builds)
+        .count("states_sent", t.states_sent)
+        .count("states_gone_sent", t.states_gone_sent);
 }

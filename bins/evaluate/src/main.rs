@@ -16,7 +16,13 @@ fn main() {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .init();
-    let matches = Cli::command().get_matches();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if stage::ctl::wanted(&argv) {
+        std::process::exit(stage::ctl::main::<evaluate::control::ctl::CtlCommand>(
+            "evaluate", &argv,
+        ));
+    }
+    let matches = Cli::command().get_matches_from(argv);
     let parsed = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
@@ -24,13 +30,9 @@ fn main() {
     let code = match parsed.command {
         None => match cli::run::run(&parsed.run, &matches) {
             Ok(()) => 0,
-            Err(cli::run::RunError::OutputClosed) => {
-                eprintln!("evaluate: output closed");
-                0
-            }
             Err(e) => {
-                eprintln!("evaluate: error: {e}");
-                1
+                let code = e.report("evaluate");
+                i32::from(code != std::process::ExitCode::SUCCESS)
             }
         },
         Some(Command::Validate { rules }) => cli::info::validate(&rules),
@@ -44,13 +46,8 @@ fn main() {
             report(cli::info::syscalls(&rules, sub, matched))
         }
         Some(Command::Test { dir, rules }) => cli::fixtures::run(&dir, &rules),
-        Some(Command::Ctl { cmd, control, json }) => match control {
-            Some(path) => report(evaluate::control::ctl::run(&cmd, &path, json)),
-            None => {
-                eprintln!("evaluate: error: ctl needs --control PATH");
-                2
-            }
-        },
+        // Handled before parsing, above; listed for --help.
+        Some(Command::Ctl { .. }) => 2,
     };
     std::process::exit(code);
 }
@@ -61,10 +58,7 @@ fn report(r: anyhow::Result<i32>) -> i32 {
     match r {
         Ok(c) => c,
         Err(e) => {
-            let closed = e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            });
+            let closed = stage::error::chain_is_broken_pipe(e.chain());
             if closed {
                 eprintln!("evaluate: output closed");
                 0

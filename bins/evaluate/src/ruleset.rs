@@ -31,7 +31,7 @@ pub enum RuleMatching {
 }
 
 /// Wildcard match (`*`, `?`), shared with output's subscription filters.
-pub use schema::control::feed::wildcard;
+pub use stage::control::feed::wildcard;
 
 /// True when `pattern` selects `rule`: `tag:PATTERN` matches any of its
 /// tags, anything else its name.

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use schema::Endpoint;
 use serde::Deserialize;
+use stage::Endpoint;
 
 use crate::alert::Priority;
 use crate::format::Format;
@@ -32,6 +32,11 @@ pub struct Cli {
     /// Where frames come from: -, unix:PATH, listen:PATH, fd:N or systemd.
     #[arg(long, default_value = "-")]
     pub input: Endpoint,
+
+    /// Serve the control socket here (mode 0600): health, stats, version
+    /// and live alerts (`output ctl subscribe`).
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
 
     /// Print every frame (header, events, alerts, stats) as one JSON object
     /// per line instead of delivering alerts.

@@ -13,44 +13,34 @@
 
 use std::sync::atomic::Ordering;
 
+use stage::control::feed::AlertFeed;
+use stage::Counters;
+
 use crate::pipeline::Pipeline;
 
-/// output's counters now, as (name, value).
-pub fn counters(p: &Pipeline) -> Vec<(String, u64)> {
-    let mut out = Vec::new();
+/// output's counters now.
+pub fn counters(p: &Pipeline, feed: Option<&AlertFeed>, c: &mut Counters) {
     {
         let st = p.stats();
-        out.extend([
-            ("alerts".to_string(), st.alerts_total),
-            ("alerts.suppressed".to_string(), st.suppressed),
-            ("alerts.internal".to_string(), st.internal_alerts),
-            ("frames_ignored".to_string(), st.frames_ignored),
-        ]);
+        c.events("alerts", st.alerts_total)
+            .count("alerts.suppressed", st.suppressed)
+            .count("alerts.internal", st.internal_alerts)
+            .count("frames_ignored", st.frames_ignored);
     }
     for s in p.sinks() {
         let d = s.queue.depth();
-        for (what, v) in [
-            ("delivered", s.stats.delivered.load(Ordering::Relaxed)),
-            ("failures", s.stats.failures.load(Ordering::Relaxed)),
-            ("refused", s.stats.refused.load(Ordering::Relaxed)),
-            ("dropped", d.dropped),
-            ("queued", d.memory),
-            ("spooled", d.spooled),
-        ] {
-            out.push((format!("sink.{}.{what}", s.name), v));
-        }
+        let name = |what: &str| format!("sink.{}.{what}", s.name);
+        c.count(name("delivered"), s.stats.delivered.load(Ordering::Relaxed))
+            .count(name("failures"), s.stats.failures.load(Ordering::Relaxed))
+            .count(name("refused"), s.stats.refused.load(Ordering::Relaxed))
+            .count(name("dropped"), d.dropped)
+            .gauge(name("queued"), d.memory)
+            .gauge(name("spooled"), d.spooled);
     }
-    if let Some(f) = schema::control::stage::feed_totals() {
-        out.extend([
-            ("subscribers".to_string(), f.subscribers),
-            ("subscribers.sent".to_string(), f.sent),
-            ("subscribers.dropped".to_string(), f.dropped),
-        ]);
+    if let Some(f) = feed {
+        let f = f.totals();
+        c.gauge("subscribers", f.subscribers)
+            .count("subscribers.sent", f.sent)
+            .count("subscribers.dropped", f.dropped);
     }
-    out
-}
-
-/// Hands the counters to the control socket (a no-op without --control).
-pub fn publish(p: &Pipeline) {
-    schema::control::stage::publish_counters(&counters(p));
 }

@@ -59,8 +59,8 @@ impl DropMonitor {
         if s.key.stage != "capture" {
             return None;
         }
-        let events = s.events().unwrap_or(0);
-        let drops = s.drops();
+        let events = s.events.unwrap_or(0);
+        let drops = &s.drops;
         let total_drops: u64 = drops.iter().map(|(_, v)| v).sum();
         let prev = self
             .last
@@ -91,7 +91,7 @@ impl DropMonitor {
             ("n_drops".to_string(), d_drops.to_string()),
             ("n_evts".to_string(), d_events.to_string()),
         ];
-        for (reason, v) in &drops {
+        for (reason, v) in drops {
             let before = d0
                 .iter()
                 .find(|(r, _)| r == reason)
@@ -127,6 +127,8 @@ mod tests {
                 ("events".into(), events),
                 ("drops.ringbuf_full".into(), drops),
             ],
+            events: Some(events),
+            drops: vec![("ringbuf_full".into(), drops)],
         }
     }
 

@@ -12,8 +12,8 @@ mod alert;
 mod cli;
 mod config;
 mod counters;
+mod ctl;
 mod drops;
-mod exit;
 mod format;
 mod latency;
 mod metrics;
@@ -36,24 +36,20 @@ use cli::Cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     init_logging();
-    // `output ctl …` and `--control PATH`: see schema::control::stage.
-    let cli = Cli::parse_from(schema::control::stage::stage_args(
-        schema::Stage::Output,
-        "output",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if stage::ctl::wanted(&argv) {
+        let code = stage::ctl::main::<ctl::CtlCommand>("output", &argv);
+        return std::process::ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    let cli = Cli::parse_from(argv);
     let result = if cli.raw {
         raw::run(&cli.input)
     } else {
         run::run(&cli)
     };
-    if let Err(e) = result {
-        let (code, line) = e.report();
-        eprintln!("{line}");
-        std::process::exit(code);
-    }
+    stage::error::exit_code("output", result)
 }
 
 /// Logs go to stderr (stdout carries alerts), at the level of `RUST_LOG`,

@@ -158,7 +158,7 @@ pub fn render(p: &Pipeline) -> String {
         "Events counted by each stage (capture: captured; later stages: processed).",
     );
     for s in st.stages.values() {
-        if let Some(v) = s.events() {
+        if let Some(v) = s.events {
             let _ = writeln!(o, "kestrel_events_total{{{}}} {v}", stage_labels(&s.key));
         }
     }
@@ -169,12 +169,12 @@ pub fn render(p: &Pipeline) -> String {
         "Events lost, by stage and reason.",
     );
     for s in st.stages.values() {
-        for (reason, v) in s.drops() {
+        for (reason, v) in &s.drops {
             let _ = writeln!(
                 o,
                 "kestrel_drops_total{{{},reason=\"{}\"}} {v}",
                 stage_labels(&s.key),
-                esc(&reason)
+                esc(reason)
             );
         }
     }

@@ -140,10 +140,8 @@ impl Pipeline {
         }
     }
 
-    /// Periodic work: a due rate-limit summary, notices of lost alerts, the
-    /// counters `output ctl stats` answers.
+    /// Periodic work: a due rate-limit summary, notices of lost alerts.
     pub fn tick(&self, force: bool) {
-        crate::counters::publish(self);
         let now = Instant::now();
         let summary = lock(&self.limiter).summary(now, force);
         if let Some(a) = summary {

@@ -7,10 +7,10 @@
 
 use std::io::{BufWriter, Write};
 
-use schema::transport::{self, Endpoint};
 use schema::{frame, FrameError, FrameReader};
+use stage::transport::{self, Endpoint};
 
-use crate::exit::StageError;
+use stage::StageError;
 
 /// Bytes of JSON buffered before a `write(2)`; flushed early whenever the
 /// input has nothing more buffered, so an idle stream is not held back.
@@ -18,8 +18,10 @@ const RAW_WRITE_BUFFER_BYTES: usize = 256 << 10;
 
 /// Renders the frames of `input` to stdout until the end of input.
 pub fn run(input: &Endpoint) -> Result<(), StageError> {
-    let stream = transport::open_input(input).map_err(StageError::open_input)?;
-    let stdout = transport::open_output(&Endpoint::Stdio).map_err(StageError::open_output)?;
+    let stream = transport::open_input(input)
+        .map_err(|e| StageError::stage(format!("cannot open --input: {e}")))?;
+    let stdout = transport::open_output(&Endpoint::Stdio)
+        .map_err(|e| StageError::stage(format!("cannot open stdout: {e}")))?;
     let mut out = BufWriter::with_capacity(RAW_WRITE_BUFFER_BYTES, stdout);
     let mut reader = FrameReader::new(stream);
 

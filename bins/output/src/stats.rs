@@ -26,7 +26,12 @@ pub struct StageKey {
 pub struct StageStats {
     pub key: StageKey,
     pub time_ns: u64,
+    /// Every counter, as (name, value), for the generic listing.
     pub counters: Vec<(String, u64)>,
+    /// The first counter of kind `events`: what went through the stage.
+    pub events: Option<u64>,
+    /// The counters of kind `drops`, as (reason, value).
+    pub drops: Vec<(String, u64)>,
 }
 
 impl StageStats {
@@ -40,8 +45,17 @@ impl StageStats {
             Err(e) => format!("stage{}", e.0),
         };
         let mut counters = Vec::new();
+        let mut events = None;
+        let mut drops = Vec::new();
         for c in s.get_counters()?.iter() {
-            counters.push((text(c.get_name())?, c.get_value()));
+            let name = text(c.get_name())?;
+            let value = c.get_value();
+            match stage::Kind::from_wire(c.get_kind()) {
+                stage::Kind::Events if events.is_none() => events = Some(value),
+                stage::Kind::Drops => drops.push((text(c.get_reason())?, value)),
+                _ => {}
+            }
+            counters.push((name, value));
         }
         Ok(StageStats {
             key: StageKey {
@@ -51,45 +65,11 @@ impl StageStats {
             },
             time_ns: s.get_time_ns(),
             counters,
+            events,
+            drops,
         })
     }
-
-    /// Events counted through the stage: the `events` counter, or else the
-    /// first of the names the stages use today for what they took in.
-    pub fn events(&self) -> Option<u64> {
-        EVENT_COUNTERS
-            .iter()
-            .find_map(|want| self.counters.iter().find(|(n, _)| n == want))
-            .map(|(_, v)| *v)
-    }
-
-    /// Drops by reason. A bare `drops` counter is reason "all", used only
-    /// when no per-reason counter exists, so nothing is counted twice.
-    pub fn drops(&self) -> Vec<(String, u64)> {
-        let per_reason: Vec<(String, u64)> = self
-            .counters
-            .iter()
-            .filter_map(|(n, v)| drop_reason(n).map(|r| (r.to_string(), *v)))
-            .collect();
-        if !per_reason.is_empty() {
-            return per_reason;
-        }
-        self.counters
-            .iter()
-            .filter(|(n, _)| n == "drops")
-            .map(|(_, v)| ("all".to_string(), *v))
-            .collect()
-    }
 }
-
-/// Counter names that mean "events through this stage", by preference:
-/// capture's `events`, enrich's `events_in`, evaluate's `events_evaluated`.
-const EVENT_COUNTERS: [&str; 4] = [
-    "events",
-    "events_in",
-    "events_evaluated",
-    "events_processed",
-];
 
 /// The schema's name of a stage, as `--raw` spells it.
 pub fn stage_name(stage: schema::Stage) -> &'static str {
@@ -100,13 +80,6 @@ pub fn stage_name(stage: schema::Stage) -> &'static str {
         schema::Stage::Evaluate => "evaluate",
         schema::Stage::Output => "output",
     }
-}
-
-/// REASON of a `drops.REASON` / `drops_REASON` counter.
-pub fn drop_reason(name: &str) -> Option<&str> {
-    name.strip_prefix("drops.")
-        .or_else(|| name.strip_prefix("drops_"))
-        .filter(|r| !r.is_empty())
 }
 
 /// Everything output has learnt about the pipeline.
@@ -137,38 +110,5 @@ impl PipelineStats {
             a.rule.clone()
         };
         *self.alerts.entry((rule, a.priority)).or_default() += 1;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drops_prefer_reasons() {
-        let s = StageStats {
-            key: StageKey {
-                stage: "capture".into(),
-                instance: String::new(),
-                hostname: "h".into(),
-            },
-            time_ns: 0,
-            counters: vec![
-                ("events".into(), 100),
-                ("drops".into(), 7),
-                ("drops.ringbuf_full".into(), 5),
-                ("drops_too_long".into(), 2),
-            ],
-        };
-        assert_eq!(s.events(), Some(100));
-        let enrich = StageStats {
-            counters: vec![("events_out".into(), 9), ("events_in".into(), 10)],
-            ..s.clone()
-        };
-        assert_eq!(enrich.events(), Some(10));
-        assert_eq!(
-            s.drops(),
-            vec![("ringbuf_full".to_string(), 5), ("too_long".to_string(), 2)]
-        );
     }
 }

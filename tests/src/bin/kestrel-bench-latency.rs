@@ -123,7 +123,7 @@ fn send(
     // SAFETY: prctl(PR_SET_TIMERSLACK) takes a plain integer and touches no
     // memory of ours.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0) };
-    let out = schema::transport::open_output(&schema::Endpoint::Stdio)?;
+    let out = stage::transport::open_output(&stage::Endpoint::Stdio)?;
     let mut w = FrameWriter::new(out);
     w.write_header(Stage::Enrich)?;
     w.flush()?;

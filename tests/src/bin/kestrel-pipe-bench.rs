@@ -124,8 +124,8 @@ fn main() -> ExitCode {
 
 /// Standard output as the stages open it: the raw descriptor, not Rust's
 /// line-buffered `Stdout`, whose newline scan would be measured too.
-fn stdout() -> anyhow::Result<schema::transport::Stream> {
-    Ok(schema::transport::open_output(&schema::Endpoint::Stdio)?)
+fn stdout() -> anyhow::Result<stage::transport::Stream> {
+    Ok(stage::transport::open_output(&stage::Endpoint::Stdio)?)
 }
 
 fn write_unpacked(frames: u64, unbatched: bool, shape: Shape) -> anyhow::Result<()> {
@@ -279,7 +279,7 @@ impl Tally {
 }
 
 fn read_unpacked(touching: bool) -> anyhow::Result<()> {
-    let mut r = FrameReader::new(schema::transport::open_input(&schema::Endpoint::Stdio)?);
+    let mut r = FrameReader::new(stage::transport::open_input(&stage::Endpoint::Stdio)?);
     if r.read_header()?.is_none() {
         bail!("empty input");
     }
@@ -335,7 +335,7 @@ fn read_packed(touching: bool) -> anyhow::Result<()> {
     let mut r = BufReader::with_capacity(
         READ_BUFFER_BYTES,
         Counting {
-            inner: schema::transport::open_input(&schema::Endpoint::Stdio)?,
+            inner: stage::transport::open_input(&stage::Endpoint::Stdio)?,
             bytes: 0,
         },
     );

@@ -14,8 +14,9 @@ use anyhow::Context;
 use clap::Parser;
 use schema::header;
 use schema::kestrel_capnp::{frame, Stage};
-use schema::transport::{open_input, open_output};
-use schema::{Endpoint, FrameError, FrameReader, FrameWriter};
+use schema::{FrameError, FrameReader, FrameWriter};
+use stage::transport::{open_input, open_output};
+use stage::Endpoint;
 
 /// How often the relay emits its own stats frame.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);

@@ -328,7 +328,9 @@ pub fn drive(
         n += 1;
     }
     engine.release_all(&mut w).unwrap();
-    engine.write_stats(&mut w).unwrap();
+    let mut c = stage::Counters::new();
+    engine.counters(&mut c);
+    c.write(&mut w, schema::Stage::Enrich, "test").unwrap();
     w.flush().unwrap();
     w.get_ref().clone()
 }

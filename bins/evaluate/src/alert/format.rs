@@ -9,7 +9,7 @@
 //!
 //! It is not a place for deciding which rules fire or for delivery.
 
-use schema::kestrel_capnp::frame;
+use schema::kestrel_capnp::{alert, frame};
 use schema::Priority;
 use serde_json::{Map, Value as Json};
 
@@ -99,15 +99,16 @@ impl Output {
             .collect();
         Rendered { output, fields }
     }
+}
 
-    /// Whether field `i` is numeric, so JSON shows it as a number.
-    fn numeric(&self, name: &str) -> bool {
-        self.fields
-            .iter()
-            .find(|(t, _)| t == name)
-            .and_then(|(_, f)| f.as_ref())
-            .is_some_and(|f| f.ty().is_numeric())
-    }
+/// Whether the field written as `text` (`proc.pid`, `proc.aname[2]`) has
+/// a numeric type in the registry, so JSON shows it as a number.
+fn numeric(text: &str) -> bool {
+    let (name, arg) = match text.split_once('[') {
+        Some((n, rest)) => (n, rest.strip_suffix(']')),
+        None => (text, None),
+    };
+    fields::lookup(name, arg).is_ok_and(|f| f.ty().is_numeric())
 }
 
 /// Falco's spelling of a priority in outputs.
@@ -136,7 +137,7 @@ pub struct AlertInfo<'a> {
 }
 
 /// The text line: `TIME: Priority output`.
-pub fn text_line(a: &AlertInfo<'_>, r: &Rendered) -> String {
+pub fn text_line_of(a: &AlertInfo<'_>, r: &Rendered) -> String {
     format!(
         "{}: {} {}",
         rfc3339(a.time_ns),
@@ -146,12 +147,12 @@ pub fn text_line(a: &AlertInfo<'_>, r: &Rendered) -> String {
 }
 
 /// The JSON object, Falco's shape.
-pub fn json_value(a: &AlertInfo<'_>, r: &Rendered, out: &Output) -> Json {
+pub fn json_value(a: &AlertInfo<'_>, r: &Rendered) -> Json {
     let mut fields = Map::new();
     for (name, value) in &r.fields {
         let v = if value == NA {
             Json::Null
-        } else if out.numeric(name) {
+        } else if numeric(name) {
             value
                 .parse::<i64>()
                 .map(Json::from)
@@ -165,7 +166,7 @@ pub fn json_value(a: &AlertInfo<'_>, r: &Rendered, out: &Output) -> Json {
     let mut m = Map::new();
     m.insert("hostname".into(), Json::String(a.hostname.to_string()));
     // Falco's `output` is the whole text line, time and priority included.
-    m.insert("output".into(), Json::String(text_line(a, r)));
+    m.insert("output".into(), Json::String(text_line_of(a, r)));
     m.insert("output_fields".into(), Json::Object(fields));
     m.insert(
         "priority".into(),
@@ -179,6 +180,70 @@ pub fn json_value(a: &AlertInfo<'_>, r: &Rendered, out: &Output) -> Json {
     );
     m.insert("time".into(), Json::String(rfc3339(a.time_ns)));
     Json::Object(m)
+}
+
+/// Renders an alert frame as the text line, for `--format text`.
+pub fn text_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
+    let (info, r) = read_frame(a).map_err(|e| format!("rendering an alert: {e}"))?;
+    line.push_str(&text_line_of(&info.as_info(), &r));
+    Ok(())
+}
+
+/// Renders an alert frame as Falco's JSON object, for `--format json`.
+pub fn json_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
+    let (info, r) = read_frame(a).map_err(|e| format!("rendering an alert: {e}"))?;
+    line.push_str(&json_value(&info.as_info(), &r).to_string());
+    Ok(())
+}
+
+struct OwnedInfo {
+    time_ns: u64,
+    rule: String,
+    priority: Priority,
+    source: String,
+    tags: Vec<String>,
+    hostname: String,
+}
+
+impl OwnedInfo {
+    fn as_info(&self) -> AlertInfo<'_> {
+        AlertInfo {
+            time_ns: self.time_ns,
+            rule: &self.rule,
+            priority: self.priority,
+            source: &self.source,
+            tags: &self.tags,
+            hostname: &self.hostname,
+        }
+    }
+}
+
+fn read_frame(a: alert::Reader<'_>) -> capnp::Result<(OwnedInfo, Rendered)> {
+    let text = |t: capnp::Result<capnp::text::Reader<'_>>| -> capnp::Result<String> {
+        Ok(String::from_utf8_lossy(t?.as_bytes()).into_owned())
+    };
+    let mut tags = Vec::new();
+    for t in a.get_tags()?.iter() {
+        tags.push(text(t)?);
+    }
+    let mut fields = Vec::new();
+    for f in a.get_fields()?.iter() {
+        fields.push((text(f.get_name())?, text(f.get_value())?));
+    }
+    Ok((
+        OwnedInfo {
+            time_ns: a.get_time_ns(),
+            rule: text(a.get_rule())?,
+            priority: a.get_priority().unwrap_or(Priority::Debug),
+            source: text(a.get_source())?,
+            tags,
+            hostname: text(a.get_hostname())?,
+        },
+        Rendered {
+            output: text(a.get_output())?,
+            fields,
+        },
+    ))
 }
 
 /// Fills an `alert` frame.
@@ -248,7 +313,7 @@ mod tests {
             tags: &tags,
             hostname: "h1",
         };
-        let j = json_value(&a, &r, &out);
+        let j = json_value(&a, &r);
         assert_eq!(j["rule"], "Shell");
         assert_eq!(j["priority"], "Notice");
         assert_eq!(j["time"], "2026-11-28T17:03:01.000000000Z");
@@ -259,7 +324,7 @@ mod tests {
         assert_eq!(j["hostname"], "h1");
         assert_eq!(j["source"], "syscall");
         assert_eq!(
-            text_line(&a, &r),
+            text_line_of(&a, &r),
             "2026-11-28T17:03:01.000000000Z: Notice shell bash pid=42 file=<NA> again=bash"
         );
     }

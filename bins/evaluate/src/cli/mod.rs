@@ -14,7 +14,8 @@ pub mod run;
 use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
-use schema::{Endpoint, Priority};
+use schema::Priority;
+use stage::Endpoint;
 
 use crate::check::catalog::Registry;
 use crate::loader::diag::Diagnostics;
@@ -147,16 +148,12 @@ pub enum Command {
         #[command(flatten)]
         rules: RulePaths,
     },
-    /// Talk to a running evaluate through its `--control` socket.
+    /// Talk to a running evaluate through its `--control` socket:
+    /// health, stats, version, reload, list-rules, enable, disable
+    /// (`evaluate ctl --help`).
     Ctl {
-        #[command(subcommand)]
-        cmd: crate::control::ctl::CtlCommand,
-        /// The running evaluate's control socket.
-        #[arg(long, value_name = "PATH", global = true)]
-        control: Option<PathBuf>,
-        /// Print one JSON document instead of text.
-        #[arg(long, global = true)]
-        json: bool,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 

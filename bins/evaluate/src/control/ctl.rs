@@ -2,15 +2,15 @@
 //! Prints text for people, or one JSON document with `--json`.
 //!
 //! It is not a place for the generic client machinery (that is
-//! `schema::control::client`).
+//! `stage::control::client`).
 
 use std::path::Path;
 
 use anyhow::Context;
 use clap::Subcommand;
-use schema::control::client::{self, Generic};
 use schema::control_capnp::{evaluate_control, reload_result};
 use serde_json::{json, Value};
+use stage::control::client;
 
 /// What `evaluate ctl` asks.
 #[derive(Debug, Clone, Subcommand)]
@@ -18,12 +18,6 @@ pub enum CtlCommand {
     /// Re-read the rule files and swap the new ruleset in (the old one stays
     /// if the files have errors; exit 1 then).
     Reload,
-    /// The counters evaluate sends in-band.
-    Stats,
-    /// Up since, input and output connected, last error.
-    Health,
-    /// Program and format version.
-    Version,
     /// Every loaded rule: name, enabled, priority, tags, source, hits.
     ListRules,
     /// Enable the rules whose name (or tag, with `tag:PATTERN`) matches;
@@ -33,26 +27,17 @@ pub enum CtlCommand {
     Disable { pattern: String },
 }
 
-/// Runs `cmd` against the socket at `path`; returns the exit code.
-pub fn run(cmd: &CtlCommand, path: &Path, as_json: bool) -> anyhow::Result<i32> {
-    let generic = match cmd {
-        CtlCommand::Stats => Some(Generic::Stats),
-        CtlCommand::Health => Some(Generic::Health),
-        CtlCommand::Version => Some(Generic::Version),
-        _ => None,
-    };
-    if let Some(g) = generic {
-        println!("{}", client::run_generic(path, g, as_json)?);
-        return Ok(0);
+impl stage::ctl::StageCtl for CtlCommand {
+    fn run(&self, path: &Path, as_json: bool) -> anyhow::Result<i32> {
+        let (v, ok) = client::block_on(call(self, path))?
+            .with_context(|| format!("control socket {}", path.display()))?;
+        if as_json {
+            println!("{v}");
+        } else {
+            print!("{}", text(self, &v));
+        }
+        Ok(if ok { 0 } else { 1 })
     }
-    let (v, ok) = client::block_on(call(cmd, path))?
-        .with_context(|| format!("control socket {}", path.display()))?;
-    if as_json {
-        println!("{v}");
-    } else {
-        print!("{}", text(cmd, &v));
-    }
-    Ok(if ok { 0 } else { 1 })
 }
 
 /// Calls the evaluate-specific method of `cmd`; its answer as JSON and
@@ -94,9 +79,6 @@ pub async fn call(cmd: &CtlCommand, path: &Path) -> anyhow::Result<(Value, bool)
                 }));
             }
             (Value::Array(rows), true)
-        }
-        CtlCommand::Stats | CtlCommand::Health | CtlCommand::Version => {
-            anyhow::bail!("generic method: use schema::control::client")
         }
     })
 }

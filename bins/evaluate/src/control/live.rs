@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use schema::control::StageStatus;
 use schema::Priority;
+use stage::control::StageStatus;
 
 use crate::check::names::Names;
 use crate::check::Rule;

@@ -5,7 +5,7 @@
 //!
 //! It is not a place for loading or compiling rules (that is
 //! [`crate::loader`] and [`crate::ruleset`]) nor for the socket machinery
-//! shared by every stage (that is `schema::control`).
+//! shared by every stage (that is `stage::control`).
 
 pub mod ctl;
 pub mod live;

@@ -9,8 +9,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use schema::control::server::Task;
 use schema::control_capnp::{evaluate_control, reload_result, stage_control};
+use stage::control::server::Task;
 
 use super::live::{Controller, Outcome};
 
@@ -31,7 +31,7 @@ pub struct EvaluateServer {
     pub ctl: Arc<Controller>,
 }
 
-/// A bootstrap maker for `schema::control::spawn`.
+/// A bootstrap maker for `stage::control::spawn`.
 pub fn bootstrap(ctl: Arc<Controller>) -> impl Fn() -> capnp::capability::Client + Send {
     move || {
         let c: evaluate_control::Client =
@@ -139,7 +139,7 @@ fn fill_outcome(out: &Outcome, mut r: reload_result::Builder<'_>) {
 }
 
 impl stage_control::Server for EvaluateServer {
-    schema::stage_control_methods!(ctl.status);
+    stage::stage_control_methods!(ctl.status);
 }
 
 impl evaluate_control::Server for EvaluateServer {

@@ -3,7 +3,7 @@
 
 use std::io::{BufWriter, ErrorKind, Write};
 
-use schema::transport::{self, Endpoint, Stream};
+use stage::transport::{self, Endpoint, Stream};
 
 use super::{DeliveryError, Sink};
 use crate::alert::Alert;

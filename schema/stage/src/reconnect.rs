@@ -20,7 +20,7 @@
 //! there still ends the stage.
 //!
 //! Frames are never split between readers. The output sees bytes (a
-//! [`crate::FrameWriter`] batches them and cuts batches where its buffer
+//! [`schema::FrameWriter`] batches them and cuts batches where its buffer
 //! fills) and finds the frame boundaries in them ([`cursor`]): when the
 //! reader goes away in the middle of a frame, the rest of that frame is
 //! dropped; a new reader is taken only between two frames, and it first
@@ -51,9 +51,9 @@ use std::time::{Duration, Instant};
 
 use capnp::message::{Builder, HeapAllocator};
 
-use crate::kestrel_capnp::{frame, Stage};
 use crate::transport::{self, Endpoint, Stream, TransportError};
 use cursor::FrameCursor;
+use schema::kestrel_capnp::{frame, Stage};
 
 /// First wait before connecting again after a failed attempt; it doubles
 /// with each failure up to [`RECONNECT_BACKOFF_MAX`].
@@ -81,7 +81,7 @@ pub fn undelivered_frames() -> u64 {
 
 /// Readers this process's outputs have lost. A stage whose frames refer
 /// to earlier frames (enrich's events to their thread's `state`, see
-/// [`crate::state`]) watches it: once it moves, the next reader may lack
+/// [`schema::state`]) watches it: once it moves, the next reader may lack
 /// what was sent before, so the stage sends it again.
 static READERS_LOST: AtomicU64 = AtomicU64::new(0);
 
@@ -241,7 +241,7 @@ impl Reconnecting {
     /// accepted and will give its header through the frame writer.
     fn new(source: Source, first: Stream, stage: Stage) -> io::Result<Self> {
         let mut msg = Builder::new(HeapAllocator::new());
-        crate::header::fill(msg.init_root::<frame::Builder>().init_header(), stage);
+        schema::header::fill(msg.init_root::<frame::Builder>().init_header(), stage);
         let mut greeting = Vec::new();
         capnp::serialize::write_message(&mut greeting, &msg).map_err(io::Error::other)?;
         let backoff = source.first_backoff();
@@ -292,7 +292,6 @@ impl Reconnecting {
                         undelivered = self.undelivered,
                         "a new reader is connected; frames resume"
                     );
-                    crate::control::stage::set_output_connected(true);
                     return true;
                 }
                 Err(e) => tracing::debug!("the new reader went away at once: {e}"),
@@ -343,7 +342,6 @@ impl Reconnecting {
                 Source::Accept(_) => "connects",
             }
         );
-        crate::control::stage::set_output_connected(false);
     }
 
     /// Drops all of `buf`, counting each frame that ends in it.

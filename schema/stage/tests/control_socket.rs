@@ -11,20 +11,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capnp_rpc::rpc_capnp::message;
-use schema::control::client::{self, Generic};
-use schema::control::{generic, StageStatus};
 use schema::Stage;
+use stage::control::client::{self, Generic};
+use stage::control::{generic, StageStatus};
 
 /// The uid and gid of `nobody` on Debian.
 const NOBODY: u32 = 65534;
 
-fn start(dir: &Path) -> (PathBuf, Arc<StageStatus>, schema::control::ControlThread) {
+fn start(dir: &Path) -> (PathBuf, Arc<StageStatus>, stage::control::ControlThread) {
     let path = dir.join("ctl.sock");
     let status = StageStatus::new(Stage::Enrich, "enrich", "9.9.9");
     status.set_input_connected(true);
     status.publish_counters(&[("events".into(), 42), ("drops".into(), 1)]);
     status.record_error("disk full");
-    let t = schema::control::spawn(Some(&path), generic::bootstrap(status.clone()), vec![])
+    let t = stage::control::spawn(Some(&path), generic::bootstrap(status.clone()), vec![])
         .expect("control socket binds");
     (path, status, t)
 }
@@ -103,7 +103,7 @@ fn garbage_and_half_calls_do_not_disturb_the_server() {
     let whole = bootstrap_bytes();
     // More bad connections than the server serves at once: if a bad one
     // kept its slot, the good call at the end would be refused.
-    for i in 0..3 * schema::control::server::MAX_CONNECTIONS {
+    for i in 0..3 * stage::control::server::MAX_CONNECTIONS {
         let mut s = UnixStream::connect(&path).expect("connect");
         match i % 3 {
             // Not Cap'n Proto at all, including a segment table claiming
@@ -167,27 +167,28 @@ fn other_uid_is_refused_even_with_an_open_mode() {
 
 #[test]
 fn ctl_main_exit_codes() {
-    use schema::control::stage::ctl_main;
+    use stage::ctl::{main as ctl_main, NoSubcommands};
     use std::ffi::OsString;
     let dir = tempfile::tempdir().expect("tempdir");
     let (path, _status, _t) = start(dir.path());
-    let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+    let args = |v: &[&str]| {
+        ["enrich", "ctl"]
+            .iter()
+            .chain(v)
+            .map(OsString::from)
+            .collect::<Vec<_>>()
+    };
     let p = path.to_str().expect("utf-8 path");
-    assert_eq!(ctl_main("enrich", &args(&["health", "--control", p])), 0);
-    assert_eq!(
-        ctl_main(
-            "enrich",
-            &args(&["stats", "--json", &format!("--control={p}")])
-        ),
-        0
-    );
+    let run = |v: &[&str]| ctl_main::<NoSubcommands>("enrich", &args(v));
+    assert_eq!(run(&["health", "--control", p]), 0);
+    assert_eq!(run(&["stats", "--json", &format!("--control={p}")]), 0);
     // No socket there: one error line, exit 1.
     let missing = dir.path().join("nothing.sock");
     let m = missing.to_str().expect("utf-8 path");
-    assert_eq!(ctl_main("enrich", &args(&["health", "--control", m])), 1);
+    assert_eq!(run(&["health", "--control", m]), 1);
     // Usage errors: exit 2.
-    assert_eq!(ctl_main("enrich", &args(&["health"])), 2);
-    assert_eq!(ctl_main("enrich", &args(&["reboot", "--control", p])), 2);
-    // subscribe is output's only.
-    assert_eq!(ctl_main("enrich", &args(&["subscribe", "--control", p])), 2);
+    assert_eq!(run(&["health"]), 2);
+    assert_eq!(run(&["reboot", "--control", p]), 2);
+    // A stage without subcommands of its own has no subscribe.
+    assert_eq!(run(&["subscribe", "--control", p]), 2);
 }

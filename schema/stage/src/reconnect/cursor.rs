@@ -9,7 +9,7 @@
 
 use std::io;
 
-use crate::limits::{MAX_FRAME_BYTES, MAX_SEGMENTS};
+use schema::limits::{MAX_FRAME_BYTES, MAX_SEGMENTS};
 
 /// Bytes per Cap'n Proto word; frames and segment tables are whole words.
 const WORD: usize = 8;
@@ -126,7 +126,7 @@ fn not_frames(why: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::FrameWriter;
+    use schema::FrameWriter;
 
     /// Three frames of different sizes, as one stream.
     fn stream() -> (Vec<u8>, Vec<usize>) {

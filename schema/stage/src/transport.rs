@@ -11,8 +11,8 @@
 //! | `systemd` | socket activation: the first fd of `LISTEN_FDS`; a listening socket is accepted on, a connected one used as is |
 //!
 //! Files are not a transport of their own: shells redirect (`> trace.kst`).
-//! This module opens byte streams; framing is [`crate::reader`]'s and
-//! [`crate::writer`]'s, and an output that outlives its reader is
+//! This module opens byte streams; framing is [`schema::reader`]'s and
+//! [`schema::writer`]'s, and an output that outlives its reader is
 //! [`crate::reconnect`]'s.
 
 use std::fs::File;
@@ -59,7 +59,7 @@ pub enum Endpoint {
     Systemd,
 }
 
-/// Why an endpoint could not be opened. Like [`crate::FrameError`], each
+/// Why an endpoint could not be opened. Like [`schema::FrameError`], each
 /// message is complete, cause included, and `source()` is `None`, so the
 /// cause is printed once whether a stage prints `{}` or an anyhow chain.
 #[derive(Debug)]
@@ -205,6 +205,16 @@ impl Read for Stream {
             Stream::Fd(f) => f.read(buf),
             Stream::File(f) => f.read(buf),
             Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Fd(f) => f.0.as_raw_fd(),
+            Stream::File(f) => f.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
         }
     }
 }

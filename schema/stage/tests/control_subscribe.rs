@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use schema::control::client;
-use schema::control::feed::{self, AlertFeed, Filter};
-use schema::control::StageStatus;
 use schema::kestrel_capnp::frame;
 use schema::{Priority, Stage};
+use stage::control::client;
+use stage::control::feed::{self, AlertFeed, Filter};
+use stage::control::StageStatus;
 
 /// Offering this many alerts to a stuck subscriber must stay well under
 /// this: offering never waits for a subscriber.
@@ -50,12 +50,12 @@ fn serve(
 ) -> (
     std::path::PathBuf,
     Arc<AlertFeed>,
-    schema::control::ControlThread,
+    stage::control::ControlThread,
 ) {
     let path = dir.join("out.sock");
     let status = StageStatus::new(Stage::Output, "output", "0.0.0");
     let f = AlertFeed::new();
-    let t = schema::control::spawn(Some(&path), feed::bootstrap(status, f.clone()), vec![])
+    let t = stage::control::spawn(Some(&path), feed::bootstrap(status, f.clone()), vec![])
         .expect("control socket binds");
     (path, f, t)
 }

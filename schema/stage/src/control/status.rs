@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::Stage;
+use schema::Stage;
 
 /// A stage's self-description, shared between its event path and its
 /// control server.
@@ -35,8 +35,8 @@ impl StageStatus {
             stage,
             program,
             version,
-            up_since_ns: crate::now_ns(),
-            hostname: crate::hostname(),
+            up_since_ns: schema::now_ns(),
+            hostname: schema::hostname(),
             input_connected: AtomicBool::new(false),
             output_connected: AtomicBool::new(false),
             last_error: Mutex::new(None),
@@ -62,7 +62,7 @@ impl StageStatus {
 
     /// Records `message` as the last error, stamped now.
     pub fn record_error(&self, message: impl Into<String>) {
-        let entry = (crate::now_ns(), message.into());
+        let entry = (schema::now_ns(), message.into());
         // A poisoned lock only means a panic elsewhere mid-copy: the value
         // is still a whole `Option`, so keep using it.
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry);

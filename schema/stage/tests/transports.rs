@@ -4,8 +4,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use schema::transport::{listen, open_input, TransportError};
-use schema::Endpoint;
+use stage::transport::{listen, open_input, TransportError};
+use stage::Endpoint;
 
 #[test]
 fn display_parses_back() {

@@ -201,7 +201,7 @@ pub(crate) fn rpc_system(
     bootstrap: Option<capnp::capability::Client>,
 ) -> RpcSystem<Side> {
     let (r, w) = stream.compat().split();
-    let mut options = crate::limits::reader_options();
+    let mut options = schema::limits::reader_options();
     options.traversal_limit_in_words(Some(MAX_MESSAGE_BYTES / 8));
     let network = twoparty::VatNetwork::new(
         futures::io::BufReader::new(r),

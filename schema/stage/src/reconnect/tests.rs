@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::{FrameReader, FrameWriter};
+use schema::{FrameReader, FrameWriter};
 
 /// Longest a test waits for a reconnection: several times the longest
 /// backoff.

@@ -17,7 +17,7 @@ pub mod client;
 pub mod feed;
 pub mod generic;
 pub mod server;
-pub mod stage;
+
 pub mod status;
 
 pub use server::{bind, spawn, Bound, ControlThread};

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use tokio::net::UnixStream;
 
 use super::ControlError;
-use crate::control_capnp::{health, stage_control, version};
-use crate::kestrel_capnp::stats;
+use schema::control_capnp::{health, stage_control, version};
+use schema::kestrel_capnp::stats;
 
 /// Runs `f` on a fresh single-threaded runtime with a `LocalSet`, as
 /// capnp-rpc needs.
@@ -181,8 +181,8 @@ pub fn run_generic(path: &Path, what: Generic, as_json: bool) -> Result<String, 
     })
 }
 
-fn stage_name(s: Result<crate::Stage, capnp::NotInSchema>) -> &'static str {
-    use crate::Stage;
+fn stage_name(s: Result<schema::Stage, capnp::NotInSchema>) -> &'static str {
+    use schema::Stage;
     match s {
         Ok(Stage::Capture) => "capture",
         Ok(Stage::Enrich) => "enrich",
@@ -238,7 +238,7 @@ fn yes_no(v: &Value) -> &'static str {
 
 fn health_text(v: &Value) -> String {
     let up_ns = v["up_since_ns"].as_u64().unwrap_or(0);
-    let up_s = crate::now_ns().saturating_sub(up_ns) / 1_000_000_000;
+    let up_s = schema::now_ns().saturating_sub(up_ns) / 1_000_000_000;
     let err = v["last_error"].as_str().unwrap_or("");
     format!(
         "stage: {}\npid: {}\nup: {up_s} s\ninput connected: {}\noutput connected: {}\nlast error: {}",
@@ -270,7 +270,7 @@ fn version_text(v: &Value) -> String {
 }
 
 /// An alert as JSON: time, rule, priority, source, tags, output, hostname.
-pub fn alert_json(a: crate::kestrel_capnp::alert::Reader<'_>) -> Result<Value, capnp::Error> {
+pub fn alert_json(a: schema::kestrel_capnp::alert::Reader<'_>) -> Result<Value, capnp::Error> {
     let mut tags = Vec::new();
     for t in a.get_tags()? {
         tags.push(t?.to_str().unwrap_or("?").to_string());
@@ -278,7 +278,7 @@ pub fn alert_json(a: crate::kestrel_capnp::alert::Reader<'_>) -> Result<Value, c
     Ok(json!({
         "time_ns": a.get_time_ns(),
         "rule": a.get_rule()?.to_str().unwrap_or("?"),
-        "priority": format!("{:?}", a.get_priority().unwrap_or(crate::Priority::Debug)),
+        "priority": format!("{:?}", a.get_priority().unwrap_or(schema::Priority::Debug)),
         "source": a.get_source()?.to_str().unwrap_or("?"),
         "tags": tags,
         "output": a.get_output()?.to_str().unwrap_or("?"),
@@ -292,10 +292,10 @@ struct SinkServer {
     tx: tokio::sync::mpsc::UnboundedSender<Value>,
 }
 
-impl crate::control_capnp::alert_sink::Server for SinkServer {
+impl schema::control_capnp::alert_sink::Server for SinkServer {
     async fn alert(
         self: std::rc::Rc<Self>,
-        params: crate::control_capnp::alert_sink::AlertParams,
+        params: schema::control_capnp::alert_sink::AlertParams,
     ) -> Result<(), capnp::Error> {
         let v = alert_json(params.get()?.get_alert()?)?;
         // The loop stopped listening: the subscription is ending anyway.
@@ -305,8 +305,8 @@ impl crate::control_capnp::alert_sink::Server for SinkServer {
 
     async fn done(
         self: std::rc::Rc<Self>,
-        _: crate::control_capnp::alert_sink::DoneParams,
-        _: crate::control_capnp::alert_sink::DoneResults,
+        _: schema::control_capnp::alert_sink::DoneParams,
+        _: schema::control_capnp::alert_sink::DoneResults,
     ) -> Result<(), capnp::Error> {
         Ok(())
     }
@@ -321,7 +321,7 @@ pub async fn subscribe(
     filter: &str,
     mut each: impl FnMut(Value) -> bool,
 ) -> Result<Option<(u64, u64)>, ControlError> {
-    use crate::control_capnp::{alert_sink, output_control};
+    use schema::control_capnp::{alert_sink, output_control};
     let c: output_control::Client = connect(path).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let sink: alert_sink::Client = capnp_rpc::new_client(SinkServer { tx });
@@ -353,7 +353,7 @@ mod tests {
     fn answers_tells_a_server_from_a_socket_that_hangs_up() {
         let dir = tempfile::tempdir().expect("tempdir");
         let served = dir.path().join("served.sock");
-        let status = crate::control::StageStatus::new(crate::Stage::Enrich, "enrich", "0.0.0");
+        let status = crate::control::StageStatus::new(schema::Stage::Enrich, "enrich", "0.0.0");
         let _t = crate::control::spawn(
             Some(&served),
             crate::control::generic::bootstrap(status),

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use super::status::StageStatus;
-use crate::control_capnp::{health, stage_control, version};
-use crate::kestrel_capnp::{stats, FORMAT_MAJOR, FORMAT_MINOR};
+use schema::control_capnp::{health, stage_control, version};
+use schema::kestrel_capnp::{stats, FORMAT_MAJOR, FORMAT_MINOR};
 
 /// Fills a `Health` answer.
 pub fn fill_health(status: &StageStatus, mut h: health::Builder<'_>) {
@@ -30,7 +30,7 @@ pub fn fill_health(status: &StageStatus, mut h: health::Builder<'_>) {
 pub fn fill_stats(status: &StageStatus, mut s: stats::Builder<'_>) {
     let counters = status.counters();
     s.set_stage(status.stage);
-    s.set_time_ns(crate::now_ns());
+    s.set_time_ns(schema::now_ns());
     s.set_hostname(status.hostname.as_str());
     let mut list = s.init_counters(counters.len() as u32);
     for (i, (name, value)) in counters.iter().enumerate() {
@@ -64,7 +64,7 @@ impl stage_control::Server for StageServer {
 ///
 /// ```text
 /// impl stage_control::Server for MyServer {
-///     schema::stage_control_methods!();
+///     stage::stage_control_methods!();
 /// }
 /// ```
 ///
@@ -78,8 +78,8 @@ macro_rules! stage_control_methods {
     ($($field:ident).+) => {
         async fn health(
             self: ::std::rc::Rc<Self>,
-            _: $crate::control_capnp::stage_control::HealthParams,
-            mut results: $crate::control_capnp::stage_control::HealthResults,
+            _: $crate::schema::control_capnp::stage_control::HealthParams,
+            mut results: $crate::schema::control_capnp::stage_control::HealthResults,
         ) -> ::std::result::Result<(), ::capnp::Error> {
             $crate::control::generic::fill_health(&self.$($field).+, results.get().init_health());
             Ok(())
@@ -87,8 +87,8 @@ macro_rules! stage_control_methods {
 
         async fn stats(
             self: ::std::rc::Rc<Self>,
-            _: $crate::control_capnp::stage_control::StatsParams,
-            mut results: $crate::control_capnp::stage_control::StatsResults,
+            _: $crate::schema::control_capnp::stage_control::StatsParams,
+            mut results: $crate::schema::control_capnp::stage_control::StatsResults,
         ) -> ::std::result::Result<(), ::capnp::Error> {
             $crate::control::generic::fill_stats(&self.$($field).+, results.get().init_stats());
             Ok(())
@@ -96,8 +96,8 @@ macro_rules! stage_control_methods {
 
         async fn version(
             self: ::std::rc::Rc<Self>,
-            _: $crate::control_capnp::stage_control::VersionParams,
-            mut results: $crate::control_capnp::stage_control::VersionResults,
+            _: $crate::schema::control_capnp::stage_control::VersionParams,
+            mut results: $crate::schema::control_capnp::stage_control::VersionResults,
         ) -> ::std::result::Result<(), ::capnp::Error> {
             $crate::control::generic::fill_version(&self.$($field).+, results.get().init_version());
             Ok(())

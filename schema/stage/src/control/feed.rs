@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use super::status::StageStatus;
-use crate::control_capnp::{alert_sink, output_control, stage_control, subscription};
-use crate::kestrel_capnp::{alert, frame, Priority};
+use schema::control_capnp::{alert_sink, output_control, stage_control, subscription};
+use schema::kestrel_capnp::{alert, frame, Priority};
 
 /// Alerts that may wait for one subscriber before more are dropped.
 pub const SUBSCRIBER_BACKLOG: usize = 4096;
@@ -166,7 +166,7 @@ impl AlertFeed {
         let mut slice = raw;
         let Ok(msg) = capnp::serialize::read_message_from_flat_slice(
             &mut slice,
-            crate::limits::reader_options(),
+            schema::limits::reader_options(),
         ) else {
             return;
         };
@@ -374,7 +374,7 @@ async fn stream(
         let mut slice = raw.as_slice();
         let Ok(msg) = capnp::serialize::read_message_from_flat_slice(
             &mut slice,
-            crate::limits::reader_options(),
+            schema::limits::reader_options(),
         ) else {
             continue;
         };
