@@ -77,6 +77,13 @@ pub trait Source {
 
     /// The stage's counters as of now.
     fn counters(&self, c: &mut Counters);
+
+    /// Whether the stage has begun its stream: a frame-reading stage that
+    /// met an empty or foreign input writes nothing at all, not even its
+    /// final stats.
+    fn started(&self) -> bool {
+        true
+    }
 }
 
 /// Runs a [`Source`] into an [`Out`].
@@ -139,12 +146,13 @@ impl Driver {
         match result {
             // The output is gone or broken: nothing more can be written.
             Err(e @ (StageError::OutputClosed | StageError::Output(_))) => Err(e),
-            other => {
+            other if src.started() => {
                 src.finish(out)?;
                 self.write_stats(src, out)?;
                 out.flush()?;
                 other
             }
+            other => other,
         }
     }
 

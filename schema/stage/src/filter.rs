@@ -157,4 +157,8 @@ impl<I: Input, F: Filter> Source for Frames<I, F> {
     fn counters(&self, c: &mut Counters) {
         self.filter.counters(c)
     }
+
+    fn started(&self) -> bool {
+        self.started
+    }
 }

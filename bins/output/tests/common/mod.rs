@@ -78,12 +78,19 @@ pub fn write_stats<W: Write>(
         s.set_stage(stage);
         s.set_time_ns(time_ns);
         s.set_hostname("testhost");
-        let mut cs = s.init_counters(counters.len() as u32);
-        for (i, (n, v)) in counters.iter().enumerate() {
-            let mut c = cs.reborrow().get(i as u32);
-            c.set_name(n);
-            c.set_value(*v);
+        // Typed as the stages type them: `events`, `events_in` and
+        // `events_evaluated` are throughput, `drops.REASON` a drop.
+        let mut typed = stage::Counters::new();
+        for (n, v) in counters {
+            match (n.strip_prefix("drops."), *n) {
+                (Some(reason), _) => typed.drops(reason.to_string(), *v),
+                (None, "events" | "events_in" | "events_evaluated") => {
+                    typed.events(n.to_string(), *v)
+                }
+                _ => typed.count(n.to_string(), *v),
+            };
         }
+        typed.fill(&mut s);
         Ok(())
     })
     .unwrap();
