@@ -67,10 +67,14 @@ static __always_inline void w_exec_filename(struct w *w, struct exec_entry *e)
 			w_none(w);
 		return;
 	}
+	/* The entry stored at most MAX_STR_BYTES - 1 bytes (the string's NUL
+	 * took the last), so this mask keeps every length. */
 	__u32 len = e->len & (MAX_STR_BYTES - 1);
 	__u32 off = LOAD(w->s->off);
-	if (len)
-		bpf_probe_read_kernel(&w->s->b[masked(off)], len, e->filename);
+	if (len && bpf_probe_read_kernel(&w->s->b[masked(off)], len, e->filename) != 0) {
+		w_none(w);
+		return;
+	}
 	w->s->off = off + len;
 	w_len(w, len);
 }
