@@ -20,6 +20,7 @@ mod layout;
 mod probe;
 mod record;
 mod sandbox;
+mod selection;
 mod snapshot;
 mod stats;
 mod stream;
@@ -156,6 +157,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         explicit: args.syscalls.is_some(),
         attach_all: control.is_some(),
     })?;
+    stats.selection = Some(probe.selection_state());
     let mut src = stream::Source {
         ring: probe.ring()?,
         drops: probe.drops()?,

@@ -21,6 +21,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::{BtfTracePoint, FEntry, ProgramError, TracePoint};
@@ -28,6 +29,7 @@ use aya::{Btf, BtfError, Ebpf, EbpfLoader};
 use schema::table::{self, KindInfo};
 use schema::Kind;
 
+use crate::selection::SelectionState;
 use crate::syscalls::{self, Attach, Hook};
 
 /// The probe, compiled by build.rs.
@@ -175,6 +177,8 @@ pub struct Probe {
     available: Vec<Kind>,
     /// Kinds selected at start.
     selected: Vec<Kind>,
+    /// What the stats say about the selection, shared with the selector.
+    state: Arc<SelectionState>,
 }
 
 /// Checks what the probe needs before trying, so the error says what is
@@ -337,11 +341,13 @@ impl Probe {
             .filter(|k| available.contains(k))
             .collect();
         tracing::info!(attached, kinds = selected.len(), "probe attached");
+        let state = SelectionState::new(selected.len());
         Ok(Probe {
             ebpf,
             attached,
             available,
             selected,
+            state,
         })
     }
 
@@ -361,7 +367,13 @@ impl Probe {
             map,
             available: self.available.clone(),
             selected: self.selected.clone(),
+            state: self.state.clone(),
         })
+    }
+
+    /// The selection's counters, which the selector keeps current.
+    pub fn selection_state(&self) -> Arc<SelectionState> {
+        self.state.clone()
     }
 
     /// The ring buffer of records.
@@ -549,9 +561,15 @@ pub struct Selector {
     map: Array<MapData, u32>,
     available: Vec<Kind>,
     selected: Vec<Kind>,
+    state: Arc<SelectionState>,
 }
 
 impl Selector {
+    /// The selection's counters (updated by [`crate::selection::apply`]).
+    pub fn state(&self) -> &SelectionState {
+        &self.state
+    }
+
     /// The kinds emitted now, in table order.
     pub fn selected(&self) -> &[Kind] {
         &self.selected

@@ -1,18 +1,21 @@
 //! capture's counters, sent in-band as `stats` frames: events per kind as
 //! they reach the output, drops per reason as the probe counted them in the
 //! kernel, events that no reader was there to take
-//! (`drops.downstream_disconnected`), records rejected as malformed, and
-//! whatever the start-up (the /proc snapshot) reports. Cumulative since
+//! (`drops.downstream_disconnected`), records rejected as malformed, the
+//! selection's size and changes ([`crate::selection`]), and whatever the
+//! start-up (the /proc snapshot) reports. Cumulative since
 //! capture started.
 //!
 //! It does not decide when to send (the stream loop does).
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use schema::table;
 use schema::{FrameWriter, Kind, Stage};
 
 use crate::layout::DROP_REASONS;
+use crate::selection::SelectionState;
 
 /// Cumulative counters.
 pub struct Stats {
@@ -30,6 +33,9 @@ pub struct Stats {
     pub undelivered_frames: u64,
     /// Fixed counters added at start-up, e.g. `snapshot.threads`.
     pub extra: Vec<(String, u64)>,
+    /// The selection's counters (`selection.kinds`, `selection.changes`),
+    /// once the probe is attached.
+    pub selection: Option<Arc<SelectionState>>,
     hostname: String,
 }
 
@@ -44,6 +50,7 @@ impl Stats {
             skipped_no_reader: 0,
             undelivered_frames: 0,
             extra: Vec::new(),
+            selection: None,
             hostname,
         }
     }
@@ -66,7 +73,8 @@ impl Stats {
 
     /// The counters as (name, value): `events`, `events.KIND` for each kind
     /// seen, `drops` (every reason), `drops.REASON` for the probe's reasons,
-    /// `drops.downstream_disconnected`, `bad_records`, then the extras.
+    /// `drops.downstream_disconnected`, `bad_records`, the selection's
+    /// counters, then the extras.
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut out = vec![("events".to_string(), self.events())];
         for (i, &n) in self.per_kind.iter().enumerate() {
@@ -84,6 +92,9 @@ impl Stats {
             self.downstream_disconnected(),
         ));
         out.push(("bad_records".into(), self.bad_records));
+        if let Some(sel) = &self.selection {
+            out.extend(sel.counters());
+        }
         out.extend(self.extra.iter().cloned());
         out
     }
