@@ -297,24 +297,45 @@ static __always_inline void w_ustr(struct w *w, const void *p)
 	w_len(w, n - 1);
 }
 
-/* `len` bytes of user memory, at most `max` (a constant ≤ MAX_CHUNK). */
-static __always_inline void w_ubytes(struct w *w, const void *p, __u64 len, __u32 max)
+/* `len` clamped to [0, MAX], MAX a power of two, in a form the verifier
+ * can bound: the mask keeps MAX itself (a mask of MAX - 1 would turn MAX
+ * into 0, and a read of 0 bytes would record stale scratch memory), and the
+ * asm keeps clang from dropping it as redundant after the clamp. */
+#define CLAMP_LEN(len, MAX)                                                                        \
+	({                                                                                         \
+		_Static_assert(((MAX) & ((MAX) - 1)) == 0, "MAX is a power of two");               \
+		_Static_assert((MAX) <= MAX_CHUNK, "MAX fits past the last offset");               \
+		__u32 __n = (len) > (MAX) ? (MAX) : (__u32)(len);                                  \
+		asm volatile("%0 &= %1" : "+r"(__n) : "i"(2 * (MAX) - 1));                          \
+		__n;                                                                               \
+	})
+
+/* `len` bytes of user memory, at most `MAX` (a constant power of two
+ * ≤ MAX_CHUNK), as one parameter. The length recorded is the number of
+ * bytes read; a read that fails records the parameter absent. Returns
+ * whether `len` was cut to `MAX`. */
+#define w_ubytes(w, p, len, MAX)                                                                   \
+	({                                                                                         \
+		__u64 __len = (len);                                                               \
+		w_ubytes_n((w), (p), CLAMP_LEN(__len, MAX), (MAX));                                \
+		__len > (MAX);                                                                     \
+	})
+
+static __always_inline void w_ubytes_n(struct w *w, const void *p, __u32 n, __u32 max)
 {
-	if (!p) {
+	if (!p || n == 0) {
 		w_none(w);
 		return;
 	}
-	if (len > max)
-		len = max;
 	if (!w_room(w, max))
 		return;
 	__u32 off = LOAD(w->s->off);
-	if (len == 0 || bpf_probe_read_user(&w->s->b[masked(off)], len & (MAX_CHUNK - 1), p) != 0) {
+	if (bpf_probe_read_user(&w->s->b[masked(off)], n, p) != 0) {
 		w_none(w);
 		return;
 	}
-	w->s->off = off + len;
-	w_len(w, len);
+	w->s->off = off + n;
+	w_len(w, n);
 }
 
 /* Ring buffer bytes of a record beyond its own: the ring's record header. */

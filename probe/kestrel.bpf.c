@@ -5,10 +5,13 @@
  * `capture --control` every program is attached and the `selected` map,
  * checked first in each, says which kinds emit (`setSyscalls`).
  *
- * Built by bins/capture/build.rs as one object from the family files. */
+ * Built by bins/capture/build.rs as one object from the family files and
+ * the programs it generates from schema::table. */
 
 #include "common.h"
 #include "process.bpf.c"
 #include "files.bpf.c"
 #include "network.bpf.c"
 #include "compat.bpf.c"
+/* The exit programs that are table rows (bins/capture/build.rs). */
+#include "exits.gen.h"

@@ -1,20 +1,13 @@
-/* Network syscalls: socket creation, connect and accept (with the full
- * local and remote tuple read from the kernel's socket), bind, listen, and
- * the addresses (never the payload) of sends and receives.
+/* Network syscalls whose programs do more than copy their arguments:
+ * socketpair's descriptors, connect and accept (with the full local and
+ * remote tuple read from the kernel's socket), bind, and the addresses
+ * (never the payload) of sends and receives. socket and listen are
+ * generated from schema::table (exits.gen.h).
  *
  * Included by kestrel.bpf.c. */
 #pragma once
 
 #include "sock.h"
-
-EXIT_PROG(socket)
-{
-	EXIT_BEGIN(ctx, SOCKET, w, a);
-	w_u64(&w, a.a[0]);
-	w_u64(&w, a.a[1]);
-	w_u64(&w, a.a[2]);
-	return w_submit(&w);
-}
 
 EXIT_PROG(socketpair)
 {
@@ -65,14 +58,6 @@ EXIT_PROG(bind)
 	EXIT_BEGIN(ctx, BIND, w, a);
 	w_int(&w, a.a[0]);
 	w_usockaddr(&w, (void *)a.a[1], a.a[2]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(listen)
-{
-	EXIT_BEGIN(ctx, LISTEN, w, a);
-	w_int(&w, a.a[0]);
-	w_int(&w, a.a[1]);
 	return w_submit(&w);
 }
 

@@ -1,7 +1,10 @@
-/* Process syscalls: clone and fork (both sides: the parent's exit returns
- * the child's tid, the child's returns 0), exec (whose exit describes the
- * new process image), credential and namespace changes, and the other
- * process-level calls of the event table; and process exit.
+/* Process syscalls whose programs do more than copy their arguments: exec
+ * (whose exit describes the new process image), clone3 (flags from its
+ * struct), capset (the sets in force), prctl, init_module, umount2; and
+ * process exit. clone and fork (both sides: the parent's exit returns the
+ * child's tid, the child's returns 0), the credential and namespace
+ * changes and the other process-level calls are generated from
+ * schema::table (exits.gen.h).
  *
  * Included by kestrel.bpf.c. */
 #pragma once
@@ -67,10 +70,14 @@ static __always_inline void w_exec_filename(struct w *w, struct exec_entry *e)
 			w_none(w);
 		return;
 	}
+	/* The entry stored at most MAX_STR_BYTES - 1 bytes (the string's NUL
+	 * took the last), so this mask keeps every length. */
 	__u32 len = e->len & (MAX_STR_BYTES - 1);
 	__u32 off = LOAD(w->s->off);
-	if (len)
-		bpf_probe_read_kernel(&w->s->b[masked(off)], len, e->filename);
+	if (len && bpf_probe_read_kernel(&w->s->b[masked(off)], len, e->filename) != 0) {
+		w_none(w);
+		return;
+	}
 	w->s->off = off + len;
 	w_len(w, len);
 }
@@ -158,13 +165,6 @@ int exit_execveat(struct sys_exit_ctx *ctx)
 	return exec_exit(ctx, KIND_EXECVEAT);
 }
 
-EXIT_PROG(clone)
-{
-	EXIT_BEGIN(ctx, CLONE, w, a);
-	w_u64(&w, a.a[0]);
-	return w_submit(&w);
-}
-
 EXIT_PROG(clone3)
 {
 	EXIT_BEGIN(ctx, CLONE3, w, a);
@@ -176,50 +176,6 @@ EXIT_PROG(clone3)
 	return w_submit(&w);
 }
 
-EXIT_PROG(fork)
-{
-	EXIT_BEGIN(ctx, FORK, w, a);
-	return w_submit(&w);
-}
-
-EXIT_PROG(vfork)
-{
-	EXIT_BEGIN(ctx, VFORK, w, a);
-	return w_submit(&w);
-}
-
-#define ONE_U32(name, KIND)                                                                        \
-	EXIT_PROG(name)                                                                            \
-	{                                                                                          \
-		EXIT_BEGIN(ctx, KIND, w, a);                                                       \
-		w_u32(&w, a.a[0]);                                                                 \
-		return w_submit(&w);                                                               \
-	}
-#define TWO_U32(name, KIND)                                                                        \
-	EXIT_PROG(name)                                                                            \
-	{                                                                                          \
-		EXIT_BEGIN(ctx, KIND, w, a);                                                       \
-		w_u32(&w, a.a[0]);                                                                 \
-		w_u32(&w, a.a[1]);                                                                 \
-		return w_submit(&w);                                                               \
-	}
-#define THREE_U32(name, KIND)                                                                      \
-	EXIT_PROG(name)                                                                            \
-	{                                                                                          \
-		EXIT_BEGIN(ctx, KIND, w, a);                                                       \
-		w_u32(&w, a.a[0]);                                                                 \
-		w_u32(&w, a.a[1]);                                                                 \
-		w_u32(&w, a.a[2]);                                                                 \
-		return w_submit(&w);                                                               \
-	}
-
-ONE_U32(setuid, SETUID)
-ONE_U32(setgid, SETGID)
-TWO_U32(setreuid, SETREUID)
-TWO_U32(setregid, SETREGID)
-THREE_U32(setresuid, SETRESUID)
-THREE_U32(setresgid, SETRESGID)
-
 /* The sets in force after the call, from the task's credentials. */
 EXIT_PROG(capset)
 {
@@ -228,29 +184,6 @@ EXIT_PROG(capset)
 	w_u64(&w, BPF_CORE_READ(c, cap_inheritable.val));
 	w_u64(&w, BPF_CORE_READ(c, cap_permitted.val));
 	w_u64(&w, BPF_CORE_READ(c, cap_effective.val));
-	return w_submit(&w);
-}
-
-EXIT_PROG(setns)
-{
-	EXIT_BEGIN(ctx, SETNS, w, a);
-	w_int(&w, a.a[0]);
-	w_u64(&w, a.a[1]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(unshare)
-{
-	EXIT_BEGIN(ctx, UNSHARE, w, a);
-	w_u64(&w, a.a[0]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(ptrace)
-{
-	EXIT_BEGIN(ctx, PTRACE, w, a);
-	w_u64(&w, a.a[0]);
-	w_int(&w, a.a[1]);
 	return w_submit(&w);
 }
 
@@ -266,81 +199,11 @@ EXIT_PROG(prctl)
 	return w_submit(&w);
 }
 
-EXIT_PROG(chdir)
-{
-	EXIT_BEGIN(ctx, CHDIR, w, a);
-	w_ustr(&w, (void *)a.a[0]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(fchdir)
-{
-	EXIT_BEGIN(ctx, FCHDIR, w, a);
-	w_int(&w, a.a[0]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(chroot)
-{
-	EXIT_BEGIN(ctx, CHROOT, w, a);
-	w_ustr(&w, (void *)a.a[0]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(kill)
-{
-	EXIT_BEGIN(ctx, KILL, w, a);
-	w_int(&w, a.a[0]);
-	w_u64(&w, a.a[1]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(memfd_create)
-{
-	EXIT_BEGIN(ctx, MEMFD_CREATE, w, a);
-	w_ustr(&w, (void *)a.a[0]);
-	w_u64(&w, a.a[1]);
-	return w_submit(&w);
-}
-
 EXIT_PROG(init_module)
 {
 	EXIT_BEGIN(ctx, INIT_MODULE, w, a);
 	w_u64(&w, a.a[1]);
 	w_ustr(&w, (void *)a.a[2]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(finit_module)
-{
-	EXIT_BEGIN(ctx, FINIT_MODULE, w, a);
-	w_int(&w, a.a[0]);
-	w_ustr(&w, (void *)a.a[1]);
-	w_u64(&w, a.a[2]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(bpf)
-{
-	EXIT_BEGIN(ctx, BPF, w, a);
-	w_u64(&w, a.a[0]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(userfaultfd)
-{
-	EXIT_BEGIN(ctx, USERFAULTFD, w, a);
-	w_u64(&w, a.a[0]);
-	return w_submit(&w);
-}
-
-EXIT_PROG(mount)
-{
-	EXIT_BEGIN(ctx, MOUNT, w, a);
-	w_ustr(&w, (void *)a.a[0]);
-	w_ustr(&w, (void *)a.a[1]);
-	w_ustr(&w, (void *)a.a[2]);
-	w_u64(&w, a.a[3]);
 	return w_submit(&w);
 }
 

@@ -120,7 +120,7 @@ none:
 /* A socket address from user memory, `len` bytes long. */
 static __always_inline void w_usockaddr(struct w *w, const void *p, __u64 len)
 {
-	w_ubytes(w, p, len, MAX_SOCKADDR_BYTES);
+	(void)w_ubytes(w, p, len, MAX_SOCKADDR_BYTES);
 }
 
 /* A socket address from user memory whose length is at user address

@@ -155,21 +155,7 @@ static __always_inline void w_argv(struct w *w, struct mm_struct *mm)
 {
 	unsigned long start = BPF_CORE_READ(mm, arg_start);
 	unsigned long end = BPF_CORE_READ(mm, arg_end);
-	bool cut = false;
-	__u64 len = end > start ? end - start : 0;
-	if (len > MAX_ARGS_BYTES) {
-		len = MAX_ARGS_BYTES;
-		cut = true;
-	}
-	if (!w_room(w, MAX_ARGS_BYTES)) {
-		w_u64(w, 1);
-		return;
-	}
-	__u32 off = LOAD(w->s->off);
-	if (len == 0 || bpf_probe_read_user(&w->s->b[masked(off)], len & (MAX_CHUNK - 1), (void *)start) != 0)
-		len = 0;
-	w->s->off = off + len;
-	w_len(w, len);
+	bool cut = w_ubytes(w, (void *)start, end > start ? end - start : 0, MAX_ARGS_BYTES);
 	w_u64(w, cut);
 }
 

@@ -112,8 +112,10 @@ interface Subscription {
 interface CaptureControl extends(StageControl) {
   # Replaces the selection with `syscalls`. Each unknown name, or one this
   # kernel cannot capture, is listed in `errors`, and then nothing changes.
-  # `selected` is the selection in force when the call returns.
-  setSyscalls @0 (syscalls :List(Text)) -> (selected :List(Text), errors :List(Text));
+  # An empty selection, or one that leaves out kinds selected now, is
+  # refused the same way unless `force`. `selected` is the selection in
+  # force when the call returns.
+  setSyscalls @0 (syscalls :List(Text), force :Bool) -> (selected :List(Text), errors :List(Text));
   # The selection in force.
   syscalls @1 () -> (selected :List(Text));
 }

@@ -1,7 +1,7 @@
 //! capture's control server (`--control PATH`): the generic methods
 //! (health, stats, version) and `CaptureControl`'s `setSyscalls` and
 //! `syscalls`, which read and change the probe's in-kernel selection while
-//! events flow.
+//! events flow (what a change may do: [`crate::selection`]).
 //!
 //! The socket is bound and its runtime built before the privilege drop
 //! ([`bind`]), and its thread started after it ([`serve`]): the drop
@@ -23,7 +23,7 @@ use schema::table;
 use stage::control::{Bound, ControlError, ControlThread, StageStatus};
 
 use crate::probe::Selector;
-use crate::syscalls;
+use crate::{selection, syscalls};
 
 /// Binds the control socket at `path` and makes capture's status, which
 /// the stage driver keeps up to date. Call before the privilege drop.
@@ -107,8 +107,10 @@ impl capture_control::Server for CaptureServer {
         params: capture_control::SetSyscallsParams,
         mut results: capture_control::SetSyscallsResults,
     ) -> Result<(), capnp::Error> {
+        let params = params.get()?;
+        let force = params.get_force();
         let mut names = Vec::new();
-        for n in params.get()?.get_syscalls()? {
+        for n in params.get_syscalls()? {
             names.push(
                 n?.to_string()
                     .map_err(|e| capnp::Error::failed(format!("a name is not UTF-8: {e}")))?,
@@ -116,16 +118,7 @@ impl capture_control::Server for CaptureServer {
         }
         let mut sel = self.selector();
         let errors = match requested(&sel, &names) {
-            Ok(kinds) => match sel.set(&kinds) {
-                Ok(()) => {
-                    tracing::info!(?names, "selection changed");
-                    Vec::new()
-                }
-                Err(e) => {
-                    self.status.record_error(e.to_string());
-                    vec![e.to_string()]
-                }
-            },
+            Ok(kinds) => selection::apply(&mut sel, &kinds, force, &self.status),
             Err(errors) => errors,
         };
         let mut r = results.get();

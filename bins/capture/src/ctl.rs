@@ -4,7 +4,7 @@
 //! ```text
 //! capture ctl health|stats|version --control PATH [--json]
 //! capture ctl syscalls --control PATH [--json]
-//! capture ctl set-syscalls openat,execve --control PATH [--json]
+//! capture ctl set-syscalls openat,execve --control PATH [--force] [--json]
 //! ```
 //!
 //! The generic subcommands and options are the stage crate's
@@ -25,10 +25,14 @@ pub enum CtlCommand {
     Syscalls,
     /// Capture exactly these event kinds from now on (comma-separated,
     /// `evt.type` spelling, plus procexit); with an unknown name nothing
-    /// changes and the exit code is 1.
+    /// changes and the exit code is 1. An empty list, or one that leaves
+    /// out kinds captured now, is refused the same way unless --force.
     SetSyscalls {
         #[arg(value_name = "LIST")]
         list: String,
+        /// Allow a selection that captures nothing or less than now.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -50,13 +54,14 @@ impl stage::ctl::StageCtl for CtlCommand {
 async fn call(cmd: &CtlCommand, path: &Path) -> Result<Value, ControlError> {
     let c: capture_control::Client = client::connect(path).await?;
     let (selected, errors) = match cmd {
-        CtlCommand::SetSyscalls { list } => {
+        CtlCommand::SetSyscalls { list, force } => {
             let names: Vec<&str> = list
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .collect();
             let mut req = c.set_syscalls_request();
+            req.get().set_force(*force);
             let mut l = req.get().init_syscalls(names.len() as u32);
             for (i, n) in names.iter().enumerate() {
                 l.set(i as u32, *n);

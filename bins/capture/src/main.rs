@@ -20,6 +20,7 @@ mod layout;
 mod probe;
 mod record;
 mod sandbox;
+mod selection;
 mod snapshot;
 mod stats;
 mod stream;
@@ -73,7 +74,8 @@ struct Args {
     /// Skip the /proc snapshot at start.
     #[arg(long)]
     no_snapshot: bool,
-    /// Directory for the verifier log of a rejected program.
+    /// Directory for the verifier log of a rejected program (a new file;
+    /// default: the log is written to stderr only).
     #[arg(long, value_name = "DIR")]
     verifier_log_dir: Option<PathBuf>,
     /// Serve the control socket here (mode 0600): health, stats, and
@@ -148,13 +150,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
         buffer_mib: args.buffer_size,
         wakeup_bytes: WAKEUP_BYTES,
         own_tgid: self_pid,
-        log_dir: args
-            .verifier_log_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir),
+        log_dir: args.verifier_log_dir.clone(),
         explicit: args.syscalls.is_some(),
         attach_all: control.is_some(),
     })?;
+    stats.selection = Some(probe.selection_state());
     let src = stream::Source {
         ring: probe.ring()?,
         drops: probe.drops()?,

@@ -21,6 +21,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
 use aya::programs::{BtfTracePoint, FEntry, ProgramError, TracePoint};
@@ -28,6 +29,7 @@ use aya::{Btf, BtfError, Ebpf, EbpfLoader};
 use schema::table::{self, KindInfo};
 use schema::Kind;
 
+use crate::selection::SelectionState;
 use crate::syscalls::{self, Attach, Hook};
 
 /// The probe, compiled by build.rs.
@@ -59,6 +61,12 @@ pub enum ProbeError {
     Load(#[source] Box<aya::EbpfError>),
     #[error("the probe object has no program {0} (build mismatch)")]
     MissingProgram(String),
+    #[error("the kernel verifier rejected program {program} ({source}); its log is written above (--verifier-log-dir DIR saves it to a file)")]
+    VerifierLogged {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("the kernel verifier rejected program {program} ({source}); its log is saved in {}", log.display())]
     Verifier {
         program: String,
@@ -149,8 +157,9 @@ pub struct ProbeConfig<'a> {
     pub wakeup_bytes: u64,
     /// Our own process, whose syscalls the probe skips.
     pub own_tgid: u32,
-    /// Where a verifier log is saved when a program is rejected.
-    pub log_dir: PathBuf,
+    /// Where a verifier log is saved when a program is rejected; without
+    /// it the log goes to the tracing output (stderr) only.
+    pub log_dir: Option<PathBuf>,
     /// Whether the user named the kinds: then a syscall this kernel lacks is
     /// an error; by default it is skipped with a warning.
     pub explicit: bool,
@@ -168,6 +177,8 @@ pub struct Probe {
     available: Vec<Kind>,
     /// Kinds selected at start.
     selected: Vec<Kind>,
+    /// What the stats say about the selection, shared with the selector.
+    state: Arc<SelectionState>,
 }
 
 /// Checks what the probe needs before trying, so the error says what is
@@ -270,7 +281,7 @@ impl Probe {
                 for a in &progs {
                     // Programs shared by two kinds (execve's exit) attach once.
                     if loaded.insert(a.program.clone()) {
-                        attach(&mut ebpf, a, info, &mut btf, &cfg.log_dir)?;
+                        attach(&mut ebpf, a, info, &mut btf, cfg.log_dir.as_deref())?;
                         attached += 1;
                     }
                 }
@@ -288,7 +299,7 @@ impl Probe {
                     Err(err @ ProbeError::FentryRefused { .. }) => {
                         if wanted(info.kind) && cfg.explicit {
                             let fallback = syscalls::compat_fallback();
-                            attach(&mut ebpf, &fallback, info, &mut btf, &cfg.log_dir)?;
+                            attach(&mut ebpf, &fallback, info, &mut btf, cfg.log_dir.as_deref())?;
                             attached += 1;
                             available.push(info.kind);
                             tracing::warn!(
@@ -330,11 +341,13 @@ impl Probe {
             .filter(|k| available.contains(k))
             .collect();
         tracing::info!(attached, kinds = selected.len(), "probe attached");
+        let state = SelectionState::new(selected.len());
         Ok(Probe {
             ebpf,
             attached,
             available,
             selected,
+            state,
         })
     }
 
@@ -354,7 +367,13 @@ impl Probe {
             map,
             available: self.available.clone(),
             selected: self.selected.clone(),
+            state: self.state.clone(),
         })
+    }
+
+    /// The selection's counters, which the selector keeps current.
+    pub fn selection_state(&self) -> Arc<SelectionState> {
+        self.state.clone()
     }
 
     /// The ring buffer of records.
@@ -402,7 +421,7 @@ fn attach(
     a: &Attach,
     info: &KindInfo,
     btf: &mut Option<Btf>,
-    log_dir: &Path,
+    log_dir: Option<&Path>,
 ) -> Result<(), ProbeError> {
     let program = ebpf
         .program_mut(&a.program)
@@ -483,7 +502,7 @@ fn kernel_btf<'b>(btf: &'b mut Option<Btf>, a: &Attach) -> Result<&'b Btf, Probe
 fn load_checked(
     res: Result<(), ProgramError>,
     program: &str,
-    log_dir: &Path,
+    log_dir: Option<&Path>,
 ) -> Result<(), ProbeError> {
     match res {
         Ok(()) => Ok(()),
@@ -542,9 +561,15 @@ pub struct Selector {
     map: Array<MapData, u32>,
     available: Vec<Kind>,
     selected: Vec<Kind>,
+    state: Arc<SelectionState>,
 }
 
 impl Selector {
+    /// The selection's counters (updated by [`crate::selection::apply`]).
+    pub fn state(&self) -> &SelectionState {
+        &self.state
+    }
+
     /// The kinds emitted now, in table order.
     pub fn selected(&self) -> &[Kind] {
         &self.selected
@@ -601,13 +626,31 @@ fn per_cpu_wakeup_bytes(wakeup_bytes: u64, ring_bytes: u64, cpus: usize) -> u64 
     (ring_wide / cpus.max(1) as u64).max(MIN_WAKEUP_BYTES_PER_CPU)
 }
 
-/// Writes a rejected program's verifier log to a file named after it.
-fn save_verifier_log(dir: &Path, program: &str, log: &str, source: io::Error) -> ProbeError {
+/// Reports a rejected program's verifier log: into a new file named after
+/// the program in `dir` when one was asked for, else to the tracing output.
+///
+/// capture is still root here, so the file is created only if nothing of
+/// that name exists (`O_CREAT|O_EXCL`, and `O_NOFOLLOW`): a symlink or file
+/// planted at the name makes saving fail rather than write through it. No
+/// shared directory is used unasked.
+fn save_verifier_log(
+    dir: Option<&Path>,
+    program: &str,
+    log: &str,
+    source: io::Error,
+) -> ProbeError {
+    let Some(dir) = dir else {
+        tracing::error!("verifier log of {program}:\n{log}");
+        return ProbeError::VerifierLogged {
+            program: program.to_string(),
+            source,
+        };
+    };
     let path = dir.join(format!(
         "kestrel-verifier-{program}-{}.log",
         std::process::id()
     ));
-    match std::fs::write(&path, log) {
+    match write_new_file(&path, log) {
         Ok(()) => ProbeError::Verifier {
             program: program.to_string(),
             log: path,
@@ -619,6 +662,23 @@ fn save_verifier_log(dir: &Path, program: &str, log: &str, source: io::Error) ->
             source,
         },
     }
+}
+
+/// Mode of a saved verifier log: it describes the probe's internals, for
+/// the user who ran capture only.
+const VERIFIER_LOG_MODE: u32 = 0o600;
+
+/// Writes `text` to `path`, which must not exist (not even as a symlink).
+fn write_new_file(path: &Path, text: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .mode(VERIFIER_LOG_MODE)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -638,11 +698,34 @@ mod tests {
         );
     }
 
+    /// A fresh directory of this test's own, removed when dropped.
+    struct TestDir(PathBuf);
+
+    impl TestDir {
+        fn new(tag: &str) -> TestDir {
+            let d = std::env::temp_dir()
+                .join(format!("kestrel-probe-test-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir(&d).expect("test directory");
+            TestDir(d)
+        }
+    }
+
+    impl Drop for TestDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn log_name(program: &str) -> String {
+        format!("kestrel-verifier-{program}-{}.log", std::process::id())
+    }
+
     #[test]
-    fn verifier_log_is_saved_and_named_in_the_error() {
-        let dir = std::env::temp_dir();
+    fn verifier_log_is_saved_where_asked_and_named_in_the_error() {
+        let dir = TestDir::new("saved");
         let err = save_verifier_log(
-            &dir,
+            Some(&dir.0),
             "exit_test",
             "R1 invalid mem access",
             io::Error::from_raw_os_error(13),
@@ -654,7 +737,63 @@ mod tests {
             std::fs::read_to_string(log).unwrap(),
             "R1 invalid mem access"
         );
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, VERIFIER_LOG_MODE);
         assert!(err.to_string().contains(&log.display().to_string()));
-        let _ = std::fs::remove_file(log);
+    }
+
+    /// Without --verifier-log-dir nothing is written to the shared temp
+    /// directory: a symlink planted at the name a log once had there is
+    /// left alone, and so is its target.
+    #[test]
+    fn verifier_log_without_a_directory_writes_no_file() {
+        let dir = TestDir::new("default");
+        let target = dir.0.join("victim");
+        std::fs::write(&target, "precious").unwrap();
+        let planted = std::env::temp_dir().join(log_name("exit_planted_default"));
+        let _ = std::fs::remove_file(&planted);
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let err = save_verifier_log(
+            None,
+            "exit_planted_default",
+            "R1 invalid mem access",
+            io::Error::from_raw_os_error(13),
+        );
+        let followed = std::fs::read_to_string(&target).unwrap();
+        let _ = std::fs::remove_file(&planted);
+        assert!(
+            matches!(err, ProbeError::VerifierLogged { .. }),
+            "expected the log on stderr only, got {err}"
+        );
+        assert_eq!(followed, "precious", "the planted symlink was followed");
+    }
+
+    /// In the directory asked for, a symlink or file already at the log's
+    /// name is not written through: saving fails and says so.
+    #[test]
+    fn verifier_log_does_not_follow_a_planted_symlink() {
+        let dir = TestDir::new("planted");
+        let target = dir.0.join("victim");
+        std::fs::write(&target, "precious").unwrap();
+        let dangling = dir.0.join("created-by-capture");
+        for (program, points_to) in [("exit_a", &target), ("exit_b", &dangling)] {
+            std::os::unix::fs::symlink(points_to, dir.0.join(log_name(program))).unwrap();
+            let err = save_verifier_log(
+                Some(&dir.0),
+                program,
+                "R1 invalid mem access",
+                io::Error::from_raw_os_error(13),
+            );
+            let ProbeError::VerifierNoLog { save_error, .. } = &err else {
+                panic!("{program}: expected saving to fail, got {err}")
+            };
+            assert_eq!(save_error.kind(), io::ErrorKind::AlreadyExists, "{program}");
+        }
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        assert!(
+            !dangling.exists(),
+            "a dangling symlink's target was created"
+        );
     }
 }

@@ -13,8 +13,9 @@
 //!    held), ambient, effective, permitted, inheritable, with the securebits
 //!    locked so that root cannot regain them ([`caps`]);
 //! 4. a seccomp allowlist of what the ring-buffer loop, std and the allocator
-//!    need; `bpf` only for map element commands, everything else fails with
-//!    `EPERM` rather than killing the process ([`seccomp`]).
+//!    need; `bpf` only for map element commands, no stat of a path, no
+//!    `sendmsg` (descriptor passing); everything else fails with `EPERM`
+//!    rather than killing the process ([`seccomp`]).
 //!
 //! It is not a general sandboxing library: the allowlist is capture's own.
 //! It also does not reach threads other than the caller (capabilities and

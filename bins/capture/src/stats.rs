@@ -1,11 +1,14 @@
 //! capture's counters, sent in-band as `stats` frames: events per kind as
 //! they reach the output, drops per reason as the probe counted them in the
 //! kernel, events that no reader was there to take
-//! (`drops.downstream_disconnected`), records rejected as malformed, and
-//! whatever the start-up (the /proc snapshot) reports. Cumulative since
+//! (`drops.downstream_disconnected`), records rejected as malformed, the
+//! selection's size and changes ([`crate::selection`]), and whatever the
+//! start-up (the /proc snapshot) reports. Cumulative since
 //! capture started.
 //!
 //! It does not decide when to send (the stream loop does).
+
+use std::sync::Arc;
 
 use schema::table;
 use schema::Kind;
@@ -13,6 +16,7 @@ use stage::counters::DOWNSTREAM_DISCONNECTED;
 use stage::Counters;
 
 use crate::layout::DROP_REASONS;
+use crate::selection::SelectionState;
 
 /// Cumulative counters.
 pub struct Stats {
@@ -30,6 +34,9 @@ pub struct Stats {
     pub undelivered_frames: u64,
     /// Fixed counters added at start-up, e.g. `snapshot.threads`.
     pub extra: Vec<(String, u64)>,
+    /// The selection's counters (`selection.kinds`, `selection.changes`),
+    /// once the probe is attached.
+    pub selection: Option<Arc<SelectionState>>,
 }
 
 impl Stats {
@@ -41,6 +48,7 @@ impl Stats {
             skipped_no_reader: 0,
             undelivered_frames: 0,
             extra: Vec::new(),
+            selection: None,
         }
     }
 
@@ -62,8 +70,8 @@ impl Stats {
 
     /// The counters: `events` and `events.KIND` for each kind seen,
     /// `drops` (every reason, summed), `drops.REASON` for the probe's
-    /// reasons and `drops.downstream_disconnected`, `bad_records`, then
-    /// the extras.
+    /// reasons and `drops.downstream_disconnected`, `bad_records`, the
+    /// selection's counters, then the extras.
     pub fn counters(&self, c: &mut Counters) {
         c.events("events", self.events());
         for (i, &n) in self.per_kind.iter().enumerate() {
@@ -78,6 +86,9 @@ impl Stats {
         }
         c.drops(DOWNSTREAM_DISCONNECTED, self.downstream_disconnected());
         c.count("bad_records", self.bad_records);
+        if let Some(sel) = &self.selection {
+            sel.counters(c);
+        }
         for (name, v) in &self.extra {
             c.count(name.clone(), *v);
         }

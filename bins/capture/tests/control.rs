@@ -126,7 +126,7 @@ fn set_syscalls_changes_the_selection_while_capture_runs() {
     let still = unique_path("unlink-still");
     unlinkat(&still);
 
-    let narrowed = ctl_json(&sock, &["set-syscalls", "openat"]);
+    let narrowed = ctl_json(&sock, &["set-syscalls", "openat", "--force"]);
     assert_eq!(narrowed["selected"], serde_json::json!(["openat"]));
     assert_eq!(narrowed["errors"], serde_json::json!([]));
     let after = unique_path("unlink-after");
@@ -298,6 +298,114 @@ fn with_control_every_thread_holds_no_privilege() {
     std::fs::remove_file(&marker).ok();
     let frames = c.stop();
     assert!(opened(&frames, &marker), "no event after the lock-down");
+}
+
+/// The value of counter `name` in a `stats` frame rendered as JSON.
+fn frame_counter(stats: &Value, name: &str) -> Option<u64> {
+    stats["counters"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)?["value"]
+        .as_u64()
+}
+
+/// Polls `capture ctl stats` until counter `name` is `want` (counters
+/// are published with each in-band stats frame, every second).
+fn wait_for_counter(sock: &str, name: &str, want: u64) {
+    let start = std::time::Instant::now();
+    loop {
+        let s = ctl_json(sock, &["stats"]);
+        if s["counters"][name].as_u64() == Some(want) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{name} never became {want} in capture ctl stats: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A selection that would blind capture, entirely or for some kinds, is
+/// refused unless forced; once forced it shows in-band (the stats frames'
+/// `selection.kinds` and `selection.changes`) and, when empty, in health.
+#[test]
+fn set_syscalls_refuses_an_empty_or_narrower_selection_unless_forced() {
+    if !prerequisites() {
+        return;
+    }
+    let sock = Sock::new("ctl-blind");
+    let c = Capture::start(&[
+        "--no-snapshot",
+        "--syscalls",
+        "openat,unlinkat",
+        "--control",
+        &sock,
+    ]);
+    let both = serde_json::json!(["openat", "unlinkat"]);
+    for list in ["", "openat", "execve"] {
+        let refused = ctl(&sock, &["set-syscalls", list]);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "set-syscalls {list:?}: {refused:?}"
+        );
+        assert!(
+            stdout(&refused).contains("--force"),
+            "set-syscalls {list:?}: {}",
+            stdout(&refused)
+        );
+        assert_eq!(
+            ctl_json(&sock, &["syscalls"])["selected"],
+            both,
+            "set-syscalls {list:?} changed the selection"
+        );
+    }
+    let kept = unique_path("unlink-kept");
+    unlinkat(&kept);
+    assert!(
+        ctl_json(&sock, &["health"])["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "a refusal is not an error of capture's"
+    );
+    wait_for_counter(&sock, "selection.kinds", 2);
+    wait_for_counter(&sock, "selection.changes", 0);
+
+    // Widening needs no force, and is counted.
+    let wider = ctl_json(&sock, &["set-syscalls", "openat,unlinkat,mkdirat"]);
+    assert_eq!(wider["errors"], serde_json::json!([]));
+    wait_for_counter(&sock, "selection.changes", 1);
+
+    let blind = ctl_json(&sock, &["set-syscalls", "", "--force"]);
+    assert_eq!(blind["selected"], serde_json::json!([]));
+    assert_eq!(blind["errors"], serde_json::json!([]));
+    let gone = unique_path("unlink-gone");
+    unlinkat(&gone);
+    let h = ctl_json(&sock, &["health"]);
+    assert!(
+        h["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("selection is empty")),
+        "health does not say the selection is empty: {h}"
+    );
+    wait_for_counter(&sock, "selection.kinds", 0);
+    wait_for_counter(&sock, "selection.changes", 2);
+
+    let frames = c.stop();
+    assert!(unlinked(&frames, &kept), "a refused change blinded capture");
+    assert!(
+        !unlinked(&frames, &gone),
+        "captured with an empty selection"
+    );
+    let last = frames
+        .iter()
+        .rev()
+        .find_map(|f| f.get("stats"))
+        .expect("a final stats frame");
+    assert_eq!(frame_counter(last, "selection.kinds"), Some(0), "{last}");
+    assert_eq!(frame_counter(last, "selection.changes"), Some(2), "{last}");
 }
 
 /// Needs no kernel: the client's own errors.

@@ -598,3 +598,166 @@ fn after_start_up_capture_holds_no_privilege() {
         "no event after the lock-down"
     );
 }
+
+/// The bytes of `args` as the kernel lays argv out: each argument and its
+/// NUL, back to back.
+fn argv_bytes(args: &[String]) -> Vec<u8> {
+    args.iter()
+        .flat_map(|a| a.bytes().chain(std::iter::once(0)))
+        .collect()
+}
+
+/// What the probe should record of argv bytes `real`: at most
+/// `MAX_ARGS_BYTES` of them, read as a NUL-separated list.
+fn expected_args(real: &[u8]) -> (Vec<String>, u64) {
+    let cut = real.len() > MAX_ARGS_BYTES;
+    let kept = &real[..real.len().min(MAX_ARGS_BYTES)];
+    let kept = kept.strip_suffix(&[0]).unwrap_or(kept);
+    let list = kept
+        .split(|&b| b == 0)
+        .map(|s| String::from_utf8(s.to_vec()).expect("ASCII arguments"))
+        .collect();
+    (list, u64::from(cut))
+}
+
+/// The probe's argv limit (capture's `layout::MAX_ARGS_BYTES`).
+const MAX_ARGS_BYTES: usize = 4096;
+
+/// An argv of `total` bytes (NULs included) that starts with /bin/true and
+/// `marker`, padded with arguments whose every byte says where it is, so a
+/// byte from anywhere else cannot pass for one of them.
+fn padded_argv(marker: &str, total: usize) -> Vec<String> {
+    let mut args = vec!["/bin/true".to_string(), marker.to_string()];
+    let mut len = argv_bytes(&args).len();
+    let mut i = 0;
+    while len < total {
+        // Each pad is at most 100 bytes with its NUL; the last one fills
+        // exactly up to `total`.
+        let room = (total - len).min(100);
+        let pad: String = format!("pad{i:04}-")
+            .chars()
+            .cycle()
+            .take(room - 1)
+            .collect();
+        len += pad.len() + 1;
+        args.push(pad);
+        i += 1;
+    }
+    assert_eq!(argv_bytes(&args).len(), total);
+    args
+}
+
+/// argv of the probe's limit and beyond: the record holds exactly the first
+/// MAX_ARGS_BYTES of the real arguments (the limit itself included, not
+/// one byte less), never memory of earlier records, and says whether it
+/// cut them.
+#[test]
+fn execve_with_argv_at_and_beyond_the_limit_records_only_real_bytes() {
+    if !prerequisites() {
+        return;
+    }
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "execve"]);
+    // Earlier execs with other, long arguments fill the probe's working
+    // memory with bytes that must not reappear.
+    let decoy: Vec<String> = (0..80).map(|i| format!("decoy{i:03}-").repeat(8)).collect();
+    let st = Command::new("/bin/true").args(&decoy).status().unwrap();
+    assert!(st.success());
+    let mut cases = Vec::new();
+    for total in [
+        MAX_ARGS_BYTES - 1,
+        MAX_ARGS_BYTES,
+        MAX_ARGS_BYTES + 1,
+        3 * MAX_ARGS_BYTES,
+    ] {
+        let marker = format!("kestrel-argv-marker-{total}");
+        let args = padded_argv(&marker, total);
+        let mut child = Command::new(&args[0]).args(&args[1..]).spawn().unwrap();
+        let pid = child.id() as i64;
+        assert!(child.wait().unwrap().success());
+        cases.push((total, pid, args));
+    }
+    let frames = c.stop();
+    for (total, pid, args) in cases {
+        let e = the_event(&frames, "execve", pid, |_| true);
+        let p = params(e);
+        assert_eq!(e["ret"], 0);
+        let (list, cut) = expected_args(&argv_bytes(&args));
+        assert_eq!(
+            p["args"].as_array().map(Vec::len),
+            Some(list.len()),
+            "argv of {total} bytes: {}",
+            p["args"]
+        );
+        assert_eq!(p["args"][1], args[1], "argv of {total} bytes: the marker");
+        assert_eq!(p["args"], json!(list), "argv of {total} bytes");
+        assert_eq!(p["args_truncated"], cut, "argv of {total} bytes");
+    }
+}
+
+/// The generic user-bytes reader at and beyond its bound, and on memory
+/// that cannot be read: connect's address (MAX_SOCKADDR_BYTES, 128). An
+/// abstract unix name is every byte after the family, so the record shows
+/// exactly how many bytes were read and from where.
+#[test]
+fn connect_address_at_and_beyond_the_limit_records_only_real_bytes() {
+    if !prerequisites() {
+        return;
+    }
+    const MAX_SOCKADDR_BYTES: usize = 128;
+    // SAFETY: a plain socket call; the fd is closed below.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0);
+    let mut buf = vec![0u8; 4 * MAX_SOCKADDR_BYTES];
+    buf[..2].copy_from_slice(&(libc::AF_UNIX as u16).to_ne_bytes());
+    buf[2] = 0;
+    for (i, b) in buf.iter_mut().enumerate().skip(3) {
+        *b = b'a' + (i % 26) as u8;
+    }
+    let c = Capture::start(&["--no-snapshot", "--syscalls", "connect"]);
+    let lens = [MAX_SOCKADDR_BYTES - 1, MAX_SOCKADDR_BYTES, buf.len()];
+    for len in lens {
+        // SAFETY: buf holds `len` bytes; the calls fail (the name is too
+        // long or not listening), which is what is recorded.
+        unsafe { libc::connect(fd, buf.as_ptr().cast(), len as libc::socklen_t) };
+    }
+    // An address that cannot be read: a page that is not mapped.
+    // SAFETY: the kernel only tries to read it and fails with EFAULT.
+    let unmapped = unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        libc::connect(fd, p.cast(), 16);
+        libc::munmap(p, 4096);
+        p as usize
+    };
+    assert_ne!(unmapped, libc::MAP_FAILED as usize);
+    let frames = c.stop();
+    // SAFETY: closing the socket made above.
+    unsafe { libc::close(fd) };
+    let ours: Vec<&Value> = events(&frames, "connect", our_pid())
+        .into_iter()
+        .filter(|e| e["params"]["fd"] == fd)
+        .collect();
+    assert_eq!(ours.len(), lens.len() + 1, "{ours:#?}");
+    for (e, len) in ours.iter().zip(lens) {
+        let recorded = len.min(MAX_SOCKADDR_BYTES);
+        let name = String::from_utf8(buf[2..recorded].to_vec()).unwrap();
+        assert_eq!(
+            params(e)["addr"]["path"],
+            name,
+            "an address of {len} bytes: {}",
+            params(e)["addr"]
+        );
+    }
+    assert_eq!(
+        params(ours[lens.len()])["addr"],
+        Value::Null,
+        "{}",
+        ours[lens.len()]
+    );
+}

@@ -371,3 +371,167 @@ fn a_thread_started_after_lock_down_serves_a_socket_bound_before() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(report, "", "child reported a failure");
 }
+
+/// A path whose metadata the locked-down process must not learn.
+fn secret_path() -> &'static str {
+    if std::path::Path::new("/etc/shadow").exists() {
+        "/etc/shadow"
+    } else {
+        "/etc/passwd"
+    }
+}
+
+/// `newfstatat(AT_FDCWD, path, &st, flags)` as the raw syscall, so no
+/// library picks another call.
+fn raw_newfstatat(path: &std::ffi::CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: st is valid for the kernel to write; path is NUL-terminated.
+    let rc = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &mut st as *mut libc::stat,
+            flags,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `statx(AT_FDCWD, path, flags, STATX_BASIC_STATS, &stx)` as the raw
+/// syscall.
+fn raw_statx(path: &std::ffi::CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: stx is valid for the kernel to write; path is NUL-terminated.
+    let rc = unsafe {
+        let mut stx: libc::statx = std::mem::zeroed();
+        libc::syscall(
+            libc::SYS_statx,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            libc::STATX_BASIC_STATS,
+            &mut stx as *mut libc::statx,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends one byte and descriptor `fd` over unix socket `sock` as
+/// SCM_RIGHTS ancillary data.
+fn send_fd(sock: i32, fd: i32) -> io::Result<()> {
+    let mut byte = [b'x'];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // Room for one cmsghdr carrying one int, aligned as the kernel wants.
+    let mut control = [0u64; 4];
+    // SAFETY: msg points at live buffers of the sizes given; CMSG_* stay
+    // within `control`, which is large enough for one int.
+    let rc = unsafe {
+        let space = libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) as usize;
+        assert!(space <= std::mem::size_of_val(&control));
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), fd);
+        libc::sendmsg(sock, &msg, 0)
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn refused_with_eperm(what: &str, res: io::Result<()>) -> Result<(), String> {
+    match res {
+        Ok(()) => Err(format!("{what} succeeded after lock-down")),
+        Err(e) if e.raw_os_error() != Some(libc::EPERM) => {
+            Err(format!("{what} failed with {e}, not EPERM"))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+/// After the lock-down no path can be stat'ed, however the call is
+/// spelled (AT_EMPTY_PATH with a non-empty path is an ordinary lookup),
+/// and no descriptor can be passed out over a socket; a descriptor held
+/// can still be fstat'ed and a socket still written.
+#[test]
+fn locked_down_child_cannot_stat_paths_or_pass_descriptors() {
+    if !have_root("locked_down_child_cannot_stat_paths_or_pass_descriptors") {
+        return;
+    }
+    let secret = std::ffi::CString::new(secret_path()).expect("no NUL");
+    // Sanity: before lock-down each of these works, so the refusals below
+    // are the sandbox's doing.
+    raw_newfstatat(&secret, libc::AT_EMPTY_PATH).expect("newfstatat before lock-down");
+    raw_statx(&secret, libc::AT_EMPTY_PATH).expect("statx before lock-down");
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let held = std::fs::File::open(secret_path()).expect("open before lock-down");
+    send_fd(ours.as_raw_fd(), held.as_raw_fd()).expect("SCM_RIGHTS before lock-down");
+    let report = in_child(
+        move || {
+            let mut ours = ours;
+            lock_down(&SandboxConfig::default()).map_err(|e| format!("lock_down: {e}"))?;
+            for flags in [0, libc::AT_EMPTY_PATH, libc::AT_SYMLINK_NOFOLLOW] {
+                refused_with_eperm(
+                    &format!("newfstatat of a path (flags {flags:#x})"),
+                    raw_newfstatat(&secret, flags),
+                )?;
+                refused_with_eperm(
+                    &format!("statx of a path (flags {flags:#x})"),
+                    raw_statx(&secret, flags),
+                )?;
+            }
+            if std::fs::metadata(secret_path()).is_ok() {
+                return Err("std::fs::metadata of a path succeeded after lock-down".into());
+            }
+            refused_with_eperm(
+                "sendmsg with SCM_RIGHTS",
+                send_fd(ours.as_raw_fd(), held.as_raw_fd()),
+            )?;
+            // What stays: fstat of a descriptor held, writing a socket.
+            // SAFETY: st is valid for the kernel to write.
+            let rc = unsafe {
+                let mut st: libc::stat = std::mem::zeroed();
+                libc::syscall(
+                    libc::SYS_fstat,
+                    held.as_raw_fd(),
+                    &mut st as *mut libc::stat,
+                )
+            };
+            if rc != 0 {
+                return Err(format!(
+                    "fstat of a held descriptor: {}",
+                    io::Error::last_os_error()
+                ));
+            }
+            ours.write_all(b"still streams")
+                .map_err(|e| format!("writing a socket after lock-down: {e}"))?;
+            Ok(())
+        },
+        |_| {},
+    );
+    assert_eq!(report, "", "child reported a failure");
+    // The one byte sent before the lock-down, then what the child wrote.
+    let mut theirs = theirs;
+    theirs
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let mut got = [0u8; 14];
+    theirs.read_exact(&mut got).expect("the child's write");
+    assert_eq!(&got, b"xstill streams");
+}
