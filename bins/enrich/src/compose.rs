@@ -211,7 +211,7 @@ impl Enricher {
         }
 
         let written = match &e.fd {
-            Some(EvFd::Table { num, changed }) => match p.fds.get(num) {
+            Some(EvFd::Table { num, changed }) => match p.fds.get(*num) {
                 Some(entry) => {
                     entry.write(*num, *changed, out.reborrow().init_fd());
                     true

@@ -179,6 +179,12 @@ impl Enricher {
         self.splicing = on;
     }
 
+    /// Sets the byte budget of all descriptor tables (default
+    /// [`crate::limits::FD_BUDGET_BYTES`]), for tests that reach it.
+    pub fn set_fd_budget(&mut self, bytes: usize) {
+        self.threads.fd_budget().set_limit(bytes);
+    }
+
     /// Times a thread's serialised `thread` was built (the rest of the
     /// events reused it).
     pub fn thread_builds(&self) -> u64 {
@@ -540,6 +546,8 @@ impl Enricher {
             held_now: self.hold.len() as u64,
             thread_evictions: self.threads.evictions,
             fd_evictions: self.threads.fd_evictions,
+            fd_bytes: self.threads.fd_budget().used() as u64,
+            fd_budget_evictions: self.threads.fd_budget().cuts(),
             container_evictions: self.containers.evictions,
             user_reloads: self.users.reloads,
             thread_builds: self.thread_builds.get(),

@@ -22,6 +22,7 @@ pub mod containers;
 pub mod emit;
 pub mod engine;
 pub mod fd;
+pub mod fdtable;
 pub mod forward;
 pub mod holdback;
 pub mod input;

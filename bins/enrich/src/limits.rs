@@ -18,6 +18,20 @@ pub const DEFAULT_MAX_THREADS: usize = 262_144;
 /// tracked (counted as `fd_evictions`) and events on them carry a partial fd.
 pub const MAX_FDS_PER_PROCESS: usize = 16_384;
 
+/// Most bytes all descriptor tables together may hold: their slots, socket
+/// paths and names, each name counted once however many tables share it
+/// (see [`crate::fdtable`]). Past it a new descriptor is kept without its
+/// name, or not at all, and a table copied on write (after a fork) loses
+/// its highest descriptors; each cut counts as `fd_budget_evictions`.
+///
+/// Why this value: a descriptor costs about 0.6 KiB here with a typical
+/// 60-byte path ([`crate::fdtable::FD_SLOT_BYTES`] plus the name), so
+/// 256 MiB keeps some 400,000 of them whole, more than a busy host has open
+/// in processes enrich sees; and it is what one unprivileged user can make
+/// enrich hold, where copying tables on fork let 16,000 descriptors on
+/// 4,000-byte paths and a dozen forks take about 930 MB.
+pub const FD_BUDGET_BYTES: usize = 256 << 20;
+
 /// How many ancestors each event's thread carries, nearest first
 /// (`proc.aname[1..=N]`). Falco's rules look up to 7 levels up.
 pub const MAX_ANCESTORS: usize = 8;

@@ -44,6 +44,11 @@ pub struct Tables {
     pub held_now: u64,
     pub thread_evictions: u64,
     pub fd_evictions: u64,
+    /// Bytes charged to the descriptor tables' budget
+    /// ([`crate::limits::FD_BUDGET_BYTES`]).
+    pub fd_bytes: u64,
+    /// Descriptor names and descriptors left out for that budget.
+    pub fd_budget_evictions: u64,
     pub container_evictions: u64,
     pub user_reloads: u64,
     pub thread_builds: u64,
@@ -60,7 +65,7 @@ pub fn write<W: Write>(
     c: &Counters,
     t: &Tables,
 ) -> std::io::Result<()> {
-    let counters: [(&str, u64); 27] = [
+    let counters: [(&str, u64); 29] = [
         ("events_in", c.events_in),
         ("events_out", c.events_out),
         ("events_not_forwarded", c.events_not_forwarded),
@@ -82,6 +87,8 @@ pub fn write<W: Write>(
         ("held_now", t.held_now),
         ("thread_evictions", t.thread_evictions),
         ("fd_evictions", t.fd_evictions),
+        ("fd_bytes", t.fd_bytes),
+        ("fd_budget_evictions", t.fd_budget_evictions),
         ("container_evictions", t.container_evictions),
         ("user_reloads", t.user_reloads),
         ("thread_builds", t.thread_builds),
