@@ -16,7 +16,7 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use capnp::message::Builder;
+use capnp::message::{Builder, HeapAllocator};
 use schema::kestrel_capnp::{event, frame};
 use schema::{FrameWriter, Kind};
 
@@ -24,6 +24,7 @@ use crate::cgroup::{self, CgroupContainer, Runtime};
 use crate::compose::Fill;
 use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
 use crate::fd::FdEntry;
+use crate::fit::{self, Fitted};
 use crate::forward::Forward;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
@@ -136,6 +137,10 @@ pub struct Enricher {
     pub(crate) inline_state: bool,
     /// Times a thread's cached `thread` was (re)built.
     pub(crate) thread_builds: Cell<u64>,
+    /// Events written cut, and not written, for the wire limit
+    /// ([`crate::fit`]); cells, as events are written through `&self`.
+    parts_trimmed: Cell<u64>,
+    frame_too_large: Cell<u64>,
     pub stats: Counters,
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
@@ -163,6 +168,8 @@ impl Enricher {
             link: StateLink::new(),
             inline_state: opts.inline_state,
             thread_builds: Cell::new(0),
+            parts_trimmed: Cell::new(0),
+            frame_too_large: Cell::new(0),
             stats: Counters::default(),
             fetch,
             wait: opts.metadata_wait,
@@ -390,7 +397,7 @@ impl Enricher {
                     self.write_container(&h.container, out);
                 }
             }
-            w.write(&h.msg)?;
+            self.write_event_msg(h.msg, &h.container, w)?;
             self.stats.events_out += 1;
         }
         Ok(n)
@@ -423,8 +430,12 @@ impl Enricher {
                     return self.release(&full_id, w).map(drop);
                 }
                 let meta = match result {
-                    Ok(m) => {
+                    Ok(mut m) => {
                         self.stats.meta_hits += 1;
+                        // Cut by the runtime client already; again here,
+                        // as whatever reaches a part must be.
+                        m.limit();
+                        self.stats.meta_cut += m.cut;
                         Meta::Complete(Arc::from(m))
                     }
                     Err(why) => {
@@ -554,7 +565,35 @@ impl Enricher {
             states_sent: self.link.states_sent(),
             states_gone_sent: self.link.states_gone_sent(),
         };
-        stats::write(w, &self.hostname, &self.stats, &t)
+        let mut c = self.stats.clone();
+        c.parts_trimmed = self.parts_trimmed.get();
+        c.frame_too_large = self.frame_too_large.get();
+        stats::write(w, &self.hostname, &c, &t)
+    }
+
+    /// Writes `msg`, a frame holding an event of container `cid`, within
+    /// the wire limit ([`crate::fit`]): never an error for its size.
+    pub(crate) fn write_event_msg<W: Write>(
+        &self,
+        msg: Builder<HeapAllocator>,
+        cid: &str,
+        w: &mut FrameWriter<W>,
+    ) -> io::Result<()> {
+        let fitted = fit::write_fitted(w, msg, |c| match self.containers.get(cid) {
+            Some(entry) if !cid.is_empty() => entry.write_container_summary(c),
+            _ => crate::containers::write_host(c),
+        })?;
+        match fitted {
+            Fitted::Whole => {}
+            Fitted::Trimmed => self.parts_trimmed.set(self.parts_trimmed.get() + 1),
+            Fitted::Dropped => {
+                tracing::warn!(
+                    "an event's frame is over the wire limit even without its parts: dropped"
+                );
+                self.frame_too_large.set(self.frame_too_large.get() + 1);
+            }
+        }
+        Ok(())
     }
 
     /// A container entry, for tests.

@@ -23,6 +23,7 @@ pub mod emit;
 pub mod engine;
 pub mod fd;
 pub mod fdtable;
+pub mod fit;
 pub mod forward;
 pub mod holdback;
 pub mod input;

@@ -29,6 +29,14 @@ pub struct Counters {
     pub meta_timeouts: u64,
     /// Events held back while metadata was awaited.
     pub held_events: u64,
+    /// Container labels, mounts and texts cut to their limits
+    /// ([`crate::containers::ContainerMeta::limit`]).
+    pub meta_cut: u64,
+    /// Events written with parts cut, their whole frame being over the
+    /// wire limit ([`crate::fit`]).
+    pub parts_trimmed: u64,
+    /// Events not written: even cut, their frame was over the wire limit.
+    pub frame_too_large: u64,
     pub stats_forwarded: u64,
     /// Frames that were neither header, event nor stats, forwarded as is.
     pub other_forwarded: u64,
@@ -65,7 +73,7 @@ pub fn write<W: Write>(
     c: &Counters,
     t: &Tables,
 ) -> std::io::Result<()> {
-    let counters: [(&str, u64); 29] = [
+    let counters: [(&str, u64); 32] = [
         ("events_in", c.events_in),
         ("events_out", c.events_out),
         ("events_not_forwarded", c.events_not_forwarded),
@@ -78,6 +86,9 @@ pub fn write<W: Write>(
         ("meta_misses", c.meta_misses),
         ("meta_timeouts", c.meta_timeouts),
         ("held_events", c.held_events),
+        ("meta_cut", c.meta_cut),
+        ("parts_trimmed", c.parts_trimmed),
+        ("drops.frame_too_large", c.frame_too_large),
         ("stats_forwarded", c.stats_forwarded),
         ("other_forwarded", c.other_forwarded),
         ("threads", t.threads),
