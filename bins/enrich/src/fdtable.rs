@@ -2,8 +2,8 @@
 //! that inherited it, and the byte budget that bounds all tables together.
 //!
 //! A fork gives the child a logically separate copy of its parent's table.
-//! Copying it eagerly let one process with thousands of descriptors on long
-//! paths multiply enrich's memory by forking; here the child shares the
+//! Copied eagerly, it would let one process with thousands of descriptors
+//! on long paths multiply enrich's memory by forking; so the child shares the
 //! parent's table until either side changes it, and even then the copy
 //! shares every descriptor's name ([`FdName`]). Every byte a table owns (its
 //! slots, socket paths, names) is charged to one [`FdBudget`] per thread

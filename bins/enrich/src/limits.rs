@@ -51,9 +51,9 @@ pub const MAX_FDS_PER_PROCESS: usize = 16_384;
 /// Why this value: a descriptor costs about 0.6 KiB here with a typical
 /// 60-byte path ([`crate::fdtable::FD_SLOT_BYTES`] plus the name), so
 /// 256 MiB keeps some 400,000 of them whole, more than a busy host has open
-/// in processes enrich sees; and it is what one unprivileged user can make
-/// enrich hold, where copying tables on fork let 16,000 descriptors on
-/// 4,000-byte paths and a dozen forks take about 930 MB.
+/// in processes enrich sees; and it is all one unprivileged user can make
+/// enrich hold, where 16,000 descriptors on 4,000-byte paths, copied by
+/// each of a dozen forks, would take some 900 MB.
 pub const FD_BUDGET_BYTES: usize = 256 << 20;
 
 /// How many ancestors each event's thread carries, nearest first

@@ -122,8 +122,8 @@ fn forks_share_their_parents_descriptors_and_their_names() {
     let o = attack(FD_BUDGET_BYTES);
     assert!(o.peak <= FD_BUDGET_BYTES, "{} bytes charged", o.peak);
     // Each name once, however many processes hold it; each process that
-    // changed its table owns a copy of the slots only. Copying tables on
-    // fork held the names once per process: 13 times this.
+    // changed its table owns a copy of the slots only. A copy per fork
+    // would hold the names once per process: 13 times this.
     let names = FDS * (PATH_BYTES + FD_NAME_OVERHEAD_BYTES);
     let slots = (FORKS as usize + 1) * FDS * FD_SLOT_BYTES;
     assert!(
