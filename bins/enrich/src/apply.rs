@@ -81,11 +81,11 @@ impl Enricher {
         }
         if let Ok(fds) = ev.get_snapshot_fds() {
             if !fds.is_empty() {
+                let budget = self.threads.fd_budget().clone();
                 p.fds.clear();
                 for f in fds.iter() {
-                    if !p.set_fd(f.get_num(), FdEntry::read(f)) {
-                        self.threads.count_fd_eviction();
-                    }
+                    let placed = p.fds.insert(f.get_num(), FdEntry::read(f), &budget);
+                    self.threads.count_placed(&placed);
                 }
             }
         }
@@ -112,9 +112,9 @@ impl Enricher {
             let base: &[u8] = match info.dirfd {
                 Some(d) => match params.at(d as usize) {
                     Some(Value::Int(AT_FDCWD)) | None => cwd,
-                    Some(Value::Int(fd)) => {
-                        proc.and_then(|p| p.fds.get(&fd)).map_or(&[], |e| &e.name)
-                    }
+                    Some(Value::Int(fd)) => proc
+                        .and_then(|p| p.fds.get(fd))
+                        .map_or(&[], |e| e.name.as_bytes()),
                     Some(_) => cwd,
                 },
                 None => cwd,
@@ -225,8 +225,8 @@ impl Enricher {
                     let p = self.threads.proc_of_mut(tid)?;
                     if let Some(name) = p
                         .fds
-                        .get(&num)
-                        .map(|e| e.name.clone())
+                        .get(num)
+                        .map(|e| e.name.to_vec())
                         .filter(|n| !n.is_empty())
                     {
                         p.cwd = name;
@@ -249,7 +249,7 @@ impl Enricher {
             }
             Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => {
                 let mut e = FdEntry::new(FdType::File);
-                e.name = path("name").unwrap_or_default();
+                e.name = path("name").unwrap_or_default().into();
                 e.open_flags = match kind {
                     Kind::Creat => CREAT_FLAGS,
                     _ => params.uint("flags").unwrap_or(0) as u32,
@@ -266,7 +266,7 @@ impl Enricher {
                 let mut e = FdEntry::new(FdType::Memfd);
                 let mut name = b"memfd:".to_vec();
                 name.extend_from_slice(params.bytes("name").unwrap_or_default());
-                e.name = name;
+                e.name = name.into();
                 e.cloexec = params.uint("flags").unwrap_or(0) & MFD_CLOEXEC != 0;
                 Some(self.new_fd(tid, ret, e))
             }
@@ -293,7 +293,7 @@ impl Enricher {
                             let mut e = FdEntry::new(fd::socket_type(domain));
                             e.sock_type = ty & 0xf;
                             e.cloexec = ty & O_CLOEXEC != 0;
-                            self.put_fd(tid, num, e);
+                            let _ = self.put_fd(tid, num, e);
                         }
                     }
                 }
@@ -336,7 +336,7 @@ impl Enricher {
                         ),
                         None => (None, params.sockaddr("addr").map(Addr::read)),
                     };
-                    if let Some(e) = self.fd_mut(tid, num) {
+                    let updated = self.threads.update_fd(tid, num, |e| {
                         if e.ty == FdType::Unknown {
                             if let Some(a) = remote.as_ref().or(local.as_ref()) {
                                 e.ty = fd::family_type(a.family);
@@ -351,6 +351,8 @@ impl Enricher {
                         e.is_server = false;
                         e.connected = true;
                         e.rename();
+                    });
+                    if updated.is_some() {
                         efd = EvFd::Table { num, changed: true };
                     }
                 }
@@ -364,7 +366,7 @@ impl Enricher {
                 let base = self
                     .threads
                     .proc_of(tid)
-                    .and_then(|p| p.fds.get(&listener))
+                    .and_then(|p| p.fds.get(listener))
                     .cloned();
                 let mut e = FdEntry::new(base.as_ref().map_or(FdType::Unknown, |b| b.ty));
                 if let Some(b) = &base {
@@ -405,12 +407,14 @@ impl Enricher {
                 let mut efd = self.fd_param(tid, num);
                 if let (true, Some(addr)) = (ok, params.sockaddr("addr")) {
                     let a = Addr::read(addr);
-                    if let Some(e) = self.fd_mut(tid, num) {
+                    let updated = self.threads.update_fd(tid, num, |e| {
                         if e.ty == FdType::Unknown {
                             e.ty = fd::family_type(a.family);
                         }
                         e.local = Some(a);
                         e.rename();
+                    });
+                    if updated.is_some() {
                         efd = EvFd::Table { num, changed: true };
                     }
                 }
@@ -425,23 +429,35 @@ impl Enricher {
                     .filter(|a| a.is_ip());
                 if let (true, Some(peer)) = (ret >= 0, peer) {
                     let server = matches!(kind, Kind::Recvfrom | Kind::Recvmsg);
-                    if let Some(e) = self.fd_mut(tid, num) {
-                        if !e.connected && e.remote.as_ref() != Some(&peer) {
-                            e.remote = Some(peer);
-                            e.is_server = server;
-                            if e.local.is_none() {
-                                e.local = Some(Addr {
-                                    family: e.remote.as_ref().map_or(Family::Inet, |a| a.family),
-                                    ..Addr::default()
-                                });
-                            }
-                            let before = std::mem::take(&mut e.name);
-                            e.rename();
-                            efd = EvFd::Table {
-                                num,
-                                changed: before != e.name,
-                            };
-                        }
+                    let news = self
+                        .threads
+                        .proc_of(tid)
+                        .and_then(|p| p.fds.get(num))
+                        .is_some_and(|e| !e.connected && e.remote.as_ref() != Some(&peer));
+                    // Only a new peer changes the entry: an unconnected
+                    // socket's every datagram must not copy a shared table.
+                    let changed = news
+                        .then(|| {
+                            self.threads.update_fd(tid, num, |e| {
+                                e.remote = Some(peer);
+                                e.is_server = server;
+                                if e.local.is_none() {
+                                    e.local = Some(Addr {
+                                        family: e
+                                            .remote
+                                            .as_ref()
+                                            .map_or(Family::Inet, |a| a.family),
+                                        ..Addr::default()
+                                    });
+                                }
+                                let before = std::mem::take(&mut e.name);
+                                e.rename();
+                                before != e.name
+                            })
+                        })
+                        .flatten();
+                    if let Some(changed) = changed {
+                        efd = EvFd::Table { num, changed };
                     }
                 }
                 Some(efd)
@@ -464,9 +480,7 @@ impl Enricher {
         match kind {
             Kind::Close if ret == 0 => {
                 if let Some(num) = params.int("fd") {
-                    if let Some(p) = self.threads.proc_for_fd(tid, num) {
-                        p.fds.remove(&num);
-                    }
+                    self.threads.remove_fd(tid, num);
                 }
             }
             Kind::ProcExit => self.threads.remove_thread(tid),
@@ -542,6 +556,7 @@ impl Enricher {
         }
         let comm = params.bytes("comm").map(<[u8]>::to_vec);
         let vtid = params.int("vtid");
+        let budget = self.threads.fd_budget().clone();
         let Some(p) = self.threads.proc_mut(pid) else {
             return;
         };
@@ -593,7 +608,7 @@ impl Enricher {
         if let Some(c) = &comm {
             p.comm = c.clone();
         }
-        p.fds.retain(|_, e| !e.cloexec);
+        p.fds.retain(&budget, |_, e| !e.cloexec);
         p.partial = false;
         if let Some(t) = self.threads.thread_mut(tid) {
             if let Some(c) = comm {
@@ -613,12 +628,12 @@ impl Enricher {
         let known = self
             .threads
             .proc_of(tid)
-            .is_some_and(|p| p.fds.contains_key(&num));
+            .is_some_and(|p| p.fds.contains(num));
         if !known && num >= 0 {
             self.stats.fd_misses += 1;
             let mut e = FdEntry::new(FdType::Unknown);
             e.partial = true;
-            self.put_fd(tid, num, e);
+            let _ = self.put_fd(tid, num, e);
         }
         EvFd::Table {
             num,
@@ -626,21 +641,15 @@ impl Enricher {
         }
     }
 
-    fn fd_mut(&mut self, tid: i32, num: i64) -> Option<&mut FdEntry> {
-        self.threads.proc_for_fd(tid, num)?.fds.get_mut(&num)
-    }
-
-    fn put_fd(&mut self, tid: i32, num: i64, e: FdEntry) {
-        let Some(p) = self.threads.proc_for_fd(tid, num) else {
-            return;
-        };
-        if !p.set_fd(num, e) {
-            self.threads.count_fd_eviction();
-        }
+    /// Adds descriptor `num`; returns the entry as given when the table
+    /// did not keep it whole (see [`crate::fdtable::Placed`]).
+    fn put_fd(&mut self, tid: i32, num: i64, e: FdEntry) -> Option<FdEntry> {
+        self.threads.put_fd(tid, num, e)?.into_cut()
     }
 
     /// A syscall that returns a new descriptor: tracked when it succeeded,
-    /// shown detached (with its would-be name) when it failed.
+    /// shown detached (with its would-be name) when it failed. One the
+    /// table could not keep whole still shows whole on this event.
     fn new_fd(&mut self, tid: i32, ret: i64, e: FdEntry) -> EvFd {
         if ret < 0 {
             return EvFd::Detached {
@@ -649,10 +658,16 @@ impl Enricher {
                 changed: false,
             };
         }
-        self.put_fd(tid, ret, e);
-        EvFd::Table {
-            num: ret,
-            changed: true,
+        match self.put_fd(tid, ret, e) {
+            Some(entry) => EvFd::Detached {
+                num: ret,
+                entry,
+                changed: true,
+            },
+            None => EvFd::Table {
+                num: ret,
+                changed: true,
+            },
         }
     }
 
@@ -665,7 +680,7 @@ impl Enricher {
         let src = self
             .threads
             .proc_of(tid)
-            .and_then(|p| p.fds.get(&old))
+            .and_then(|p| p.fds.get(old))
             .cloned();
         let mut e = match src {
             Some(e) => e,
@@ -677,7 +692,7 @@ impl Enricher {
             }
         };
         e.cloexec = cloexec;
-        self.put_fd(tid, new, e);
+        let _ = self.put_fd(tid, new, e);
     }
 }
 

@@ -15,12 +15,14 @@
 
 use std::io::{self, Write};
 
-use schema::kestrel_capnp::{event, user};
+use capnp::message::Builder;
+use schema::kestrel_capnp::{event, frame, user};
 use schema::{FrameWriter, Kind};
 
 use crate::containers;
 use crate::emit::{write_stdio_types, write_thread, Stdio, STDIO_FDS};
 use crate::engine::{to_io, Enricher, Ev, EvFd};
+use crate::fit;
 use crate::splice::{Cached, Part, Parts, RawParams, Splicer, Target};
 use crate::threads::{Proc, Thread, UID_UNSET};
 
@@ -118,14 +120,27 @@ impl Enricher {
                 }
             }
         }
-        w.build(|f| -> io::Result<()> {
-            let mut out = f.init_event();
-            let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
-            self.fill_event(e, tp, out.reborrow(), Fill::All)
-                .map_err(to_io)?;
-            self.write_container(cid, out);
-            Ok(())
-        })
+        let built = w.build(|f| -> io::Result<()> {
+            self.fill_whole(e, cid, f.init_event()).map_err(to_io)
+        });
+        match built {
+            // Over the wire limit: built again on the heap, to be cut.
+            Err(err) if fit::too_large(&err) => {
+                let mut msg = Builder::new_default();
+                self.fill_whole(e, cid, msg.init_root::<frame::Builder<'_>>().init_event())
+                    .map_err(to_io)?;
+                self.write_event_msg(msg, cid, w)
+            }
+            other => other,
+        }
+    }
+
+    /// Fills `out` with everything `e` carries, field by field.
+    fn fill_whole(&self, e: &Ev<'_>, cid: &str, mut out: event::Builder<'_>) -> capnp::Result<()> {
+        let tp = self.threads.thread(e.tid).zip(self.threads.proc_of(e.tid));
+        self.fill_event(e, tp, out.reborrow(), Fill::All)?;
+        self.write_container(cid, out);
+        Ok(())
     }
 
     /// Where events written from cached parts show their stdio types:
@@ -211,7 +226,7 @@ impl Enricher {
         }
 
         let written = match &e.fd {
-            Some(EvFd::Table { num, changed }) => match p.fds.get(num) {
+            Some(EvFd::Table { num, changed }) => match p.fds.get(*num) {
                 Some(entry) => {
                     entry.write(*num, *changed, out.reborrow().init_fd());
                     true

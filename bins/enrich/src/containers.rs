@@ -13,7 +13,10 @@ use rustc_hash::FxHashMap;
 use schema::kestrel_capnp::{container, event, k8s, MetadataState};
 
 use crate::cgroup::{short_id, CgroupContainer, Runtime};
-use crate::limits::MAX_CONTAINERS;
+use crate::limits::{
+    MAX_CONTAINERS, MAX_CONTAINER_CMDLINE_BYTES, MAX_CONTAINER_LABELS, MAX_CONTAINER_META_BYTES,
+    MAX_CONTAINER_MOUNTS, MAX_CONTAINER_TEXT_BYTES, MAX_LABEL_KEY_BYTES,
+};
 
 /// One bind or volume mount of a container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,9 +47,107 @@ pub struct ContainerMeta {
     pub host_pid: bool,
     pub host_ipc: bool,
     pub cmdline: String,
+    /// Labels, mounts and texts cut to the limits by [`Self::limit`].
+    pub cut: u64,
+}
+
+/// Cuts `s` to at most `max` bytes, at a character boundary; true if it
+/// was cut.
+fn cut_text(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    true
 }
 
 impl ContainerMeta {
+    /// Cuts this metadata to the named limits ([`MAX_CONTAINER_LABELS`],
+    /// [`MAX_LABEL_KEY_BYTES`], [`MAX_CONTAINER_TEXT_BYTES`],
+    /// [`MAX_CONTAINER_CMDLINE_BYTES`], [`MAX_CONTAINER_MOUNTS`] and
+    /// [`MAX_CONTAINER_META_BYTES`] in all), whoever built it: what a
+    /// runtime answers is outside input, and it ends up in the part of
+    /// every event of the container. Adds what was cut to [`Self::cut`]
+    /// and returns that number. The pod's labels are kept first, so that
+    /// many others cannot push them out.
+    pub fn limit(&mut self) -> u64 {
+        let mut cut = 0u64;
+        let mut text = |s: &mut String, max: usize| {
+            if cut_text(s, max) {
+                cut += 1;
+            }
+        };
+        for s in [
+            &mut self.name,
+            &mut self.image,
+            &mut self.image_repository,
+            &mut self.image_tag,
+            &mut self.image_id,
+            &mut self.image_digest,
+            &mut self.runtime,
+        ] {
+            text(s, MAX_CONTAINER_TEXT_BYTES);
+        }
+        text(&mut self.cmdline, MAX_CONTAINER_CMDLINE_BYTES);
+        let mut left = MAX_CONTAINER_META_BYTES.saturating_sub(
+            self.name.len()
+                + self.image.len()
+                + self.image_repository.len()
+                + self.image_tag.len()
+                + self.image_id.len()
+                + self.image_digest.len()
+                + self.runtime.len()
+                + self.cmdline.len(),
+        );
+        let is_pod = |k: &str| POD_LABELS.contains(&k);
+        // Stable: the pod's labels first, the rest in the order given.
+        self.labels.sort_by_key(|(k, _)| !is_pod(k));
+        let mut labels = Vec::with_capacity(self.labels.len().min(MAX_CONTAINER_LABELS));
+        for (k, mut v) in std::mem::take(&mut self.labels) {
+            if k.len() > MAX_LABEL_KEY_BYTES || labels.len() >= MAX_CONTAINER_LABELS {
+                cut += 1;
+                continue;
+            }
+            if cut_text(&mut v, MAX_CONTAINER_TEXT_BYTES) {
+                cut += 1;
+            }
+            let size = k.len() + v.len();
+            if size > left {
+                cut += 1;
+                continue;
+            }
+            left -= size;
+            labels.push((k, v));
+        }
+        self.labels = labels;
+        let mut mounts = Vec::with_capacity(self.mounts.len().min(MAX_CONTAINER_MOUNTS));
+        for mut m in std::mem::take(&mut self.mounts) {
+            if mounts.len() >= MAX_CONTAINER_MOUNTS {
+                cut += 1;
+                continue;
+            }
+            for s in [&mut m.source, &mut m.dest, &mut m.mode, &mut m.propagation] {
+                if cut_text(s, MAX_CONTAINER_TEXT_BYTES) {
+                    cut += 1;
+                }
+            }
+            let size = m.source.len() + m.dest.len() + m.mode.len() + m.propagation.len();
+            if size > left {
+                cut += 1;
+                continue;
+            }
+            left -= size;
+            mounts.push(m);
+        }
+        self.mounts = mounts;
+        self.cut += cut;
+        cut
+    }
+
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels
             .iter()
@@ -105,8 +206,18 @@ impl ContainerEntry {
         write_k8s(k, meta, self.pod_uid.as_deref());
     }
 
+    /// Writes the `container` part without its labels and mounts: for an
+    /// event whose frame would not fit the wire limit whole.
+    pub fn write_container_summary(&self, c: container::Builder<'_>) {
+        self.write_container_as(c, false);
+    }
+
     /// Writes the `container` part.
-    pub fn write_container(&self, mut c: container::Builder<'_>) {
+    pub fn write_container(&self, c: container::Builder<'_>) {
+        self.write_container_as(c, true);
+    }
+
+    fn write_container_as(&self, mut c: container::Builder<'_>, detail: bool) {
         c.set_id(short_id(&self.full_id));
         c.set_full_id(self.full_id.as_str());
         let state = match &self.meta {
@@ -137,6 +248,9 @@ impl ContainerEntry {
         c.set_host_pid(m.host_pid);
         c.set_host_ipc(m.host_ipc);
         c.set_cmdline(m.cmdline.as_str());
+        if !detail {
+            return;
+        }
         let mut labels = c.reborrow().init_labels(m.labels.len() as u32);
         for (i, (key, value)) in m.labels.iter().enumerate() {
             let mut l = labels.reborrow().get(i as u32);
@@ -160,6 +274,8 @@ impl ContainerEntry {
 const POD_NAME_LABEL: &str = "io.kubernetes.pod.name";
 const POD_NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";
 const POD_UID_LABEL: &str = "io.kubernetes.pod.uid";
+/// The labels the `k8s` part is read from.
+const POD_LABELS: [&str; 3] = [POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL];
 
 fn write_k8s(mut k: k8s::Builder<'_>, m: Option<&ContainerMeta>, cgroup_uid: Option<&str>) {
     if let Some(m) = m {
@@ -289,5 +405,37 @@ impl Containers {
                 _ => None,
             })
             .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_cut_to_the_limits_and_the_pod_labels_survive() {
+        let mut m = ContainerMeta {
+            name: "n".repeat(5000),
+            image: "é".repeat(MAX_CONTAINER_TEXT_BYTES),
+            labels: (0..20_000)
+                .map(|i| (format!("a{i:05}"), "v".repeat(200)))
+                .chain([(POD_NAME_LABEL.to_string(), "pod-a".to_string())])
+                .chain([("k".repeat(MAX_LABEL_KEY_BYTES + 1), String::new())])
+                .collect(),
+            mounts: vec![MountInfo::default(); 1000],
+            ..ContainerMeta::default()
+        };
+        let cut = m.limit();
+        assert_eq!(m.name.len(), MAX_CONTAINER_TEXT_BYTES);
+        assert!(m.image.len() <= MAX_CONTAINER_TEXT_BYTES && m.image.chars().all(|c| c == 'é'));
+        assert!(m.labels.len() <= MAX_CONTAINER_LABELS);
+        assert_eq!(m.label(POD_NAME_LABEL), Some("pod-a"));
+        assert_eq!(m.mounts.len(), MAX_CONTAINER_MOUNTS);
+        let bytes: usize = m.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(bytes <= MAX_CONTAINER_META_BYTES);
+        // 2 texts, 20,001 - 128 labels, 1000 - 64 mounts at least.
+        assert!(cut >= 2 + 19_873 + 936, "{cut}");
+        assert_eq!(m.cut, cut);
+        assert_eq!(m.limit(), 0, "cutting again cuts nothing");
     }
 }

@@ -46,7 +46,7 @@ pub enum Stdio {
 /// the types of `p`'s descriptors 0, 1 and 2 (`unknown` when closed).
 pub fn write_stdio_types(p: &Proc, mut l: enum_list::Builder<'_, FdType>) {
     for n in 0..l.len() {
-        let ty = p.fds.get(&i64::from(n)).map_or(FdType::Unknown, |e| e.ty);
+        let ty = p.fds.get(i64::from(n)).map_or(FdType::Unknown, |e| e.ty);
         l.set(n, ty);
     }
 }

@@ -16,7 +16,7 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use capnp::message::Builder;
+use capnp::message::{Builder, HeapAllocator};
 use schema::kestrel_capnp::{event, frame};
 use schema::{FrameWriter, Kind};
 
@@ -24,6 +24,7 @@ use crate::cgroup::{self, CgroupContainer, Runtime};
 use crate::compose::Fill;
 use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
 use crate::fd::FdEntry;
+use crate::fit::{self, Fitted};
 use crate::forward::Forward;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
@@ -136,6 +137,10 @@ pub struct Enricher {
     pub(crate) inline_state: bool,
     /// Times a thread's cached `thread` was (re)built.
     pub(crate) thread_builds: Cell<u64>,
+    /// Events written cut, and not written, for the wire limit
+    /// ([`crate::fit`]); cells, as events are written through `&self`.
+    parts_trimmed: Cell<u64>,
+    frame_too_large: Cell<u64>,
     pub stats: Counters,
     fetch: Option<Sender<FetchRequest>>,
     wait: Duration,
@@ -162,6 +167,8 @@ impl Enricher {
             link: StateLink::new(),
             inline_state: opts.inline_state,
             thread_builds: Cell::new(0),
+            parts_trimmed: Cell::new(0),
+            frame_too_large: Cell::new(0),
             stats: Counters::default(),
             fetch,
             wait: opts.metadata_wait,
@@ -175,6 +182,12 @@ impl Enricher {
     /// field. The output must be the same either way; tests check that.
     pub fn set_splicing(&mut self, on: bool) {
         self.splicing = on;
+    }
+
+    /// Sets the byte budget of all descriptor tables (default
+    /// [`crate::limits::FD_BUDGET_BYTES`]), for tests that reach it.
+    pub fn set_fd_budget(&mut self, bytes: usize) {
+        self.threads.fd_budget().set_limit(bytes);
     }
 
     /// Times a thread's serialised `thread` was built (the rest of the
@@ -382,7 +395,7 @@ impl Enricher {
                     self.write_container(&h.container, out);
                 }
             }
-            w.write(&h.msg)?;
+            self.write_event_msg(h.msg, &h.container, w)?;
             self.stats.events_out += 1;
         }
         Ok(n)
@@ -415,8 +428,12 @@ impl Enricher {
                     return self.release(&full_id, w).map(drop);
                 }
                 let meta = match result {
-                    Ok(m) => {
+                    Ok(mut m) => {
                         self.stats.meta_hits += 1;
+                        // Cut by the runtime client already; again here,
+                        // as whatever reaches a part must be.
+                        m.limit();
+                        self.stats.meta_cut += m.cut;
                         Meta::Complete(Arc::from(m))
                     }
                     Err(why) => {
@@ -538,13 +555,43 @@ impl Enricher {
             held_now: self.hold.len() as u64,
             thread_evictions: self.threads.evictions,
             fd_evictions: self.threads.fd_evictions,
+            fd_bytes: self.threads.fd_budget().used() as u64,
+            fd_budget_evictions: self.threads.fd_budget().cuts(),
             container_evictions: self.containers.evictions,
             user_reloads: self.users.reloads,
             thread_builds: self.thread_builds.get(),
             states_sent: self.link.states_sent(),
             states_gone_sent: self.link.states_gone_sent(),
         };
-        stats::counters(&self.stats, &t, c)
+        let mut s = self.stats.clone();
+        s.parts_trimmed = self.parts_trimmed.get();
+        s.frame_too_large = self.frame_too_large.get();
+        stats::counters(&s, &t, c)
+    }
+
+    /// Writes `msg`, a frame holding an event of container `cid`, within
+    /// the wire limit ([`crate::fit`]): never an error for its size.
+    pub(crate) fn write_event_msg<W: Write>(
+        &self,
+        msg: Builder<HeapAllocator>,
+        cid: &str,
+        w: &mut FrameWriter<W>,
+    ) -> io::Result<()> {
+        let fitted = fit::write_fitted(w, msg, |c| match self.containers.get(cid) {
+            Some(entry) if !cid.is_empty() => entry.write_container_summary(c),
+            _ => crate::containers::write_host(c),
+        })?;
+        match fitted {
+            Fitted::Whole => {}
+            Fitted::Trimmed => self.parts_trimmed.set(self.parts_trimmed.get() + 1),
+            Fitted::Dropped => {
+                tracing::warn!(
+                    "an event's frame is over the wire limit even without its parts: dropped"
+                );
+                self.frame_too_large.set(self.frame_too_large.get() + 1);
+            }
+        }
+        Ok(())
     }
 
     /// A container entry, for tests.

@@ -3,7 +3,7 @@
 //! bound ones as `ip:port`, unix sockets by path (abstract ones as `@name`),
 //! memfds as `memfd:NAME`.
 //!
-//! It is not the per-process table (`Proc::fds`, see [`crate::threads`])
+//! It is not the per-process table ([`crate::fdtable`])
 //! nor the code that decides which syscall changes what (see
 //! [`crate::apply`]).
 
@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use schema::kestrel_capnp::{fd, sock_addr, Family, FdType, L4Proto};
+
+use crate::fdtable::FdName;
 
 /// A socket address, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +124,8 @@ impl Addr {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FdEntry {
     pub ty: FdType,
-    pub name: Vec<u8>,
+    /// Shared with the copies of this entry (fork children, dups).
+    pub name: FdName,
     pub l4: L4Proto,
     pub local: Option<Addr>,
     pub remote: Option<Addr>,
@@ -143,7 +146,7 @@ impl FdEntry {
     pub fn new(ty: FdType) -> FdEntry {
         FdEntry {
             ty,
-            name: Vec::new(),
+            name: FdName::default(),
             l4: L4Proto::Unknown,
             local: None,
             remote: None,
@@ -164,7 +167,7 @@ impl FdEntry {
     pub fn read(r: fd::Reader<'_>) -> FdEntry {
         let ty = r.get_type().unwrap_or(FdType::Unknown);
         let mut e = FdEntry::new(ty);
-        e.name = r.get_name().map(<[u8]>::to_vec).unwrap_or_default();
+        e.name = r.get_name().map(FdName::from).unwrap_or_default();
         e.l4 = r.get_l4proto().unwrap_or(L4Proto::Unknown);
         if r.has_local() {
             e.local = r.get_local().ok().map(Addr::read);
@@ -202,7 +205,7 @@ impl FdEntry {
                     (None, Some(r)) => r.render_ip_port(&mut s),
                     (None, None) => {}
                 }
-                self.name = s.into_bytes();
+                self.name = FdName::from(s.into_bytes());
             }
             FdType::Unix => {
                 // The path of whichever end has one: the peer's for a
@@ -212,7 +215,7 @@ impl FdEntry {
                     .flatten()
                     .find(|a| !a.path.is_empty());
                 if let Some(a) = named {
-                    self.name = a.unix_name();
+                    self.name = FdName::from(a.unix_name());
                 }
             }
             _ => {}
@@ -224,7 +227,7 @@ impl FdEntry {
         b.set_num(num);
         b.set_type(self.ty);
         if !self.name.is_empty() {
-            b.set_name(&self.name);
+            b.set_name(self.name.as_bytes());
         }
         b.set_l4proto(self.l4);
         if let Some(a) = &self.local {
@@ -308,10 +311,10 @@ mod tests {
         e.remote = Some(v4([1, 2, 3, 4], 443));
         e.connected = true;
         e.rename();
-        assert_eq!(e.name, b"10.0.0.1:40000->1.2.3.4:443");
+        assert_eq!(e.name.as_bytes(), b"10.0.0.1:40000->1.2.3.4:443");
         e.is_server = true;
         e.rename();
-        assert_eq!(e.name, b"1.2.3.4:443->10.0.0.1:40000");
+        assert_eq!(e.name.as_bytes(), b"1.2.3.4:443->10.0.0.1:40000");
     }
 
     #[test]
@@ -319,7 +322,7 @@ mod tests {
         let mut e = FdEntry::new(FdType::Ipv4);
         e.local = Some(v4([0, 0, 0, 0], 8080));
         e.rename();
-        assert_eq!(e.name, b"0.0.0.0:8080");
+        assert_eq!(e.name.as_bytes(), b"0.0.0.0:8080");
         let mut ip = [0; 16];
         ip[15] = 1;
         let a = Addr {
@@ -336,7 +339,7 @@ mod tests {
         e.remote = Some(a);
         e.connected = true;
         e.rename();
-        assert_eq!(e.name, b"::1:5555->::1:22");
+        assert_eq!(e.name.as_bytes(), b"::1:5555->::1:22");
     }
 
     #[test]
@@ -348,14 +351,14 @@ mod tests {
             ..Addr::default()
         });
         e.rename();
-        assert_eq!(e.name, b"@dbus-abc");
+        assert_eq!(e.name.as_bytes(), b"@dbus-abc");
         e.remote = Some(Addr {
             family: Family::Unix,
             path: b"/run/docker.sock".to_vec(),
             ..Addr::default()
         });
         e.rename();
-        assert_eq!(e.name, b"/run/docker.sock");
+        assert_eq!(e.name.as_bytes(), b"/run/docker.sock");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub mod containers;
 pub mod emit;
 pub mod engine;
 pub mod fd;
+pub mod fdtable;
+pub mod fit;
 pub mod forward;
 pub mod holdback;
 pub mod input;

@@ -4,6 +4,30 @@
 //! the stats frames, so a limit that is too low shows up as a counter, never
 //! as unbounded growth. Command-line flags may lower or raise the ones marked
 //! "default".
+//!
+//! # Worst case
+//!
+//! What these limits let outside input (the event stream, container
+//! runtimes' answers) make enrich hold, at the defaults:
+//!
+//! - Threads and processes: [`DEFAULT_MAX_THREADS`] entries of about
+//!   0.8 KiB idle, some 200 MiB, plus each one's cached, serialised parts
+//!   (thread and identity, a few KiB for typical ones).
+//! - Descriptors: [`MAX_FDS_PER_PROCESS`] per process, but all tables
+//!   together hold at most [`FD_BUDGET_BYTES`] (256 MiB) of slots, socket
+//!   paths and names, however many processes share or copied them; each
+//!   table's own header (under 100 bytes) is outside it, bounded by the
+//!   number of processes. Without the budget, threads × descriptors would
+//!   be 262,144 × 16,384 entries of 0.4 KiB and more.
+//! - Container metadata: [`MAX_CONTAINERS`] entries of at most
+//!   [`MAX_CONTAINER_META_BYTES`] of text (32 KiB) plus the overhead of
+//!   128 labels and 64 mounts, under 200 MiB in all; each process of a
+//!   container also caches its identity part, which holds a copy of that
+//!   container's part (at most one 64 KiB cached segment). One answer read
+//!   from a runtime is at most [`MAX_HTTP_BODY_BYTES`].
+//! - Held events: [`MAX_HELD_EVENTS`], each a whole event (a few KiB).
+//! - Every event frame written is within `schema::limits::MAX_FRAME_BYTES`;
+//!   one that would not be goes out cut (`crate::fit`), never fatal.
 
 use std::time::Duration;
 
@@ -17,6 +41,20 @@ pub const DEFAULT_MAX_THREADS: usize = 262_144;
 /// Most descriptors tracked per process. Beyond it, new descriptors are not
 /// tracked (counted as `fd_evictions`) and events on them carry a partial fd.
 pub const MAX_FDS_PER_PROCESS: usize = 16_384;
+
+/// Most bytes all descriptor tables together may hold: their slots, socket
+/// paths and names, each name counted once however many tables share it
+/// (see [`crate::fdtable`]). Past it a new descriptor is kept without its
+/// name, or not at all, and a table copied on write (after a fork) loses
+/// its highest descriptors; each cut counts as `fd_budget_evictions`.
+///
+/// Why this value: a descriptor costs about 0.6 KiB here with a typical
+/// 60-byte path ([`crate::fdtable::FD_SLOT_BYTES`] plus the name), so
+/// 256 MiB keeps some 400,000 of them whole, more than a busy host has open
+/// in processes enrich sees; and it is all one unprivileged user can make
+/// enrich hold, where 16,000 descriptors on 4,000-byte paths, copied by
+/// each of a dozen forks, would take some 900 MB.
+pub const FD_BUDGET_BYTES: usize = 256 << 20;
 
 /// How many ancestors each event's thread carries, nearest first
 /// (`proc.aname[1..=N]`). Falco's rules look up to 7 levels up.
@@ -61,8 +99,40 @@ pub const MAX_USERDB_BYTES: u64 = 64 << 20;
 /// Timeout of one request to a container runtime's API.
 pub const RUNTIME_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Largest HTTP response body accepted from a container runtime.
-pub const MAX_HTTP_BODY_BYTES: usize = 8 << 20;
+/// Largest HTTP response body read from a container runtime, and the
+/// largest object of its event stream. An inspect answer is a few KiB (tens
+/// for a container with many mounts or labels); a bigger one is refused
+/// before it is parsed, so a runtime, or whoever sets a container's labels,
+/// cannot make enrich hold megabytes per container.
+pub const MAX_HTTP_BODY_BYTES: usize = 1 << 20;
+
+/// Most labels kept of a container. Kubernetes and Compose set a dozen or
+/// two; beyond this they are cut (the pod's name, namespace and uid labels
+/// are kept first) and counted as `meta_cut`.
+pub const MAX_CONTAINER_LABELS: usize = 128;
+
+/// Longest label key kept (Kubernetes allows 317 bytes: a 253-byte prefix,
+/// `/` and a 63-byte name). A longer key drops its label.
+pub const MAX_LABEL_KEY_BYTES: usize = 320;
+
+/// Longest label value, container name, image reference, mount path or
+/// other text of a container kept; longer ones are cut at a character
+/// boundary. Kubernetes label values are at most 63 bytes, image
+/// references a few hundred.
+pub const MAX_CONTAINER_TEXT_BYTES: usize = 1024;
+
+/// Longest container command line kept (`container.cmdline`).
+pub const MAX_CONTAINER_CMDLINE_BYTES: usize = 4096;
+
+/// Most mounts kept of a container.
+pub const MAX_CONTAINER_MOUNTS: usize = 64;
+
+/// Most bytes of text one container's metadata keeps in all: labels and
+/// mounts past it are cut. 32 KiB keeps a container's part, serialised,
+/// within the one 64 KiB segment a process's cached identity is built in
+/// (see [`crate::splice`]), and every event's frame far below the wire
+/// limit (`schema::limits::MAX_FRAME_BYTES`).
+pub const MAX_CONTAINER_META_BYTES: usize = 32 << 10;
 
 /// Largest HTTP header block accepted from a container runtime.
 pub const MAX_HTTP_HEADER_BYTES: usize = 64 << 10;

@@ -404,6 +404,12 @@ impl Splicer {
             self.out.extend_from_slice(&c.segment);
         }
         self.out.extend_from_slice(extra);
+        // Copied parameters can take a frame past the wire limit, which
+        // `write_raw` does not check: such an event is left to the
+        // caller's ordinary path, which cuts it to fit.
+        if self.out.len() > schema::limits::MAX_FRAME_BYTES {
+            return Ok(false);
+        }
         w.write_raw(&self.out)?;
         Ok(true)
     }

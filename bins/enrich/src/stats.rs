@@ -25,6 +25,14 @@ pub struct Counters {
     pub meta_timeouts: u64,
     /// Events held back while metadata was awaited.
     pub held_events: u64,
+    /// Container labels, mounts and texts cut to their limits
+    /// ([`crate::containers::ContainerMeta::limit`]).
+    pub meta_cut: u64,
+    /// Events written with parts cut, their whole frame being over the
+    /// wire limit ([`crate::fit`]).
+    pub parts_trimmed: u64,
+    /// Events not written: even cut, their frame was over the wire limit.
+    pub frame_too_large: u64,
     pub stats_forwarded: u64,
     /// Frames that were neither header, event nor stats, forwarded as is.
     pub other_forwarded: u64,
@@ -40,6 +48,11 @@ pub struct Tables {
     pub held_now: u64,
     pub thread_evictions: u64,
     pub fd_evictions: u64,
+    /// Bytes charged to the descriptor tables' budget
+    /// ([`crate::limits::FD_BUDGET_BYTES`]).
+    pub fd_bytes: u64,
+    /// Descriptor names and descriptors left out for that budget.
+    pub fd_budget_evictions: u64,
     pub container_evictions: u64,
     pub user_reloads: u64,
     pub thread_builds: u64,
@@ -63,6 +76,9 @@ pub fn counters(c: &Counters, t: &Tables, out: &mut stage::Counters) {
         .count("meta_misses", c.meta_misses)
         .count("meta_timeouts", c.meta_timeouts)
         .count("held_events", c.held_events)
+        .count("meta_cut", c.meta_cut)
+        .count("parts_trimmed", c.parts_trimmed)
+        .drops("frame_too_large", c.frame_too_large)
         .count("stats_forwarded", c.stats_forwarded)
         .count("other_forwarded", c.other_forwarded)
         .gauge("threads", t.threads)
@@ -72,6 +88,8 @@ pub fn counters(c: &Counters, t: &Tables, out: &mut stage::Counters) {
         .gauge("held_now", t.held_now)
         .count("thread_evictions", t.thread_evictions)
         .count("fd_evictions", t.fd_evictions)
+        .gauge("fd_bytes", t.fd_bytes)
+        .count("fd_budget_evictions", t.fd_budget_evictions)
         .count("container_evictions", t.container_evictions)
         .count("user_reloads", t.user_reloads)
         .count("thread_builds", t.thread_builds)

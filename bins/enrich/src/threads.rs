@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use crate::fd::FdEntry;
-use crate::limits::MAX_FDS_PER_PROCESS;
+use crate::fdtable::{FdBudget, FdTable, Placed};
 use crate::partcache::PartCache;
 use crate::statelink::SentMark;
 
@@ -64,7 +64,8 @@ pub struct Proc {
     pub container: String,
     /// Comm of the process's main thread, for ancestors and group leaders.
     pub comm: Vec<u8>,
-    pub fds: FxHashMap<i64, FdEntry>,
+    /// Shared with fork children until either side changes it.
+    pub fds: FdTable,
     /// Built lazily from an event of a process never seen before.
     pub partial: bool,
     /// Live threads of this process in the table.
@@ -97,18 +98,9 @@ impl Proc {
         }
     }
 
-    /// Adds or replaces descriptor `num`. Returns false when the table is
-    /// full and the descriptor was not tracked.
-    pub fn set_fd(&mut self, num: i64, e: FdEntry) -> bool {
-        if self.fds.len() >= MAX_FDS_PER_PROCESS && !self.fds.contains_key(&num) {
-            return false;
-        }
-        self.fds.insert(num, e);
-        true
-    }
-
     /// The state a child process starts from after fork/clone: everything
-    /// but its ids, descriptors included.
+    /// but its ids, descriptors included (shared until either side changes
+    /// them).
     pub fn fork_child(&self, pid: i32, start_ts_ns: u64) -> Proc {
         let mut child = self.clone();
         child.pid = pid;
@@ -155,7 +147,11 @@ pub struct ThreadTable {
     /// every cached `thread` is stale then.
     pub(crate) epoch: u64,
     pub evictions: u64,
+    /// Descriptors not tracked because their process had
+    /// [`crate::limits::MAX_FDS_PER_PROCESS`].
     pub fd_evictions: u64,
+    /// What every descriptor table of this table is charged to.
+    fd_budget: FdBudget,
     /// Threads that left the table after their state was sent: (tid,
     /// `stateGen` last sent). The engine writes their `stateGone` before
     /// its next frame ([`crate::statelink`]).
@@ -173,6 +169,7 @@ impl ThreadTable {
             epoch: 0,
             evictions: 0,
             fd_evictions: 0,
+            fd_budget: FdBudget::default(),
             gone: Vec::new(),
         }
     }
@@ -185,9 +182,49 @@ impl ThreadTable {
         self.procs.len()
     }
 
-    /// Descriptors over all processes.
+    /// Descriptors over all processes (a table shared by several counts
+    /// once for each).
     pub fn fd_count(&self) -> usize {
         self.procs.values().map(|p| p.fds.len()).sum()
+    }
+
+    /// The budget of all descriptor tables: bytes charged, limit, cuts.
+    pub fn fd_budget(&self) -> &FdBudget {
+        &self.fd_budget
+    }
+
+    /// Adds or replaces descriptor `num` of thread `tid`'s process; what
+    /// was not kept whole is counted. None when the thread is unknown.
+    pub fn put_fd(&mut self, tid: i32, num: i64, e: FdEntry) -> Option<Placed> {
+        let pid = self.threads.get(&tid)?.pid;
+        let p = self.procs.get_mut(&pid)?;
+        if (0..=2).contains(&num) {
+            p.stdio_ver += 1;
+        }
+        let placed = p.fds.insert(num, e, &self.fd_budget);
+        if matches!(placed, Placed::TableFull(_)) {
+            self.fd_evictions += 1;
+        }
+        Some(placed)
+    }
+
+    /// Changes descriptor `num` of thread `tid`'s process in place.
+    pub fn update_fd<R>(
+        &mut self,
+        tid: i32,
+        num: i64,
+        f: impl FnOnce(&mut FdEntry) -> R,
+    ) -> Option<R> {
+        let budget = self.fd_budget.clone();
+        self.proc_for_fd(tid, num)?.fds.update(num, &budget, f)
+    }
+
+    /// Removes descriptor `num` of thread `tid`'s process.
+    pub fn remove_fd(&mut self, tid: i32, num: i64) {
+        let budget = self.fd_budget.clone();
+        if let Some(p) = self.proc_for_fd(tid, num) {
+            p.fds.remove(num, &budget);
+        }
     }
 
     pub fn thread(&self, tid: i32) -> Option<&Thread> {
@@ -393,9 +430,12 @@ impl ThreadTable {
         false
     }
 
-    /// Records a descriptor that could not be tracked.
-    pub fn count_fd_eviction(&mut self) {
-        self.fd_evictions += 1;
+    /// Records how a descriptor built outside the table (a snapshot's) was
+    /// taken in.
+    pub fn count_placed(&mut self, placed: &Placed) {
+        if matches!(placed, Placed::TableFull(_)) {
+            self.fd_evictions += 1;
+        }
     }
 }
 

@@ -29,12 +29,22 @@ enum Answer {
     /// A `docker run --rm` container: /events reports it created and, soon
     /// after, destroyed; inspect answers once, then 404 (it is gone).
     CreatedThenGone,
+    /// Inspect at once, with `count` more labels of `bytes` bytes each.
+    ManyLabels {
+        count: usize,
+        bytes: usize,
+    },
 }
 
 fn inspect_json() -> String {
+    inspect_json_with("")
+}
+
+/// The inspect document, with `extra` labels (`"key":"value",` each) first.
+fn inspect_json_with(extra: &str) -> String {
     format!(
         r#"{{"Id":"{ID}","Name":"/web-1","Image":"sha256:aaaabbbbccccdddd","Path":"/bin/sh","Args":["-c","sleep 1"],
-        "Config":{{"Image":"localhost/test:1","Labels":{{"io.kubernetes.pod.name":"pod-a","io.kubernetes.pod.namespace":"ns-a","tier":"web"}}}},
+        "Config":{{"Image":"localhost/test:1","Labels":{{{extra}"io.kubernetes.pod.name":"pod-a","io.kubernetes.pod.namespace":"ns-a","tier":"web"}}}},
         "HostConfig":{{"Privileged":true,"NetworkMode":"none"}},"Mounts":[],"State":{{"StartedAt":"2026-01-01T00:00:00Z"}}}}"#
     )
 }
@@ -81,6 +91,18 @@ fn fake_api(answer: Answer) -> (tempfile::TempDir, PathBuf) {
                     return;
                 }
                 match answer {
+                    Answer::ManyLabels { count, bytes } => {
+                        let value = "v".repeat(bytes);
+                        let extra: String = (0..count)
+                            .map(|i| format!("\"label-{i:05}\":\"{value}\","))
+                            .collect();
+                        let body = inspect_json_with(&extra);
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
                     Answer::Announce | Answer::Inspect { .. } | Answer::CreatedThenGone => {
                         let delay_ms = match answer {
                             Answer::Inspect { delay_ms } => delay_ms,
@@ -389,4 +411,97 @@ fn a_container_gone_before_its_events_are_read_keeps_its_metadata() {
         assert_eq!(s(e, &["container", "metadata"]), "complete", "{e}");
         assert_eq!(s(e, &["container", "privileged"]), "true", "{e}");
     }
+}
+
+fn many_labels(count: usize, bytes: usize) -> (Vec<Value>, Vec<Value>) {
+    let (_d, sock) = fake_api(Answer::ManyLabels { count, bytes });
+    let (ev, frames, _) = run_with(
+        Sockets {
+            docker: vec![sock],
+            podman: vec![],
+        },
+        Duration::from_secs(2),
+    );
+    (ev, frames)
+}
+
+#[test]
+fn a_container_with_thousands_of_labels_is_cut_to_the_limits() {
+    use enrich::limits::{MAX_CONTAINER_LABELS, MAX_CONTAINER_META_BYTES, MAX_HTTP_BODY_BYTES};
+    // 4,000 labels of 200 bytes: an answer under the read limit.
+    let (count, bytes) = (4_000, 200);
+    assert!(count * (bytes + 16) < MAX_HTTP_BODY_BYTES);
+    let (ev, frames) = many_labels(count, bytes);
+    assert_eq!(ev.len(), 7, "every event goes out");
+    for e in ev.iter().filter(|e| e["tid"] == 300) {
+        assert_eq!(s(e, &["container", "metadata"]), "complete", "{e}");
+        assert_eq!(s(e, &["container", "name"]), "web-1");
+        // The pod's labels are kept first, whatever the others.
+        assert_eq!(s(e, &["k8s", "podName"]), "pod-a");
+        let labels = e["container"]["labels"].as_array().unwrap();
+        assert!(labels.len() <= MAX_CONTAINER_LABELS, "{}", labels.len());
+        let text: usize = labels
+            .iter()
+            .map(|l| s(l, &["key"]).len() + s(l, &["value"]).len())
+            .sum();
+        assert!(text <= MAX_CONTAINER_META_BYTES);
+    }
+    assert!(counter(&frames, "meta_cut") >= (count + 3 - MAX_CONTAINER_LABELS) as u64);
+    assert_eq!(counter(&frames, "drops.frame_too_large"), 0);
+}
+
+#[test]
+fn an_inspect_answer_over_the_read_limit_is_refused_and_events_flow() {
+    use enrich::limits::MAX_HTTP_BODY_BYTES;
+    // 20,000 labels of 200 bytes: 4.3 MB, over the read limit, and once
+    // more than a frame may hold.
+    let (count, bytes) = (20_000, 200);
+    assert!(count * bytes > MAX_HTTP_BODY_BYTES);
+    let (ev, frames) = many_labels(count, bytes);
+    assert_eq!(ev.len(), 7, "every event goes out");
+    for e in ev.iter().filter(|e| e["tid"] == 300) {
+        assert_eq!(s(e, &["container", "metadata"]), "failed", "{e}");
+        assert_eq!(s(e, &["container", "id"]), &ID[..12]);
+        assert!(e["container"].get("labels").is_none(), "{e}");
+    }
+    assert_eq!(counter(&frames, "meta_misses"), 1);
+    assert_eq!(counter(&frames, "drops.frame_too_large"), 0);
+}
+
+/// Metadata handed to the engine directly, not through a runtime client:
+/// the engine cuts it too before any part carries it.
+#[test]
+fn metadata_that_reaches_the_engine_uncut_is_cut_there() {
+    use enrich::limits::MAX_CONTAINER_LABELS;
+    let (_d, pw, gr) = userdb();
+    let opts = enrich::Options {
+        passwd: pw,
+        group: gr,
+        ..enrich::Options::default()
+    };
+    let mut engine = enrich::Enricher::new(&opts, None);
+    let meta = enrich::containers::ContainerMeta {
+        name: "web".into(),
+        labels: (0..20_000)
+            .map(|i| (format!("label-{i:05}"), "v".repeat(200)))
+            .collect(),
+        ..Default::default()
+    };
+    let out = drive(&stream(), &mut engine, |i, engine, w| {
+        if i == 0 {
+            let u = enrich::MetaUpdate::Fetched {
+                full_id: ID.into(),
+                result: Ok(Box::new(meta.clone())),
+            };
+            engine.on_update(u, w).unwrap();
+        }
+    });
+    let ev = events(&out);
+    let theirs: Vec<&Value> = ev.iter().filter(|e| e["tid"] == 300).collect();
+    assert!(!theirs.is_empty());
+    for e in theirs {
+        let labels = e["container"]["labels"].as_array().unwrap();
+        assert!(!labels.is_empty() && labels.len() <= MAX_CONTAINER_LABELS);
+    }
+    assert!(counter(&frames(&out), "meta_cut") >= 20_000 - MAX_CONTAINER_LABELS as u64);
 }

@@ -75,7 +75,7 @@ pub fn parse(body: &[u8], runtime: &str) -> Result<ContainerMeta, String> {
             cmdline.push_str(a);
         }
     }
-    Ok(ContainerMeta {
+    let mut meta = ContainerMeta {
         name: i.name.trim_start_matches('/').to_string(),
         image: image.clone(),
         image_repository: repo,
@@ -91,7 +91,10 @@ pub fn parse(body: &[u8], runtime: &str) -> Result<ContainerMeta, String> {
         host_pid: i.host_config.pid_mode == "host",
         host_ipc: i.host_config.ipc_mode == "host",
         cmdline,
-    })
+        cut: 0,
+    };
+    meta.limit();
+    Ok(meta)
 }
 
 fn mount(v: &Value) -> MountInfo {

@@ -1,0 +1,576 @@
+//! A process's descriptor table, shared copy-on-write between the processes
+//! that inherited it, and the byte budget that bounds all tables together.
+//!
+//! A fork gives the child a logically separate copy of its parent's table.
+//! Copied eagerly, it would let one process with thousands of descriptors
+//! on long paths multiply enrich's memory by forking; so the child shares the
+//! parent's table until either side changes it, and even then the copy
+//! shares every descriptor's name ([`FdName`]). Every byte a table owns (its
+//! slots, socket paths, names) is charged to one [`FdBudget`] per thread
+//! table, so the total is bounded whatever the input: past the budget a new
+//! descriptor is kept without its name, or not kept at all, and each such
+//! cut is counted.
+//!
+//! It is not what a descriptor is ([`crate::fd`]) nor which syscall changes
+//! which descriptor ([`crate::apply`]).
+
+use std::mem::size_of;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::fd::{Addr, FdEntry};
+use crate::limits::{FD_BUDGET_BYTES, MAX_FDS_PER_PROCESS};
+
+/// What one descriptor's slot in a table is charged, whatever its name:
+/// three times the key and entry, because a hash table's allocation
+/// holds up to about 2.3 slots per live entry (load factor 7/8, doubled at
+/// growth; tables are shrunk once half empty, see [`FdTable::remove`]).
+pub const FD_SLOT_BYTES: usize = 3 * size_of::<(i64, FdEntry)>();
+
+/// What a name is charged beyond its bytes: its shared header (counts and
+/// the budget it is charged to) and the allocator's rounding.
+pub const FD_NAME_OVERHEAD_BYTES: usize = 2 * size_of::<usize>() + size_of::<NameBuf>() + 16;
+
+/// The byte budget shared by all descriptor tables of one thread table.
+#[derive(Debug, Clone)]
+pub struct FdBudget(Arc<BudgetInner>);
+
+#[derive(Debug)]
+struct BudgetInner {
+    used: AtomicUsize,
+    limit: AtomicUsize,
+    /// Names and descriptors left out because the budget was spent.
+    cuts: AtomicU64,
+}
+
+impl Default for FdBudget {
+    fn default() -> Self {
+        FdBudget::new(FD_BUDGET_BYTES)
+    }
+}
+
+impl FdBudget {
+    pub fn new(limit: usize) -> FdBudget {
+        FdBudget(Arc::new(BudgetInner {
+            used: AtomicUsize::new(0),
+            limit: AtomicUsize::new(limit),
+            cuts: AtomicU64::new(0),
+        }))
+    }
+
+    /// Bytes charged now.
+    pub fn used(&self) -> usize {
+        self.0.used.load(Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.0.limit.load(Relaxed)
+    }
+
+    /// Sets the limit; what is charged already stays until released.
+    pub fn set_limit(&self, limit: usize) {
+        self.0.limit.store(limit, Relaxed);
+    }
+
+    /// Names and descriptors left out for the budget so far.
+    pub fn cuts(&self) -> u64 {
+        self.0.cuts.load(Relaxed)
+    }
+
+    fn count_cut(&self, n: u64) {
+        self.0.cuts.fetch_add(n, Relaxed);
+    }
+
+    /// Charges `n` bytes if they fit.
+    fn try_charge(&self, n: usize) -> bool {
+        // One engine thread charges a budget; the atomics only make the
+        // tables `Send`.
+        if self.used().saturating_add(n) > self.limit() {
+            return false;
+        }
+        self.0.used.fetch_add(n, Relaxed);
+        true
+    }
+
+    /// Charges `n` bytes that are spent already (a table copied on write);
+    /// the caller trims back under the limit.
+    fn charge(&self, n: usize) {
+        self.0.used.fetch_add(n, Relaxed);
+    }
+
+    fn release(&self, n: usize) {
+        // Saturating: a release can never make the count wrap, whatever
+        // the order of drops.
+        let _ = self
+            .0
+            .used
+            .fetch_update(Relaxed, Relaxed, |u| Some(u.saturating_sub(n)));
+    }
+
+    fn over(&self) -> bool {
+        self.used() > self.limit()
+    }
+}
+
+/// A descriptor's name: shared by every table and entry that holds it
+/// (fork copies, dups), charged to a budget once, released when its last
+/// holder drops it.
+#[derive(Clone, Default)]
+pub struct FdName(Option<Arc<NameBuf>>);
+
+struct NameBuf {
+    bytes: Box<[u8]>,
+    /// The budget this name's bytes are charged to, once a table holds it.
+    charged: Option<FdBudget>,
+}
+
+impl Drop for NameBuf {
+    fn drop(&mut self) {
+        if let Some(b) = &self.charged {
+            b.release(name_cost(self.bytes.len()));
+        }
+    }
+}
+
+fn name_cost(len: usize) -> usize {
+    len + FD_NAME_OVERHEAD_BYTES
+}
+
+impl FdName {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_deref().map_or(&[], |n| &n.bytes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    fn is_charged(&self) -> bool {
+        self.0.as_ref().is_none_or(|n| n.charged.is_some())
+    }
+
+    /// What charging this name would cost (0 when it is charged already).
+    fn cost(&self) -> usize {
+        if self.is_charged() {
+            0
+        } else {
+            name_cost(self.len())
+        }
+    }
+
+    /// Marks this name charged to `budget` (the caller charged
+    /// [`Self::cost`]); a name shared while uncharged is copied, so that
+    /// the charge is released with the copy the table holds.
+    fn mark_charged(&mut self, budget: &FdBudget) {
+        let Some(arc) = &mut self.0 else { return };
+        if arc.charged.is_some() {
+            return;
+        }
+        match Arc::get_mut(arc) {
+            Some(n) => n.charged = Some(budget.clone()),
+            None => {
+                *arc = Arc::new(NameBuf {
+                    bytes: arc.bytes.clone(),
+                    charged: Some(budget.clone()),
+                })
+            }
+        }
+    }
+}
+
+impl From<Vec<u8>> for FdName {
+    fn from(v: Vec<u8>) -> FdName {
+        if v.is_empty() {
+            return FdName(None);
+        }
+        FdName(Some(Arc::new(NameBuf {
+            bytes: v.into_boxed_slice(),
+            charged: None,
+        })))
+    }
+}
+
+impl From<&[u8]> for FdName {
+    fn from(v: &[u8]) -> FdName {
+        FdName::from(v.to_vec())
+    }
+}
+
+impl std::ops::Deref for FdName {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for FdName {
+    fn eq(&self, other: &FdName) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for FdName {}
+
+impl std::fmt::Debug for FdName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+fn addr_bytes(a: &Option<Addr>) -> usize {
+    a.as_ref().map_or(0, |a| a.path.len())
+}
+
+/// Bytes an entry owns besides its name: its slot and socket paths (its
+/// name is shared and charged on its own).
+fn entry_cost(e: &FdEntry) -> usize {
+    FD_SLOT_BYTES + addr_bytes(&e.local) + addr_bytes(&e.remote)
+}
+
+/// Takes out what an entry owns beyond its slot: name and socket paths.
+fn strip(e: &mut FdEntry) {
+    e.name = FdName::default();
+    for a in [&mut e.local, &mut e.remote].into_iter().flatten() {
+        a.path = Vec::new();
+    }
+}
+
+/// How a descriptor was taken into its table.
+#[derive(Debug)]
+pub enum Placed {
+    /// Kept whole.
+    Whole,
+    /// Kept without its name and socket paths: the budget was spent. The
+    /// entry as it was given, for the event that made it.
+    Nameless(FdEntry),
+    /// Not kept: the process has [`MAX_FDS_PER_PROCESS`] descriptors.
+    TableFull(FdEntry),
+    /// Not kept: the budget was spent, even for a nameless slot.
+    NoBudget(FdEntry),
+}
+
+impl Placed {
+    /// The entry as given, when the table does not hold it whole.
+    pub fn into_cut(self) -> Option<FdEntry> {
+        match self {
+            Placed::Whole => None,
+            Placed::Nameless(e) | Placed::TableFull(e) | Placed::NoBudget(e) => Some(e),
+        }
+    }
+}
+
+/// A process's descriptors. Cloning shares them; the first change on
+/// either side copies the table (not its names).
+#[derive(Debug, Clone, Default)]
+pub struct FdTable(Arc<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: FxHashMap<i64, FdEntry>,
+    /// Bytes charged for the entries (slots and socket paths), to `budget`.
+    bytes: usize,
+    budget: Option<FdBudget>,
+}
+
+/// A copy made on write owns a second set of entries: charged as spent
+/// (the budget cannot refuse a fork), then trimmed by the writer.
+impl Clone for Inner {
+    fn clone(&self) -> Inner {
+        if let Some(b) = &self.budget {
+            b.charge(self.bytes);
+        }
+        Inner {
+            map: self.map.clone(),
+            bytes: self.bytes,
+            budget: self.budget.clone(),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(b) = &self.budget {
+            b.release(self.bytes);
+        }
+    }
+}
+
+impl Inner {
+    fn forget(&mut self, e: &FdEntry) {
+        let n = entry_cost(e);
+        self.bytes = self.bytes.saturating_sub(n);
+        if let Some(b) = &self.budget {
+            b.release(n);
+        }
+    }
+
+    /// Gives back a half-empty allocation: the slots charged per entry
+    /// assume it ([`FD_SLOT_BYTES`]).
+    fn shrink(&mut self) {
+        if self.map.len() * 2 < self.map.capacity() {
+            self.map.shrink_to(self.map.len());
+        }
+    }
+
+    /// Takes `e` as descriptor `num` if `budget` affords it, stripped of
+    /// its name if only that fits.
+    fn place(&mut self, num: i64, mut e: FdEntry, budget: &FdBudget) -> Placed {
+        if self.budget.is_none() {
+            self.budget = Some(budget.clone());
+        }
+        if let Some(old) = self.map.remove(&num) {
+            self.forget(&old);
+        }
+        let own = entry_cost(&e);
+        let name = e.name.cost();
+        if budget.try_charge(own + name) {
+            e.name.mark_charged(budget);
+            self.bytes += own;
+            self.map.insert(num, e);
+            return Placed::Whole;
+        }
+        budget.count_cut(1);
+        if budget.try_charge(FD_SLOT_BYTES) {
+            let mut kept = e.clone();
+            strip(&mut kept);
+            self.bytes += FD_SLOT_BYTES;
+            self.map.insert(num, kept);
+            return Placed::Nameless(e);
+        }
+        self.shrink();
+        Placed::NoBudget(e)
+    }
+
+    /// After a copy on write pushed the budget over its limit: drops this
+    /// copy's highest descriptors (stdio last) until it fits, or none is
+    /// left; returns how many went.
+    fn trim(&mut self, budget: &FdBudget) -> u64 {
+        if !budget.over() {
+            return 0;
+        }
+        let mut nums: Vec<i64> = self.map.keys().copied().collect();
+        nums.sort_unstable_by(|a, b| b.cmp(a));
+        let mut dropped = 0;
+        for num in nums {
+            if !budget.over() {
+                break;
+            }
+            if let Some(e) = self.map.remove(&num) {
+                self.forget(&e);
+                dropped += 1;
+            }
+        }
+        self.shrink();
+        budget.count_cut(dropped);
+        dropped
+    }
+}
+
+impl FdTable {
+    pub fn get(&self, num: i64) -> Option<&FdEntry> {
+        self.0.map.get(&num)
+    }
+
+    pub fn contains(&self, num: i64) -> bool {
+        self.0.map.contains_key(&num)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.map.is_empty()
+    }
+
+    /// True when `other` is this very table (not a copy).
+    pub fn shares_with(&self, other: &FdTable) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// This table, for a change: copied first if another process shares it
+    /// (the copy then trimmed back under `budget`).
+    fn own(&mut self, budget: &FdBudget) -> &mut Inner {
+        let shared = Arc::strong_count(&self.0) > 1;
+        let inner = Arc::make_mut(&mut self.0);
+        if shared {
+            inner.trim(budget);
+        }
+        inner
+    }
+
+    /// Adds or replaces descriptor `num`, charging `budget`.
+    pub fn insert(&mut self, num: i64, e: FdEntry, budget: &FdBudget) -> Placed {
+        if self.len() >= MAX_FDS_PER_PROCESS && !self.contains(num) {
+            return Placed::TableFull(e);
+        }
+        self.own(budget).place(num, e, budget)
+    }
+
+    /// Changes descriptor `num` in place; what it then owns is charged
+    /// again (a name or socket path that no longer fits is dropped and
+    /// counted). None if the table has no such descriptor.
+    pub fn update<R>(
+        &mut self,
+        num: i64,
+        budget: &FdBudget,
+        f: impl FnOnce(&mut FdEntry) -> R,
+    ) -> Option<R> {
+        if !self.contains(num) {
+            return None;
+        }
+        let inner = self.own(budget);
+        let mut e = inner.map.remove(&num)?;
+        inner.forget(&e);
+        let r = f(&mut e);
+        // `place` charges the entry afresh: its slot, paths and a new name.
+        let _ = inner.place(num, e, budget);
+        Some(r)
+    }
+
+    /// Removes descriptor `num`.
+    pub fn remove(&mut self, num: i64, budget: &FdBudget) -> Option<FdEntry> {
+        if !self.contains(num) {
+            return None;
+        }
+        let inner = self.own(budget);
+        let e = inner.map.remove(&num)?;
+        inner.forget(&e);
+        inner.shrink();
+        Some(e)
+    }
+
+    /// Keeps only the descriptors `keep` accepts.
+    pub fn retain(&mut self, budget: &FdBudget, mut keep: impl FnMut(i64, &FdEntry) -> bool) {
+        if self.0.map.iter().all(|(n, e)| keep(*n, e)) {
+            return;
+        }
+        let inner = self.own(budget);
+        let mut gone = 0;
+        inner.map.retain(|n, e| {
+            let k = keep(*n, e);
+            if !k {
+                gone += entry_cost(e);
+            }
+            k
+        });
+        inner.bytes = inner.bytes.saturating_sub(gone);
+        if let Some(b) = &inner.budget {
+            b.release(gone);
+        }
+        inner.shrink();
+    }
+
+    /// Empties the table; a shared one is left to its other holders.
+    pub fn clear(&mut self) {
+        *self = FdTable::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schema::kestrel_capnp::FdType;
+
+    fn file(name: &str) -> FdEntry {
+        let mut e = FdEntry::new(FdType::File);
+        e.name = FdName::from(name.as_bytes());
+        e
+    }
+
+    #[test]
+    fn a_fork_shares_until_either_side_changes_and_then_they_differ() {
+        let budget = FdBudget::new(1 << 20);
+        let mut parent = FdTable::default();
+        for n in 0..10 {
+            parent.insert(n, file(&format!("/f{n}")), &budget);
+        }
+        let one_table = budget.used();
+        let mut child = parent.clone();
+        assert!(child.shares_with(&parent));
+        assert_eq!(budget.used(), one_table, "a fork costs nothing");
+        child.remove(3, &budget);
+        assert!(!child.shares_with(&parent));
+        assert!(child.get(3).is_none());
+        assert_eq!(
+            parent.get(3).map(|e| e.name.as_bytes()),
+            Some(&b"/f3"[..]),
+            "the child's close does not touch its parent"
+        );
+        child.insert(20, file("/child"), &budget);
+        assert!(parent.get(20).is_none());
+        parent.insert(4, file("/parent"), &budget);
+        assert_eq!(child.get(4).unwrap().name.as_bytes(), b"/f4");
+        // The copy shares the names it did not change: only its slots and
+        // the two new names were charged.
+        assert_eq!(
+            budget.used(),
+            one_table + child.len() * FD_SLOT_BYTES + name_cost(6) + name_cost(7)
+        );
+        drop(child);
+        drop(parent);
+        assert_eq!(budget.used(), 0, "everything charged is given back");
+    }
+
+    #[test]
+    fn past_the_budget_names_then_descriptors_are_left_out_and_counted() {
+        let long = "x".repeat(1000);
+        let budget = FdBudget::new(8 * FD_SLOT_BYTES + 3 * name_cost(1000));
+        let mut t = FdTable::default();
+        let mut placed = Vec::new();
+        for n in 0..12 {
+            placed.push(t.insert(n, file(&long), &budget));
+        }
+        assert!(budget.used() <= budget.limit());
+        assert!(matches!(placed[0], Placed::Whole));
+        let nameless = placed
+            .iter()
+            .position(|p| matches!(p, Placed::Nameless(_)))
+            .expect("some descriptor kept without its name");
+        assert!(matches!(placed[11], Placed::NoBudget(_)));
+        assert_eq!(t.get(0).unwrap().name.len(), 1000);
+        assert!(t.get(nameless as i64).unwrap().name.is_empty());
+        assert!(t.get(11).is_none());
+        let cut = placed
+            .iter()
+            .filter(|p| !matches!(p, Placed::Whole))
+            .count();
+        assert_eq!(budget.cuts(), cut as u64);
+    }
+
+    #[test]
+    fn a_copy_on_write_over_the_budget_is_trimmed_from_the_top() {
+        let budget = FdBudget::new(1 << 20);
+        let mut parent = FdTable::default();
+        for n in 0..100 {
+            parent.insert(n, file("/f"), &budget);
+        }
+        budget.set_limit(budget.used() + 10 * FD_SLOT_BYTES);
+        let mut child = parent.clone();
+        child.remove(50, &budget);
+        assert!(budget.used() <= budget.limit());
+        assert!(child.get(0).is_some(), "stdio goes last");
+        assert!(child.get(99).is_none());
+        assert_eq!(parent.len(), 100, "the parent keeps its own");
+    }
+
+    #[test]
+    fn updates_charge_the_new_name() {
+        let budget = FdBudget::new(1 << 20);
+        let mut t = FdTable::default();
+        t.insert(3, FdEntry::new(FdType::Ipv4), &budget);
+        let before = budget.used();
+        t.update(3, &budget, |e| {
+            e.name = FdName::from(&b"1.2.3.4:5->6.7.8.9:10"[..])
+        });
+        assert_eq!(budget.used(), before + name_cost(21));
+        t.remove(3, &budget);
+        assert_eq!(budget.used(), 0);
+    }
+}
