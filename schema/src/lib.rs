@@ -10,6 +10,9 @@
 //! every stage serves on `--control PATH` (Cap'n Proto RPC, interfaces in
 //! `capnp/control.capnp`) and the client of `NAME ctl …`.
 //!
+//! [`priority`] gives the wire's alert priorities Falco's names, the one
+//! parser of priority names, and their severity order.
+//!
 //! [`state`] resolves an enriched event's reference to its thread's state
 //! frame, which every reader of enrich's stream needs.
 //!
@@ -35,6 +38,7 @@ pub use framing::FrameSegments;
 pub mod header;
 pub mod json;
 pub mod limits;
+pub mod priority;
 pub mod reader;
 pub mod reconnect;
 pub mod state;
