@@ -24,7 +24,7 @@ use schema::transport::{open_input, open_output};
 use schema::{FrameReader, FrameWriter, Stage};
 
 use super::{toggles, Format, RunArgs};
-use crate::alert::format::{self, AlertInfo};
+use crate::alert::format::{self, AlertInfo, LineFormat};
 use crate::control::{server, Controller, Live, RuleConfig};
 use crate::fields::{EventView, Scratch};
 
@@ -205,12 +205,10 @@ pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), RunError> {
                     match &mut sink {
                         Sink::Lines(w) => {
                             let line = match format {
-                                Format::Json => {
-                                    format::json_value(&info, &rendered, &c.output).to_string()
-                                }
-                                _ => format::text_line(&info, &rendered),
+                                Format::Json => LineFormat::Json,
+                                _ => LineFormat::Text,
                             };
-                            writeln!(w, "{line}").map_err(out_err)?;
+                            format::write_line(w, line, &info, &rendered).map_err(out_err)?;
                         }
                         Sink::Frames(w) => {
                             let now = schema::now_ns();
