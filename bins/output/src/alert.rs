@@ -62,8 +62,9 @@ impl Field {
     }
 }
 
-/// A field in a spool record: `[name, value, is_number]`. Records written
-/// before fields were typed hold `[name, value]` and read as text.
+/// A field in a spool record: `[name, value, is_number]`, or
+/// `[name, value]`, which reads as a text field, so a spool left by an
+/// output without typed fields is still delivered.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum FieldRecord {
