@@ -11,7 +11,10 @@
 # to it (`Event.stateGen`); a version-1 reader would read those events as
 # having no thread, user or container, so it must refuse them.
 const formatMajor :UInt16 = 2;
-# Minor versions: 1 adds `Counter.kind` and `Counter.reason`.
+# Minor version: fields added within the major version. A field added after
+# a stream's minor reads as its default (false, 0, empty) because its
+# producer did not know it, not because it was so.
+# 1: `OutputField.isNumber`, `Counter.kind`, `Counter.reason`.
 const formatMinor :UInt16 = 1;
 
 struct Frame {
@@ -446,6 +449,10 @@ struct OutputField {
   name @0 :Text;
   # Rendered value; absent values are "<NA>".
   value @1 :Text;
+  # The field is of a numeric type (evaluate's field registry says so), so
+  # JSON renderings show `value` as a number rather than a string. Set since
+  # format minor 1; in older streams every field reads as text.
+  isNumber @2 :Bool;
 }
 
 struct Alert {

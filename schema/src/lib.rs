@@ -8,6 +8,9 @@
 //! [`limits`]. [`state`] resolves an enriched event's reference to its
 //! thread's state frame, which every reader of enrich's stream needs.
 //!
+//! [`priority`] gives the wire's alert priorities Falco's names, the one
+//! parser of priority names, and their severity order.
+//!
 //! It is not a place for stage logic, nor for the loop, transports and
 //! control sockets every stage shares (the `stage` crate beside it): no state
 //! tracking (what a state holds and when it is sent is enrich's), no rule
@@ -31,6 +34,7 @@ pub use framing::FrameSegments;
 pub mod header;
 pub mod json;
 pub mod limits;
+pub mod priority;
 pub mod reader;
 pub mod state;
 pub mod table;

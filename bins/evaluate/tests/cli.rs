@@ -208,8 +208,76 @@ fn text_format() {
     );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "2026-11-28T17:03:01.000000000Z: Notice shell sh pid=7 file=<NA> parent=sshd\n"
+        "17:03:01.000000000: Notice shell sh pid=7 file=<NA> parent=sshd\n"
     );
+}
+
+/// What a hostile process may name itself and its files: a screen clear, a
+/// carriage return and line feed that start a forged alert, a right-to-left
+/// override, NEL (a C1 line break) and a backslash.
+const EVIL: &str =
+    "ev\x1b[2Jil\rx\n00:00:00.000000000: Emergency forged\u{202e}txt.exe\u{85}c:\\tmp";
+
+#[test]
+fn hostile_names_cannot_forge_or_hide_lines() {
+    let r = tmp("rules-hostile.yaml");
+    std::fs::write(
+        &r,
+        r#"
+- rule: Any exec
+  desc: anything ran
+  condition: evt.type = execve
+  output: "exec proc=%proc.name file=%fd.name pid=%proc.pid"
+  priority: WARNING
+"#,
+    )
+    .unwrap();
+    let mut ev = exec(EVIL, 9);
+    ev.fd = Some(sample::Fd {
+        name: format!("/tmp/{EVIL}"),
+        ..Default::default()
+    });
+    let input = stream(&[ev]);
+
+    let out = run(&["-r", r.to_str().unwrap(), "--format", "text"], &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    assert!(
+        !text
+            .trim_end_matches('\n')
+            .chars()
+            .any(render::needs_escape),
+        "{text:?}"
+    );
+    let shown =
+        "ev\\x1b[2Jil\\rx\\n00:00:00.000000000: Emergency forged\\u{202e}txt.exe\\u{0085}c:\\\\tmp";
+    assert_eq!(
+        text,
+        format!("17:03:01.000000000: Warning exec proc={shown} file=/tmp/{shown} pid=9\n")
+    );
+
+    // JSON: no raw control in the bytes, exact values once decoded, and
+    // `output` the escaped text line.
+    let out = run(&["-r", r.to_str().unwrap(), "--format", "json"], &input);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(line.lines().count(), 1, "{line:?}");
+    assert!(
+        !line
+            .trim_end_matches('\n')
+            .chars()
+            .any(render::needs_escape),
+        "{line:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["output_fields"]["proc.name"], EVIL);
+    assert_eq!(v["output_fields"]["fd.name"], format!("/tmp/{EVIL}"));
+    assert_eq!(v["output_fields"]["proc.pid"], 9);
+    assert_eq!(v["output"], text.trim_end_matches('\n'));
 }
 
 #[test]

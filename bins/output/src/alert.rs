@@ -1,112 +1,95 @@
 //! The alert as output handles it: an owned copy of an `Alert` frame, so it
-//! can wait in queues and spools after the frame's buffer is reused, and the
-//! priority scale with Falco's names.
+//! can wait in queues and spools after the frame's buffer is reused, and
+//! the way back to a frame for rendering.
 //!
-//! Rendering is not here ([`crate::format`]), nor delivery ([`crate::sink`]).
-
-use std::fmt;
-use std::str::FromStr;
+//! Priorities are the wire's (`schema::Priority`, named and parsed by
+//! `schema::priority`). Rendering is not here ([`crate::format`]), nor
+//! delivery ([`crate::sink`]).
 
 use schema::FrameError;
 use serde::{Deserialize, Serialize};
 
-/// Falco's priorities, most severe first, so `a <= b` means "a is at least
-/// as severe as b".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Priority {
-    Emergency,
-    Alert,
-    Critical,
-    Error,
-    Warning,
-    Notice,
-    Informational,
-    Debug,
-}
+pub use schema::Priority;
 
-impl Priority {
-    /// Falco's spelling, as in its text and JSON outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Priority::Emergency => "Emergency",
-            Priority::Alert => "Alert",
-            Priority::Critical => "Critical",
-            Priority::Error => "Error",
-            Priority::Warning => "Warning",
-            Priority::Notice => "Notice",
-            Priority::Informational => "Informational",
-            Priority::Debug => "Debug",
-        }
-    }
+/// A priority as users spell it in the config file ("warning", "INFO").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriorityName(pub Priority);
 
-    /// The syslog severity (RFC 5424), which uses the same scale.
-    pub fn severity(self) -> u8 {
-        self as u8
-    }
-
-    /// Whether an alert of this priority passes a sink's minimum.
-    pub fn at_least(self, minimum: Priority) -> bool {
-        self <= minimum
-    }
-}
-
-impl From<schema::Priority> for Priority {
-    fn from(p: schema::Priority) -> Self {
-        match p {
-            schema::Priority::Emergency => Priority::Emergency,
-            schema::Priority::Alert => Priority::Alert,
-            schema::Priority::Critical => Priority::Critical,
-            schema::Priority::Error => Priority::Error,
-            schema::Priority::Warning => Priority::Warning,
-            schema::Priority::Notice => Priority::Notice,
-            schema::Priority::Informational => Priority::Informational,
-            schema::Priority::Debug => Priority::Debug,
-        }
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Priority {
-    type Err = String;
-
-    /// Case-insensitive, with Falco's aliases (`info`, `warn`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let p = match s.to_ascii_lowercase().as_str() {
-            "emergency" | "emerg" => Priority::Emergency,
-            "alert" => Priority::Alert,
-            "critical" | "crit" => Priority::Critical,
-            "error" | "err" => Priority::Error,
-            "warning" | "warn" => Priority::Warning,
-            "notice" => Priority::Notice,
-            "informational" | "info" => Priority::Informational,
-            "debug" => Priority::Debug,
-            _ => {
-                return Err(format!(
-                    "unknown priority {s:?} (expected emergency, alert, critical, error, warning, notice, informational or debug)"
-                ))
-            }
-        };
-        Ok(p)
-    }
-}
-
-impl<'de> serde::de::Deserialize<'de> for PriorityName {
+impl<'de> Deserialize<'de> for PriorityName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse()
+        Priority::parse(&s)
             .map(PriorityName)
             .map_err(serde::de::Error::custom)
     }
 }
 
-/// A priority as users spell it in the config file ("warning", "INFO").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PriorityName(pub Priority);
+/// An alert's priority in a spool record: Falco's name (`"Warning"`).
+mod priority_serde {
+    use super::Priority;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Priority, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(p.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Priority, D::Error> {
+        let s = String::deserialize(d)?;
+        Priority::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One output field of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "FieldRecord", into = "FieldRecord")]
+pub struct Field {
+    pub name: String,
+    /// The value evaluate rendered; absent values are "<NA>".
+    pub value: String,
+    /// evaluate's registry types the field as a number: JSON shows it as
+    /// one.
+    pub is_number: bool,
+}
+
+impl Field {
+    /// A field whose value is text.
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Field {
+        Field {
+            name: name.into(),
+            value: value.into(),
+            is_number: false,
+        }
+    }
+}
+
+/// A field in a spool record: `[name, value, is_number]`, or
+/// `[name, value]`, which reads as a text field, so a spool left by an
+/// output without typed fields is still delivered.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum FieldRecord {
+    Typed(String, String, bool),
+    Untyped(String, String),
+}
+
+impl From<FieldRecord> for Field {
+    fn from(r: FieldRecord) -> Field {
+        match r {
+            FieldRecord::Typed(name, value, is_number) => Field {
+                name,
+                value,
+                is_number,
+            },
+            FieldRecord::Untyped(name, value) => Field::text(name, value),
+        }
+    }
+}
+
+impl From<Field> for FieldRecord {
+    fn from(f: Field) -> FieldRecord {
+        FieldRecord::Typed(f.name, f.value, f.is_number)
+    }
+}
 
 /// One alert, owned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,13 +97,14 @@ pub struct Alert {
     /// Time of the event that raised it, ns since the Unix epoch.
     pub time_ns: u64,
     pub rule: String,
+    #[serde(with = "priority_serde")]
     pub priority: Priority,
     pub source: String,
     pub tags: Vec<String>,
     /// The rule's output, formatted by evaluate.
     pub output: String,
-    /// Output fields in the rule's order; absent values are "<NA>".
-    pub fields: Vec<(String, String)>,
+    /// Output fields in the rule's order.
+    pub fields: Vec<Field>,
     pub hostname: String,
     /// When evaluate read the event (ns since the epoch; 0 if unknown), for
     /// measuring latency up to delivery.
@@ -144,12 +128,16 @@ impl Alert {
         }
         let mut fields = Vec::new();
         for f in a.get_fields().map_err(bad)?.iter() {
-            fields.push((text(f.get_name())?, text(f.get_value())?));
+            fields.push(Field {
+                name: text(f.get_name())?,
+                value: text(f.get_value())?,
+                is_number: f.get_is_number(),
+            });
         }
         Ok(Alert {
             time_ns: a.get_time_ns(),
             rule: text(a.get_rule())?,
-            priority: priority.into(),
+            priority,
             source: text(a.get_source())?,
             tags,
             output: text(a.get_output())?,
@@ -159,7 +147,33 @@ impl Alert {
         })
     }
 
+    /// Writes this alert into `a`, the inverse of [`Alert::from_frame`]:
+    /// what the renderer reads.
+    pub fn fill(&self, mut a: schema::alert::Builder<'_>) {
+        a.set_time_ns(self.time_ns);
+        a.set_rule(self.rule.as_str());
+        a.set_priority(self.priority);
+        a.set_source(self.source.as_str());
+        a.set_output(self.output.as_str());
+        a.set_hostname(self.hostname.as_str());
+        a.set_eval_ts_ns(self.eval_ts_ns);
+        {
+            let mut tags = a.reborrow().init_tags(self.tags.len() as u32);
+            for (i, t) in self.tags.iter().enumerate() {
+                tags.set(i as u32, t.as_str());
+            }
+        }
+        let mut fields = a.init_fields(self.fields.len() as u32);
+        for (i, f) in self.fields.iter().enumerate() {
+            let mut out = fields.reborrow().get(i as u32);
+            out.set_name(f.name.as_str());
+            out.set_value(f.value.as_str());
+            out.set_is_number(f.is_number);
+        }
+    }
+
     /// An alert raised by output itself (drops, rate limiting, spool loss).
+    /// Its fields are text, as in Falco's own internal alerts.
     pub fn internal(
         rule: &str,
         priority: Priority,
@@ -173,7 +187,10 @@ impl Alert {
             source: "internal".to_string(),
             tags: Vec::new(),
             output,
-            fields,
+            fields: fields
+                .into_iter()
+                .map(|(name, value)| Field::text(name, value))
+                .collect(),
             hostname: schema::hostname(),
             eval_ts_ns: 0,
         }
@@ -184,15 +201,47 @@ impl Alert {
 mod tests {
     use super::*;
 
+    fn alert() -> Alert {
+        Alert {
+            time_ns: 1_700_000_000_123_456_789,
+            rule: "r".into(),
+            priority: Priority::Warning,
+            source: "syscall".into(),
+            tags: vec!["t".into()],
+            output: "o".into(),
+            fields: vec![
+                Field {
+                    name: "proc.pid".into(),
+                    value: "42".into(),
+                    is_number: true,
+                },
+                Field::text("proc.name", "cat"),
+            ],
+            hostname: "h".into(),
+            eval_ts_ns: 7,
+        }
+    }
+
     #[test]
-    fn priorities_order_by_severity_and_parse_falco_spellings() {
-        assert!(Priority::Critical.at_least(Priority::Warning));
-        assert!(Priority::Warning.at_least(Priority::Warning));
-        assert!(!Priority::Notice.at_least(Priority::Warning));
-        assert_eq!("INFO".parse::<Priority>(), Ok(Priority::Informational));
-        assert_eq!("Warning".parse::<Priority>(), Ok(Priority::Warning));
-        assert!("loud".parse::<Priority>().is_err());
-        assert_eq!(Priority::Emergency.severity(), 0);
-        assert_eq!(Priority::Debug.severity(), 7);
+    fn a_frame_round_trips() {
+        let a = alert();
+        let mut msg = capnp::message::Builder::new_default();
+        a.fill(msg.init_root());
+        let r = msg
+            .get_root_as_reader::<schema::alert::Reader<'_>>()
+            .unwrap();
+        assert_eq!(Alert::from_frame(r, 0).unwrap(), a);
+    }
+
+    #[test]
+    fn spool_records_keep_priority_names_and_read_untyped_fields() {
+        let a = alert();
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(json.contains(r#""priority":"Warning""#), "{json}");
+        assert!(json.contains(r#"["proc.pid","42",true]"#), "{json}");
+        assert_eq!(serde_json::from_str::<Alert>(&json).unwrap(), a);
+        let untyped = json.replace(r#"["proc.pid","42",true]"#, r#"["proc.pid","42"]"#);
+        let b: Alert = serde_json::from_str(&untyped).unwrap();
+        assert_eq!(b.fields[0], Field::text("proc.pid", "42"));
     }
 }

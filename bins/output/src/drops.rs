@@ -114,6 +114,7 @@ impl DropMonitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::Field;
 
     fn stats(t: u64, events: u64, drops: u64) -> StageStats {
         StageStats {
@@ -148,7 +149,7 @@ mod tests {
         );
         assert!(a
             .fields
-            .contains(&("n_drops_ringbuf_full".into(), "500".into())));
+            .contains(&Field::text("n_drops_ringbuf_full", "500")));
         // Paced: not again within 30 s.
         assert!(m
             .observe(&stats(4, 2950, 1050), t0 + Duration::from_secs(1))

@@ -25,7 +25,6 @@ mod run;
 mod sink;
 mod spool;
 mod stats;
-mod time;
 
 use clap::Parser;
 use cli::Cli;

@@ -119,7 +119,13 @@ impl Pipeline {
 
     /// An alert of output's own: never rate-limited by rule.
     pub fn raise(&self, alert: Alert) {
-        tracing::warn!("{}: {}", alert.rule, alert.output);
+        // Rule names in the summaries come from rule files and event
+        // streams: escaped like any text line, for the terminal's sake.
+        tracing::warn!(
+            "{}: {}",
+            render::escape(&alert.rule),
+            render::escape(&alert.output)
+        );
         lock(&self.stats).internal_alerts += 1;
         self.dispatch(alert);
     }

@@ -29,7 +29,7 @@ fn non_alert_frames_are_ignored() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v = json_lines(&out);
     assert_eq!(v.len(), 1);
-    assert_eq!(v[0]["output"], "the only alert");
+    assert_eq!(v[0]["output"], "22:13:20.123456789: Warning the only alert");
 }
 
 #[test]
@@ -142,7 +142,13 @@ fn each_sink_has_a_minimum_priority() {
         .iter()
         .map(|v| v["output"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(outputs, ["critical", "error"]);
+    assert_eq!(
+        outputs,
+        [
+            "22:13:20.123456789: Critical critical",
+            "22:13:20.123456789: Error error"
+        ]
+    );
     assert_eq!(common::file_lines(&file).len(), 4);
 }
 

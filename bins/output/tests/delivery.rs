@@ -161,7 +161,7 @@ fn a_full_spool_drops_the_oldest_and_an_alert_says_so() {
     for i in 0..total {
         let out = format!("n={i}");
         input = input.alert(&TestAlert {
-            fields: &[("pad", &pad)],
+            fields: &[("pad", &pad, false)],
             ..TestAlert::new("R", &out)
         });
     }

@@ -14,9 +14,9 @@ fn sample() -> Vec<u8> {
     Stream::new()
         .alert(&TestAlert {
             fields: &[
-                ("proc.name", "cat"),
-                ("proc.pid", "42"),
-                ("container.id", "<NA>"),
+                ("proc.name", "cat", false),
+                ("proc.pid", "42", true),
+                ("container.id", "<NA>", false),
             ],
             tags: &["filesystem"],
             ..TestAlert::new("Read sensitive file", "Sensitive file opened (proc=cat)")
@@ -65,7 +65,12 @@ fn json_lines_have_falcos_shape() {
     assert_eq!(v["tags"], serde_json::json!(["filesystem"]));
     assert_eq!(v["output_fields"]["proc.pid"], 42);
     assert!(v["output_fields"]["container.id"].is_null());
-    assert!(lines[1].contains("\\u001b[2J"), "{}", lines[1]);
+    // `output` is the text line, escaped as the text sink escapes it.
+    let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(
+        v["output"],
+        "22:13:20.123456789: Critical shell\\x1b[2J spawned\\nfake line"
+    );
 }
 
 #[test]
@@ -92,10 +97,10 @@ fn file_sink_appends_and_reopens_on_sighup() {
     assert!(out.status.success(), "{}", stderr(&out));
     let old = file_lines(&rotated);
     assert_eq!(old[0], "earlier line");
-    assert!(old[1].contains("\"output\":\"first\""), "{old:?}");
+    assert!(old[1].contains(": Warning first\","), "{old:?}");
     let new = file_lines(&path);
     assert_eq!(new.len(), 1, "{new:?}");
-    assert!(new[0].contains("\"output\":\"second\""), "{new:?}");
+    assert!(new[0].contains(": Warning second\","), "{new:?}");
 }
 
 #[test]
@@ -188,6 +193,61 @@ fn syslog_to_a_unix_datagram_socket() {
     let msg = String::from_utf8_lossy(&buf[..n]);
     assert!(msg.starts_with("<12>1 "), "{msg}");
     assert!(msg.contains("Sensitive file opened"), "{msg}");
+}
+
+/// What a hostile process may name itself and its files: a screen clear,
+/// a carriage return and line feed that start a forged alert, a
+/// right-to-left override, NEL (a C1 line break) and a backslash.
+const EVIL: &str =
+    "ev\x1b[2Jil\rx\n00:00:00.000000000: Emergency forged\u{202e}txt.exe\u{85}c:\\tmp";
+
+#[test]
+fn hostile_event_data_is_one_inert_line_on_stdout_and_in_syslog() {
+    let output = format!("proc={EVIL} file=/tmp/{EVIL}");
+    let fields = [("proc.name", EVIL, false)];
+    let input = Stream::new()
+        .alert(&TestAlert {
+            fields: &fields,
+            ..TestAlert::new("Evil", &output)
+        })
+        .bytes();
+    let shown =
+        "ev\\x1b[2Jil\\rx\\n00:00:00.000000000: Emergency forged\\u{202e}txt.exe\\u{0085}c:\\\\tmp";
+
+    let out = run_output(&[], &input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        format!("22:13:20.123456789: Warning proc={shown} file=/tmp/{shown}\n")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("log.sock");
+    let l = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    l.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let spool = dir.path().join("spool");
+    for format in ["text", "json"] {
+        let out = run_output(
+            &[
+                "--syslog",
+                sock.to_str().unwrap(),
+                "--syslog-format",
+                format,
+                "--spool-dir",
+                spool.to_str().unwrap(),
+            ],
+            &input,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut buf = vec![0u8; 65536];
+        let n = l.recv(&mut buf).unwrap();
+        let msg = String::from_utf8(buf[..n].to_vec()).unwrap();
+        assert_eq!(msg.lines().count(), 1, "{msg:?}");
+        assert!(!msg.chars().any(render::needs_escape), "{msg:?}");
+        // Escaped in text; in JSON, that escape's backslash escaped again.
+        assert!(msg.contains("\\u{202e}txt.exe"), "{msg:?}");
+    }
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn https_with_a_trusted_ca_delivers() {
     let got = bodies.lock().unwrap().clone();
     assert_eq!(got.len(), 2, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&got[1]).unwrap();
-    assert_eq!(v["output"], "n=1");
+    assert_eq!(v["output"], "22:13:20.123456789: Warning n=1");
 }
 
 #[test]

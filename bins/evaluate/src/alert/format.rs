@@ -1,20 +1,24 @@
-//! One alert, rendered for each output format: the text line a person reads,
-//! the JSON line Falco's consumers (falcosidekick and friends) accept, and
-//! the `alert` frame the `output` stage reads.
+//! One alert, in each shape it leaves evaluate: the `alert` frame the
+//! `output` stage reads, and the text or JSON line of `--format text|json`.
+//! The lines are rendered from that same frame by the `render` crate, so
+//! evaluate prints exactly what `output` would for the alert: Falco's text
+//! line (`HH:MM:SS.nnnnnnnnn: Priority output`, event data escaped) or
+//! Falco's JSON object.
 //!
-//! The JSON shape is Falco's: `output`, `priority` (capitalised: `Warning`),
-//! `rule`, `time` (RFC 3339, ns, UTC), `output_fields` (field as written →
-//! value; numbers as numbers, absent values as `null`), `source`, `tags`,
-//! `hostname`.
+//! What is decided here is what the frame carries: the output with its
+//! fields filled in, and for each field its value and whether the field
+//! registry types it as a number (`OutputField.isNumber`), which JSON
+//! renderings use.
 //!
-//! It is not a place for deciding which rules fire or for delivery.
+//! It is not a place for deciding which rules fire, for the layout of the
+//! lines (the `render` crate) or for delivery.
+
+use std::io::{self, Write};
 
 use schema::kestrel_capnp::{alert, frame};
 use schema::Priority;
-use serde_json::{Map, Value as Json};
 
 use super::template::{Part, Template};
-use super::time::rfc3339;
 use crate::fields::{self, EventView, Field, NA};
 
 /// An output template with its fields resolved against the registry once,
@@ -37,8 +41,18 @@ enum OutPart {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub output: String,
-    /// (field as written, rendered value; `<NA>` when absent).
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<RenderedField>,
+}
+
+/// One output field of an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedField {
+    /// The field as the template wrote it (`proc.aname[1]`).
+    pub name: String,
+    /// Its value; `<NA>` when absent.
+    pub value: String,
+    /// The registry types it as a number.
+    pub is_number: bool,
 }
 
 impl Output {
@@ -70,16 +84,20 @@ impl Output {
 
     /// Renders the output and its fields for `ev`.
     pub fn render(&self, ev: &EventView<'_>) -> Rendered {
-        let values: Vec<String> = self
+        let fields: Vec<RenderedField> = self
             .fields
             .iter()
-            .map(|(_, f)| match f {
-                Some(f) => {
-                    let mut s = String::new();
-                    f.render(ev, &mut s);
-                    s
+            .map(|(name, f)| {
+                let mut value = String::new();
+                match f {
+                    Some(f) => f.render(ev, &mut value),
+                    None => value.push_str(NA),
                 }
-                None => NA.to_string(),
+                RenderedField {
+                    name: name.clone(),
+                    value,
+                    is_number: f.as_ref().is_some_and(|f| f.ty().is_numeric()),
+                }
             })
             .collect();
         let mut output = String::new();
@@ -87,41 +105,11 @@ impl Output {
             match p {
                 OutPart::Lit(s) => output.push_str(s),
                 OutPart::Field(i) => {
-                    output.push_str(values.get(*i).map(String::as_str).unwrap_or(NA))
+                    output.push_str(fields.get(*i).map(|f| f.value.as_str()).unwrap_or(NA))
                 }
             }
         }
-        let fields = self
-            .fields
-            .iter()
-            .zip(values)
-            .map(|((t, _), v)| (t.clone(), v))
-            .collect();
         Rendered { output, fields }
-    }
-}
-
-/// Whether the field written as `text` (`proc.pid`, `proc.aname[2]`) has
-/// a numeric type in the registry, so JSON shows it as a number.
-fn numeric(text: &str) -> bool {
-    let (name, arg) = match text.split_once('[') {
-        Some((n, rest)) => (n, rest.strip_suffix(']')),
-        None => (text, None),
-    };
-    fields::lookup(name, arg).is_ok_and(|f| f.ty().is_numeric())
-}
-
-/// Falco's spelling of a priority in outputs.
-pub fn priority_name(p: Priority) -> &'static str {
-    match p {
-        Priority::Emergency => "Emergency",
-        Priority::Alert => "Alert",
-        Priority::Critical => "Critical",
-        Priority::Error => "Error",
-        Priority::Warning => "Warning",
-        Priority::Notice => "Notice",
-        Priority::Informational => "Informational",
-        Priority::Debug => "Debug",
     }
 }
 
@@ -134,116 +122,6 @@ pub struct AlertInfo<'a> {
     pub source: &'a str,
     pub tags: &'a [String],
     pub hostname: &'a str,
-}
-
-/// The text line: `TIME: Priority output`.
-pub fn text_line_of(a: &AlertInfo<'_>, r: &Rendered) -> String {
-    format!(
-        "{}: {} {}",
-        rfc3339(a.time_ns),
-        priority_name(a.priority),
-        r.output
-    )
-}
-
-/// The JSON object, Falco's shape.
-pub fn json_value(a: &AlertInfo<'_>, r: &Rendered) -> Json {
-    let mut fields = Map::new();
-    for (name, value) in &r.fields {
-        let v = if value == NA {
-            Json::Null
-        } else if numeric(name) {
-            value
-                .parse::<i64>()
-                .map(Json::from)
-                .or_else(|_| value.parse::<u64>().map(Json::from))
-                .unwrap_or_else(|_| Json::String(value.clone()))
-        } else {
-            Json::String(value.clone())
-        };
-        fields.insert(name.clone(), v);
-    }
-    let mut m = Map::new();
-    m.insert("hostname".into(), Json::String(a.hostname.to_string()));
-    // Falco's `output` is the whole text line, time and priority included.
-    m.insert("output".into(), Json::String(text_line_of(a, r)));
-    m.insert("output_fields".into(), Json::Object(fields));
-    m.insert(
-        "priority".into(),
-        Json::String(priority_name(a.priority).to_string()),
-    );
-    m.insert("rule".into(), Json::String(a.rule.to_string()));
-    m.insert("source".into(), Json::String(a.source.to_string()));
-    m.insert(
-        "tags".into(),
-        Json::Array(a.tags.iter().map(|t| Json::String(t.clone())).collect()),
-    );
-    m.insert("time".into(), Json::String(rfc3339(a.time_ns)));
-    Json::Object(m)
-}
-
-/// Renders an alert frame as the text line, for `--format text`.
-pub fn text_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
-    let (info, r) = read_frame(a).map_err(|e| format!("rendering an alert: {e}"))?;
-    line.push_str(&text_line_of(&info.as_info(), &r));
-    Ok(())
-}
-
-/// Renders an alert frame as Falco's JSON object, for `--format json`.
-pub fn json_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
-    let (info, r) = read_frame(a).map_err(|e| format!("rendering an alert: {e}"))?;
-    line.push_str(&json_value(&info.as_info(), &r).to_string());
-    Ok(())
-}
-
-struct OwnedInfo {
-    time_ns: u64,
-    rule: String,
-    priority: Priority,
-    source: String,
-    tags: Vec<String>,
-    hostname: String,
-}
-
-impl OwnedInfo {
-    fn as_info(&self) -> AlertInfo<'_> {
-        AlertInfo {
-            time_ns: self.time_ns,
-            rule: &self.rule,
-            priority: self.priority,
-            source: &self.source,
-            tags: &self.tags,
-            hostname: &self.hostname,
-        }
-    }
-}
-
-fn read_frame(a: alert::Reader<'_>) -> capnp::Result<(OwnedInfo, Rendered)> {
-    let text = |t: capnp::Result<capnp::text::Reader<'_>>| -> capnp::Result<String> {
-        Ok(String::from_utf8_lossy(t?.as_bytes()).into_owned())
-    };
-    let mut tags = Vec::new();
-    for t in a.get_tags()?.iter() {
-        tags.push(text(t)?);
-    }
-    let mut fields = Vec::new();
-    for f in a.get_fields()?.iter() {
-        fields.push((text(f.get_name())?, text(f.get_value())?));
-    }
-    Ok((
-        OwnedInfo {
-            time_ns: a.get_time_ns(),
-            rule: text(a.get_rule())?,
-            priority: a.get_priority().unwrap_or(Priority::Debug),
-            source: text(a.get_source())?,
-            tags,
-            hostname: text(a.get_hostname())?,
-        },
-        Rendered {
-            output: text(a.get_output())?,
-            fields,
-        },
-    ))
 }
 
 /// Fills an `alert` frame.
@@ -263,11 +141,68 @@ pub fn fill_frame(f: frame::Builder<'_>, a: &AlertInfo<'_>, r: &Rendered, eval_t
         }
     }
     let mut fl = al.init_fields(r.fields.len() as u32);
-    for (i, (n, v)) in r.fields.iter().enumerate() {
+    for (i, f) in r.fields.iter().enumerate() {
         let mut e = fl.reborrow().get(i as u32);
-        e.set_name(n.as_str());
-        e.set_value(v.as_str());
+        e.set_name(f.name.as_str());
+        e.set_value(f.value.as_str());
+        e.set_is_number(f.is_number);
     }
+}
+
+/// The line formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineFormat {
+    /// Falco's text line, at Falco's default clock time.
+    Text,
+    /// Falco's JSON object.
+    Json,
+}
+
+/// The alert as one line, without the newline: its frame, built as frames
+/// mode builds it, rendered by the `render` crate.
+pub fn line(
+    format: LineFormat,
+    a: &AlertInfo<'_>,
+    r: &Rendered,
+) -> Result<String, render::RenderError> {
+    let mut msg = capnp::message::Builder::new_default();
+    fill_frame(msg.init_root(), a, r, 0);
+    let root = msg.get_root_as_reader::<frame::Reader<'_>>()?;
+    let alert = match root.which() {
+        Ok(frame::Alert(al)) => al?,
+        _ => return Err(capnp::Error::failed("an alert frame without its alert".into()).into()),
+    };
+    match format {
+        LineFormat::Text => render::text(alert, &render::TextOptions::default()),
+        LineFormat::Json => render::json(alert).map(|v| render::json_string(&v)),
+    }
+}
+
+/// Writes the alert as one line to `w`. A write error is returned as it
+/// came (a closed reader ends evaluate quietly); a frame the renderer
+/// refuses, which evaluate never builds, as an error of kind `Other`.
+pub fn write_line(
+    w: &mut impl Write,
+    format: LineFormat,
+    a: &AlertInfo<'_>,
+    r: &Rendered,
+) -> io::Result<()> {
+    let l = line(format, a, r).map_err(io::Error::other)?;
+    writeln!(w, "{l}")
+}
+
+/// Renders an alert frame as Falco's text line, for `--format text`.
+pub fn text_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
+    let l = render::text(a, &render::TextOptions::default()).map_err(|e| e.to_string())?;
+    line.push_str(&l);
+    Ok(())
+}
+
+/// Renders an alert frame as Falco's JSON object, for `--format json`.
+pub fn json_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
+    let v = render::json(a).map_err(|e| e.to_string())?;
+    line.push_str(&render::json_string(&v));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -296,12 +231,17 @@ mod tests {
         ));
         let r = sample::with_view(&shell_event(), 1, |ev| out.render(ev));
         assert_eq!(r.output, "shell bash pid=42 file=<NA> again=bash");
+        let fields: Vec<(&str, &str, bool)> = r
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.value.as_str(), f.is_number))
+            .collect();
         assert_eq!(
-            r.fields,
-            vec![
-                ("proc.name".into(), "bash".into()),
-                ("proc.pid".into(), "42".into()),
-                ("fd.name".into(), "<NA>".into())
+            fields,
+            [
+                ("proc.name", "bash", false),
+                ("proc.pid", "42", true),
+                ("fd.name", "<NA>", false)
             ]
         );
         let tags = vec!["container".to_string()];
@@ -313,7 +253,8 @@ mod tests {
             tags: &tags,
             hostname: "h1",
         };
-        let j = json_value(&a, &r);
+        let j: serde_json::Value =
+            serde_json::from_str(&line(LineFormat::Json, &a, &r).unwrap()).unwrap();
         assert_eq!(j["rule"], "Shell");
         assert_eq!(j["priority"], "Notice");
         assert_eq!(j["time"], "2026-11-28T17:03:01.000000000Z");
@@ -324,8 +265,12 @@ mod tests {
         assert_eq!(j["hostname"], "h1");
         assert_eq!(j["source"], "syscall");
         assert_eq!(
-            text_line_of(&a, &r),
-            "2026-11-28T17:03:01.000000000Z: Notice shell bash pid=42 file=<NA> again=bash"
+            line(LineFormat::Text, &a, &r).unwrap(),
+            "17:03:01.000000000: Notice shell bash pid=42 file=<NA> again=bash"
+        );
+        assert_eq!(
+            j["output"],
+            "17:03:01.000000000: Notice shell bash pid=42 file=<NA> again=bash"
         );
     }
 }

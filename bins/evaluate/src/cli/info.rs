@@ -10,7 +10,6 @@ use anyhow::Context;
 use clap::ArgMatches;
 
 use super::{load, toggles, RuleArgs, RulePaths};
-use crate::alert::format::priority_name;
 use crate::fields;
 use crate::ruleset::{self, RuleMatching, RuleSet};
 
@@ -106,7 +105,7 @@ pub fn list_rules(args: &RuleArgs, m: &ArgMatches) -> anyhow::Result<i32> {
             out,
             "{}\t{}\t{}\t{}\t{}",
             r.name,
-            priority_name(r.priority),
+            r.priority.name(),
             r.source,
             if r.enabled { "enabled" } else { "disabled" },
             r.tags.join(",")

@@ -70,13 +70,8 @@ pub struct RuleArgs {
     #[arg(long, value_name = "PATTERN")]
     pub disable: Vec<String>,
     /// Run only rules at least this severe.
-    #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = parse_priority)]
+    #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = Priority::parse)]
     pub min_priority: Priority,
-}
-
-fn parse_priority(s: &str) -> Result<Priority, String> {
-    loader::merge::parse_priority(s)
-        .ok_or_else(|| format!("unknown priority `{s}` (emergency, alert, critical, error, warning, notice, informational, debug)"))
 }
 
 #[derive(Debug, Parser)]

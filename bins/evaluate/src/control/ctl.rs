@@ -72,7 +72,7 @@ pub async fn call(cmd: &CtlCommand, path: &Path) -> anyhow::Result<(Value, bool)
                 rows.push(json!({
                     "name": rule.get_name()?.to_str().unwrap_or("?"),
                     "enabled": rule.get_enabled(),
-                    "priority": rule.get_priority().map(priority_name).unwrap_or("?"),
+                    "priority": rule.get_priority().map(|p| p.name()).unwrap_or("?"),
                     "tags": tags,
                     "source": rule.get_source()?.to_str().unwrap_or("?"),
                     "hits": rule.get_hits(),
@@ -81,20 +81,6 @@ pub async fn call(cmd: &CtlCommand, path: &Path) -> anyhow::Result<(Value, bool)
             (Value::Array(rows), true)
         }
     })
-}
-
-fn priority_name(p: schema::Priority) -> &'static str {
-    use schema::Priority as P;
-    match p {
-        P::Emergency => "Emergency",
-        P::Alert => "Alert",
-        P::Critical => "Critical",
-        P::Error => "Error",
-        P::Warning => "Warning",
-        P::Notice => "Notice",
-        P::Informational => "Informational",
-        P::Debug => "Debug",
-    }
 }
 
 fn outcome_json(r: reload_result::Reader<'_>) -> Result<(Value, bool), capnp::Error> {

@@ -149,42 +149,23 @@ fn evt_category<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
     Values::One(Value::borrowed(c.as_bytes()))
 }
 
-/// Splits wall-clock ns into (days since epoch, h, m, s, ns).
-fn clock(ts: u64) -> (i64, u64, u64, u64, u64) {
-    let secs = ts / 1_000_000_000;
-    let day = secs % 86_400;
-    (
-        (secs / 86_400) as i64,
-        day / 3600,
-        day % 3600 / 60,
-        day % 60,
-        ts % 1_000_000_000,
-    )
-}
-
-/// Civil date of a day count since 1970-01-01 (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 fn evt_time<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    let (_, h, m, s, ns) = clock(v.ts());
-    Values::One(Value::owned(format!("{h:02}:{m:02}:{s:02}.{ns:09}")))
+    Values::One(Value::owned(render::clock(v.ts())))
 }
 
 fn evt_datetime<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    let (days, h, m, s, ns) = clock(v.ts());
-    let (y, mo, d) = civil(days);
+    // Every u64 of ns (up to the year 2554) is in `time`'s range.
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(v.ts()))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     Values::One(Value::owned(format!(
-        "{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}.{ns:09}"
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond()
     )))
 }
 

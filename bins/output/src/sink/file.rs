@@ -62,10 +62,10 @@ impl Sink for FileSink {
     fn deliver(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
         self.line.clear();
         match self.format {
-            Format::Json => format::json_into(&mut self.line, alert),
+            Format::Json => format::json_into(&mut self.line, alert)?,
             Format::Text => self
                 .line
-                .extend_from_slice(format::text(alert, false).as_bytes()),
+                .extend_from_slice(format::text(alert, false)?.as_bytes()),
         }
         self.line.push(b'\n');
         let line = std::mem::take(&mut self.line);

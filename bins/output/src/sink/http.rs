@@ -83,7 +83,7 @@ fn tls_config(ca: &std::path::Path) -> anyhow::Result<rustls::ClientConfig> {
 impl Sink for HttpSink {
     fn deliver(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
         self.body.clear();
-        format::json_into(&mut self.body, alert);
+        format::json_into(&mut self.body, alert)?;
         let mut req = self
             .agent
             .post(&self.opts.url)

@@ -32,6 +32,13 @@ pub enum DeliveryError {
     OutputClosed,
 }
 
+/// An alert the renderer refuses would be refused again on every retry.
+impl From<render::RenderError> for DeliveryError {
+    fn from(e: render::RenderError) -> Self {
+        DeliveryError::Refused(e.to_string())
+    }
+}
+
 /// One destination.
 pub trait Sink: Send {
     /// Delivers one alert (possibly into a buffer that [`Sink::flush`]

@@ -76,7 +76,7 @@ impl Sink for ProgramSink {
             })?;
             self.child = Some(c);
         }
-        let mut line = format::render(alert, self.format, false);
+        let mut line = format::render(alert, self.format, false)?;
         line.push('\n');
         let res = match &mut self.child {
             Some((_, stdin)) => stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush()),

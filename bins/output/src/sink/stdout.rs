@@ -45,10 +45,10 @@ impl Sink for StdoutSink {
     fn deliver(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
         self.line.clear();
         match self.format {
-            Format::Json => format::json_into(&mut self.line, alert),
+            Format::Json => format::json_into(&mut self.line, alert)?,
             Format::Text => self
                 .line
-                .extend_from_slice(format::text(alert, self.colour).as_bytes()),
+                .extend_from_slice(format::text(alert, self.colour)?.as_bytes()),
         }
         self.line.push(b'\n');
         self.out.write_all(&self.line).map_err(io_error)

@@ -17,7 +17,6 @@ use std::time::Duration;
 use super::{DeliveryError, Sink};
 use crate::alert::Alert;
 use crate::format::{self, Format};
-use crate::time;
 
 /// Longest message sent in one datagram; longer ones are cut. 8 KiB passes
 /// through /dev/log and loopback UDP everywhere we run.
@@ -149,16 +148,18 @@ impl SyslogSink {
         })
     }
 
-    /// The RFC 5424 message for `a`.
-    pub fn message(&self, a: &Alert) -> String {
+    /// The RFC 5424 message for `a`. The body is the alert's text line or
+    /// JSON object, escaped as on a terminal, so one alert stays one log
+    /// line whatever its event data held.
+    pub fn message(&self, a: &Alert) -> Result<String, render::RenderError> {
         let pri = self.facility as u32 * 8 + a.priority.severity() as u32;
         let host = hostname_field(&a.hostname);
-        let body = format::render(a, self.format, false);
-        format!(
+        let body = format::render(a, self.format, false)?;
+        Ok(format!(
             "<{pri}>1 {} {host} {APP_NAME} {} {MSG_ID} - {body}",
-            time::rfc3339_micros(a.time_ns),
+            render::rfc3339_micros(a.time_ns),
             std::process::id()
-        )
+        ))
     }
 }
 
@@ -184,7 +185,7 @@ fn hostname_field(h: &str) -> String {
 
 impl Sink for SyslogSink {
     fn deliver(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
-        let msg = self.message(alert);
+        let msg = self.message(alert)?;
         if self.conn.is_none() {
             let c = self.connect().map_err(|e| {
                 DeliveryError::Retry(format!("cannot connect to syslog {:?}: {e}", self.target))
@@ -233,7 +234,7 @@ mod tests {
             hostname: "web 1".into(),
             eval_ts_ns: 0,
         };
-        let m = s.message(&a);
+        let m = s.message(&a).unwrap();
         let expected = format!(
             "<10>1 2023-11-14T22:13:20.123456Z web1 kestrel {} alert - 22:13:20.123456789: Critical bad\\nthing",
             std::process::id()
@@ -246,5 +247,37 @@ mod tests {
         );
         assert!("h:1".parse::<Target>().is_err());
         assert_eq!(facility("local0"), Ok(16));
+    }
+
+    /// A process name with a screen clear, CR and LF starting a forged
+    /// line, a right-to-left override, NEL and a backslash: one message,
+    /// nothing raw, in text and JSON bodies alike.
+    #[test]
+    fn hostile_event_data_stays_one_inert_message() {
+        let evil =
+            "ev\x1b[2Jil\rx\n00:00:00.000000000: Emergency forged\u{202e}txt.exe\u{85}c:\\tmp";
+        let a = Alert {
+            time_ns: 1_700_000_000_123_456_789,
+            rule: "r".into(),
+            priority: Priority::Warning,
+            source: "syscall".into(),
+            tags: vec![],
+            output: format!("proc={evil} file=/tmp/{evil}"),
+            fields: vec![crate::alert::Field::text("proc.name", evil)],
+            hostname: "h".into(),
+            eval_ts_ns: 0,
+        };
+        for format in [Format::Text, Format::Json] {
+            let s = SyslogSink::new(
+                Target::Udp("127.0.0.1:1".into()),
+                1,
+                format,
+                Duration::from_secs(1),
+            );
+            let m = s.message(&a).unwrap();
+            assert_eq!(m.lines().count(), 1, "{m:?}");
+            assert!(!m.chars().any(render::needs_escape), "{m:?}");
+            assert!(m.contains("\\u{202e}txt.exe"), "{m:?}");
+        }
     }
 }

@@ -18,7 +18,8 @@ pub struct TestAlert<'a> {
     pub priority: Priority,
     pub output: &'a str,
     pub time_ns: u64,
-    pub fields: &'a [(&'a str, &'a str)],
+    /// (name, value, the value is a number).
+    pub fields: &'a [(&'a str, &'a str, bool)],
     pub tags: &'a [&'a str],
     pub eval_ts_ns: u64,
 }
@@ -57,10 +58,11 @@ pub fn write_alert<W: Write>(w: &mut FrameWriter<W>, a: &TestAlert<'_>) {
             tags.set(i as u32, t);
         }
         let mut fields = al.init_fields(a.fields.len() as u32);
-        for (i, (n, v)) in a.fields.iter().enumerate() {
+        for (i, (n, v, num)) in a.fields.iter().enumerate() {
             let mut fl = fields.reborrow().get(i as u32);
             fl.set_name(n);
             fl.set_value(v);
+            fl.set_is_number(*num);
         }
         Ok(())
     })
@@ -256,5 +258,6 @@ pub fn file_lines(path: &std::path::Path) -> Vec<String> {
 
 /// The "n=…" number in an alert's output.
 pub fn number_of(output: &str) -> Option<u32> {
-    output.strip_prefix("n=")?.parse().ok()
+    // `output` is a whole text line (`TIME: Priority n=N`) or a bare output.
+    output.rsplit_once("n=")?.1.parse().ok()
 }

@@ -49,9 +49,9 @@ impl Filter {
             return Ok(Filter::Tag(t.to_string()));
         }
         if let Some(p) = s.strip_prefix("priority:") {
-            return priority(p)
+            return Priority::parse(p)
                 .map(Filter::Priority)
-                .ok_or_else(|| format!("unknown priority {p:?}"));
+                .map_err(|e| e.to_string());
         }
         Ok(Filter::Rule(s.to_string()))
     }
@@ -67,28 +67,9 @@ impl Filter {
                 .get_tags()
                 .map(|tags| tags.iter().any(|t| wildcard(p, text(t))))
                 .unwrap_or(false),
-            // Priorities are ordered most severe first (emergency = 0).
-            Filter::Priority(min) => a
-                .get_priority()
-                .map(|p| (p as u16) <= (*min as u16))
-                .unwrap_or(false),
+            Filter::Priority(min) => a.get_priority().is_ok_and(|p| p.at_least(*min)),
         }
     }
-}
-
-fn priority(s: &str) -> Option<Priority> {
-    use Priority as P;
-    Some(match s.to_ascii_lowercase().as_str() {
-        "emergency" => P::Emergency,
-        "alert" => P::Alert,
-        "critical" => P::Critical,
-        "error" => P::Error,
-        "warning" => P::Warning,
-        "notice" => P::Notice,
-        "informational" | "info" => P::Informational,
-        "debug" => P::Debug,
-        _ => return None,
-    })
 }
 
 /// Wildcard match: `*` is any run of characters, `?` one character.

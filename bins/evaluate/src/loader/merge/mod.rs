@@ -100,22 +100,6 @@ impl Defs {
     }
 }
 
-/// Parses a priority name, case-insensitively (`INFO` is accepted for
-/// `informational`, as Falco does).
-pub fn parse_priority(s: &str) -> Option<Priority> {
-    Some(match s.trim().to_ascii_lowercase().as_str() {
-        "emergency" => Priority::Emergency,
-        "alert" => Priority::Alert,
-        "critical" => Priority::Critical,
-        "error" => Priority::Error,
-        "warning" => Priority::Warning,
-        "notice" => Priority::Notice,
-        "informational" | "info" => Priority::Informational,
-        "debug" => Priority::Debug,
-        _ => return None,
-    })
-}
-
 struct Merger<'a> {
     map: &'a SourceMap,
     diags: &'a mut Diagnostics,
@@ -440,22 +424,5 @@ impl Mode {
             Mode::Append => "append to",
             Mode::Replace => "replace",
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn priorities_are_case_insensitive() {
-        assert_eq!(parse_priority("WARNING"), Some(Priority::Warning));
-        assert_eq!(parse_priority("Info"), Some(Priority::Informational));
-        assert_eq!(
-            parse_priority("informational"),
-            Some(Priority::Informational)
-        );
-        assert_eq!(parse_priority("EMERGENCY"), Some(Priority::Emergency));
-        assert_eq!(parse_priority("loud"), None);
     }
 }

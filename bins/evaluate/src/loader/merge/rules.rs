@@ -4,7 +4,9 @@
 //!
 //! It is not a place for lists, macros or versions.
 
-use super::{len, parse_priority, ExceptionDef, Merger, RuleDef, SOURCES};
+use schema::Priority;
+
+use super::{len, ExceptionDef, Merger, RuleDef, SOURCES};
 use crate::loader::diag::ItemKind;
 use crate::loader::items::{RawException, RawRule, Str, Val};
 use crate::loader::source::CondText;
@@ -147,15 +149,12 @@ impl Merger<'_> {
             r.desc.as_ref()?,
             r.priority.as_ref()?,
         );
-        let Some(priority) = parse_priority(&pri.value) else {
-            self.error(
-                pri.pos,
-                len(&pri.value),
-                format!("unknown priority `{}` (expected emergency, alert, critical, error, warning, notice, informational or debug)", pri.value),
-                ItemKind::Rule,
-                n,
-            );
-            return None;
+        let priority = match Priority::parse(&pri.value) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(pri.pos, len(&pri.value), e.to_string(), ItemKind::Rule, n);
+                return None;
+            }
         };
         let source = match &r.source {
             // As Falco does for a source whose plugin is not loaded: skip
@@ -280,15 +279,11 @@ impl Merger<'_> {
             }
             "priority" => {
                 if let Some(p) = &r.priority {
-                    match parse_priority(&p.value) {
-                        Some(pr) => self.defs.rules[i].priority = pr,
-                        None => self.error(
-                            p.pos,
-                            len(&p.value),
-                            format!("unknown priority `{}`", p.value),
-                            ItemKind::Rule,
-                            &name,
-                        ),
+                    match Priority::parse(&p.value) {
+                        Ok(pr) => self.defs.rules[i].priority = pr,
+                        Err(e) => {
+                            self.error(p.pos, len(&p.value), e.to_string(), ItemKind::Rule, &name)
+                        }
                     }
                 }
             }
