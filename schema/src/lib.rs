@@ -56,9 +56,42 @@ pub fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// This machine's hostname, or "unknown".
+/// The name set with [`set_hostname`] (a stage's `--hostname`).
+static HOSTNAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Environment variables that name the node, in order of preference: a
+/// DaemonSet sets `NODE_NAME` from `spec.nodeName`, so that alerts name the
+/// node rather than the pod.
+pub const HOSTNAME_ENV: [&str; 2] = ["KESTREL_HOSTNAME", "NODE_NAME"];
+
+/// Makes [`hostname`] answer `name` for the rest of the process (a stage's
+/// `--hostname`). Only the first call counts; an empty name is ignored.
+pub fn set_hostname(name: &str) {
+    if !name.is_empty() {
+        let _ = HOSTNAME.set(name.to_string());
+    }
+}
+
+/// The node name chosen by the operator, if any: `--hostname`, else the
+/// first of [`HOSTNAME_ENV`] that is set and not empty.
+pub fn hostname_override() -> Option<String> {
+    if let Some(h) = HOSTNAME.get() {
+        return Some(h.clone());
+    }
+    HOSTNAME_ENV
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
+}
+
+/// The name this machine goes by in headers, stats and alerts: the
+/// operator's choice ([`hostname_override`]), else the kernel's hostname,
+/// else "unknown".
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".to_string())
+    hostname_override().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".to_string())
+    })
 }

@@ -56,6 +56,8 @@ const WAKEUP_BYTES: u64 = 256 << 10;
     about = "kestrel: capture syscall events with the eBPF probe"
 )]
 struct Args {
+    #[command(flatten)]
+    common: stage::args::Common,
     /// Where frames go: -, unix:PATH, listen:PATH[:mode=0600], fd:N or systemd.
     /// On listen: and a listening systemd socket, when the reader goes away
     /// capture keeps running and takes the next one that connects.
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let args = Args::parse_from(argv);
+    args.common.apply();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if stage::error::chain_is_broken_pipe(e.chain()) => {

@@ -26,6 +26,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(name = "enrich", version)]
 struct Cli {
+    #[command(flatten)]
+    common: stage::args::Common,
     /// Where frames come from: -, unix:PATH, listen:PATH, fd:N or systemd.
     #[arg(long, default_value = "-")]
     input: Endpoint,
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let cli = Cli::parse_from(argv);
+    cli.common.apply();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast::<stage::StageError>() {

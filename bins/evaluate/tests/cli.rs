@@ -93,6 +93,45 @@ fn run(args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs evaluate with `envs` set, over `input`.
+fn run_env(args: &[&str], envs: &[(&str, &str)], input: &[u8]) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env_remove("KESTREL_HOSTNAME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("evaluate runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn alerts_name_the_node_the_operator_gave() {
+    let r = rules_file("alerts_name_the_node_the_operator_gave");
+    let host = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut a = vec!["-r", r.to_str().unwrap(), "--format", "json"];
+        a.extend_from_slice(args);
+        let out = run_env(&a, envs, &stream(&[exec("bash", 42)]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        v["hostname"].as_str().unwrap_or("").to_string()
+    };
+    // A DaemonSet sets NODE_NAME from spec.nodeName; --hostname wins over it.
+    assert_eq!(host(&[], &[("NODE_NAME", "node-7")]), "node-7");
+    assert_eq!(
+        host(&["--hostname", "node-8"], &[("NODE_NAME", "node-7")]),
+        "node-8"
+    );
+}
+
 #[test]
 fn json_lines_have_falcos_shape() {
     let r = rules_file("json_lines_have_falcos_shape");

@@ -29,6 +29,8 @@ pub enum Colour {
     long_about = "Reads kestrel frames and delivers their alerts to sinks: stdout (text or JSON), files, syslog, programs and HTTP webhooks. With no sink named, alerts go to stdout as text. With --raw, every frame is printed as JSON instead."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub common: stage::args::Common,
     /// Where frames come from: -, unix:PATH, listen:PATH, fd:N or systemd.
     #[arg(long, default_value = "-")]
     pub input: Endpoint,

@@ -43,6 +43,7 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let cli = Cli::parse_from(argv);
+    cli.common.apply();
     let result = if cli.raw {
         raw::run(&cli.input)
     } else {

@@ -24,6 +24,7 @@
 
 pub use schema;
 
+pub mod args;
 pub mod control;
 pub mod counters;
 pub mod ctl;

@@ -93,6 +93,8 @@ pub struct Cli {
 pub struct RunArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub common: stage::args::Common,
     /// Where enriched frames come from: -, unix:PATH, listen:PATH, fd:N, systemd.
     #[arg(long, default_value = "-")]
     pub input: Endpoint,

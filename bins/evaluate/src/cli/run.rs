@@ -41,7 +41,9 @@ impl Filter for Evaluator {
     const STAGE: Stage = Stage::Evaluate;
 
     fn on_header<W: Sink>(&mut self, h: &HeaderInfo, _out: &mut Out<W>) -> Result<(), StageError> {
-        if !h.hostname.is_empty() {
+        // The node name the operator gave wins; else the name the stream's
+        // producer wrote (capture's host, when evaluate runs elsewhere).
+        if schema::hostname_override().is_none() && !h.hostname.is_empty() {
             self.hostname = h.hostname.clone();
         }
         Ok(())
@@ -121,6 +123,7 @@ impl Filter for Evaluator {
 
 /// Runs the stream mode. `m` holds the parsed arguments, for toggle order.
 pub fn run(args: &RunArgs, m: &clap::ArgMatches) -> Result<(), StageError> {
+    args.common.apply();
     let status = StageStatus::new(Stage::Evaluate, "evaluate", env!("CARGO_PKG_VERSION"));
     let config = RuleConfig {
         paths: args.rules.paths.clone(),
