@@ -7,6 +7,7 @@
 //! It is not a place for YAML or rule semantics (the loader's), nor for
 //! running conditions ([`crate::eval`]).
 
+mod build;
 mod check;
 pub mod kinds;
 pub mod matcher;
