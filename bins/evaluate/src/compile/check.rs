@@ -6,7 +6,9 @@
 //! It is not a place for running conditions ([`crate::eval`]), for the
 //! matchers' algorithms ([`super::matcher`]) nor for rearranging nodes.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use memchr::memmem;
 
@@ -33,14 +35,65 @@ pub const MAX_LIST_ITEMS: usize = 100_000;
 /// Deepest chain of lists naming lists.
 const MAX_LIST_DEPTH: usize = 32;
 
-pub struct Checker<'n> {
+pub struct Checker<'n, 'c> {
     names: &'n dyn Names,
     resolver: &'n dyn Resolve,
+    /// Macro bodies already compiled in this session.
+    cache: &'c mut MacroCache,
     /// Macros being expanded, outermost first.
     stack: Vec<String>,
+    /// The longest `stack` has been while compiling the current macro body.
+    deepest: usize,
     warnings: Vec<CompileWarning>,
     used_macros: Vec<String>,
     used_lists: Vec<String>,
+}
+
+/// Compiled macro bodies, shared by the conditions of one compilation
+/// session ([`super::Compiler`]).
+#[derive(Default)]
+pub struct MacroCache {
+    units: HashMap<MacroKey, Result<Unit, CompileError>>,
+}
+
+/// A macro body, by name when it comes from [`Names`], by address when the
+/// loader inlined it ([`Expr::Inlined`]): every use of one macro shares the
+/// one `Arc`.
+#[derive(PartialEq, Eq, Hash)]
+enum MacroKey {
+    Named(String),
+    Inlined(ByAddr),
+}
+
+/// An `Arc<Expr>` compared and hashed by address. Holding the `Arc` keeps
+/// the address from being reused while the cache lives.
+struct ByAddr(Arc<Expr>);
+
+impl PartialEq for ByAddr {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+
+impl Eq for ByAddr {}
+
+impl std::hash::Hash for ByAddr {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        Arc::as_ptr(&self.0).hash(h)
+    }
+}
+
+/// One macro body, compiled. Warnings and errors name the macros below
+/// this one only (`macros` starts with this macro's name): each use adds
+/// the chain of macros it is reached through.
+#[derive(Clone)]
+struct Unit {
+    node: Node,
+    warnings: Vec<CompileWarning>,
+    used_macros: Vec<String>,
+    used_lists: Vec<String>,
+    /// Levels of macros the body nests, itself included.
+    depth: usize,
 }
 
 /// One value of a right-hand side, with where it was written.
@@ -49,12 +102,14 @@ struct Item {
     span: Span,
 }
 
-impl<'n> Checker<'n> {
-    pub fn new(names: &'n dyn Names, resolver: &'n dyn Resolve) -> Self {
+impl<'n, 'c> Checker<'n, 'c> {
+    pub fn new(names: &'n dyn Names, resolver: &'n dyn Resolve, cache: &'c mut MacroCache) -> Self {
         Checker {
             names,
             resolver,
+            cache,
             stack: Vec::new(),
+            deepest: 0,
             warnings: Vec::new(),
             used_macros: Vec::new(),
             used_lists: Vec::new(),
@@ -115,6 +170,14 @@ impl<'n> Checker<'n> {
             }
             Expr::Compare(c) => self.compare(c)?,
             Expr::Macro { name, span } => self.macro_ref(name, *span)?,
+            Expr::Inlined { name, body } => self.macro_node(
+                MacroKey::Inlined(ByAddr(Arc::clone(body))),
+                name,
+                body,
+                // Inlined bodies are finite trees: no recursion error, and
+                // a depth error has no span in this text to point at.
+                Span::default(),
+            )?,
         })
     }
 
@@ -122,6 +185,21 @@ impl<'n> Checker<'n> {
         let Some(body) = self.names.macro_condition(name) else {
             return self.err(span, format!("unknown macro `{name}`"));
         };
+        self.macro_node(MacroKey::Named(name.to_string()), name, body, span)
+    }
+
+    /// The node of macro `name`, used at `span`: compiled the first time
+    /// the session meets it, cloned from the cache after that.
+    fn macro_node(
+        &mut self,
+        key: MacroKey,
+        name: &str,
+        body: &Expr,
+        span: Span,
+    ) -> Result<Node, CompileError> {
+        if let Some(unit) = self.cache.units.get(&key).cloned() {
+            return self.reuse(unit, span);
+        }
         if self.stack.iter().any(|m| m == name) {
             let chain = [self.stack.as_slice(), &[name.to_string()]]
                 .concat()
@@ -134,11 +212,81 @@ impl<'n> Checker<'n> {
                 format!("macros nest deeper than {MAX_MACRO_DEPTH} levels"),
             );
         }
-        self.used_macros.push(name.to_string());
+        // The body compiles on its own: what it reports is kept relative
+        // to it, so that any later use can add its own chain of macros.
+        let base = self.stack.len();
+        let outer = (
+            std::mem::take(&mut self.warnings),
+            std::mem::take(&mut self.used_macros),
+            std::mem::take(&mut self.used_lists),
+            self.deepest,
+        );
         self.stack.push(name.to_string());
+        self.deepest = self.stack.len();
         let node = self.expr(body);
         self.stack.pop();
-        node
+        let unit = match node {
+            Ok(node) => {
+                let mut used_macros = std::mem::take(&mut self.used_macros);
+                used_macros.push(name.to_string());
+                Ok(Unit {
+                    node,
+                    warnings: std::mem::take(&mut self.warnings)
+                        .into_iter()
+                        .map(|mut w| {
+                            w.macros.drain(..base.min(w.macros.len()));
+                            w
+                        })
+                        .collect(),
+                    used_macros,
+                    used_lists: std::mem::take(&mut self.used_lists),
+                    depth: self.deepest - base,
+                })
+            }
+            Err(mut e) => {
+                e.macros.drain(..base.min(e.macros.len()));
+                Err(e)
+            }
+        };
+        (
+            self.warnings,
+            self.used_macros,
+            self.used_lists,
+            self.deepest,
+        ) = outer;
+        super::count_macro();
+        self.cache.units.insert(key, unit.clone());
+        self.reuse(unit, span)
+    }
+
+    /// Adds a compiled macro body where it is used.
+    fn reuse(
+        &mut self,
+        unit: Result<Unit, CompileError>,
+        span: Span,
+    ) -> Result<Node, CompileError> {
+        let unit = match unit {
+            Ok(u) => u,
+            Err(mut e) => {
+                e.macros.splice(..0, self.stack.iter().cloned());
+                return Err(e);
+            }
+        };
+        let depth = self.stack.len() + unit.depth;
+        if depth > MAX_MACRO_DEPTH {
+            return self.err(
+                span,
+                format!("macros nest deeper than {MAX_MACRO_DEPTH} levels"),
+            );
+        }
+        self.deepest = self.deepest.max(depth);
+        for mut w in unit.warnings {
+            w.macros.splice(..0, self.stack.iter().cloned());
+            self.warnings.push(w);
+        }
+        self.used_macros.extend(unit.used_macros);
+        self.used_lists.extend(unit.used_lists);
+        Ok(unit.node)
     }
 
     fn field(&self, f: &FieldRef) -> Result<Field, CompileError> {
