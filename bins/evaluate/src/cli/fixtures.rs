@@ -268,7 +268,7 @@ pub fn run(dir: &Path, args: &RulePaths) -> i32 {
                 let outcome = match &case.input {
                     Input::Fields(fields) => fixture_event::build(fields)
                         .map(|ev| with_view(&ev, 1, |v| cond.matches(v))),
-                    Input::Frames(p) => fires_on_frames(&cond, p),
+                    Input::Frames(p) => fires_on_frames(cond, p),
                 };
                 let verdict = match (outcome, case.expect) {
                     (Ok(true), Expect::Fire) | (Ok(false), Expect::Silent) => Ok(()),

@@ -1,5 +1,5 @@
-//! The IR's smart constructors: [`Node::and`], [`Node::or`] and
-//! [`Node::not`] build a node already simplified — nested `and`/`or`
+//! The IR's smart constructors: [`Node::and`], [`Node::or`] and `!node`
+//! (`std::ops::Not`) build a node already simplified — nested `and`/`or`
 //! flattened, `true`/`false` folded, double negations and negated kind sets
 //! removed, repeated tests dropped, tests of one field merged into one
 //! matcher, and siblings ordered cheapest first — so that every producer of
@@ -79,17 +79,6 @@ impl Node {
         }
     }
 
-    /// `not` of `n`: constants flipped, a double negation removed, a kind
-    /// set complemented (so event-type tests stay indexable).
-    pub fn not(n: Node) -> Node {
-        match n {
-            Node::Const(b) => Node::Const(!b),
-            Node::Not(inner) => *inner,
-            Node::Kind(s) => Node::Kind(s.complement()),
-            n => Node::Not(Box::new(n)),
-        }
-    }
-
     /// What running the node costs at most, relative to its siblings.
     pub fn cost(&self) -> u32 {
         cost(self)
@@ -113,6 +102,21 @@ fn dedup(out: &mut Vec<Node>) {
         },
         _ => true,
     });
+}
+
+impl std::ops::Not for Node {
+    type Output = Node;
+
+    /// `not` of the node: constants flipped, a double negation removed, a kind
+    /// set complemented (so event-type tests stay indexable).
+    fn not(self) -> Node {
+        match self {
+            Node::Const(b) => Node::Const(!b),
+            Node::Not(inner) => *inner,
+            Node::Kind(s) => Node::Kind(s.complement()),
+            n => Node::Not(Box::new(n)),
+        }
+    }
 }
 
 /// What reading a field costs, roughly: computed strings and ancestor walks
@@ -387,17 +391,17 @@ mod tests {
     #[test]
     fn not_removes_double_negation_and_flips_constants() {
         let a = leaf("proc.name = a");
-        let twice = Node::not(Node::not(a.clone()));
+        let twice = !!a.clone();
         assert_eq!(keys(&twice), keys(&a));
         assert!(matches!(twice, Node::Test(_)));
-        assert!(matches!(Node::not(Node::Const(true)), Node::Const(false)));
-        assert!(matches!(Node::not(Node::Const(false)), Node::Const(true)));
-        assert!(matches!(Node::not(a), Node::Not(_)));
+        assert!(matches!(!(Node::Const(true)), Node::Const(false)));
+        assert!(matches!(!(Node::Const(false)), Node::Const(true)));
+        assert!(matches!(!(a), Node::Not(_)));
     }
 
     #[test]
     fn not_complements_kind_sets() {
-        let Node::Kind(s) = Node::not(kind(Kind::Execve)) else {
+        let Node::Kind(s) = !kind(Kind::Execve) else {
             panic!("a negated kind set stays a kind set")
         };
         assert!(!s.contains(Kind::Execve));
@@ -428,7 +432,7 @@ mod tests {
         let b = leaf("fd.name = /x");
         let and = Node::and(vec![a.clone(), b.clone(), a.clone()]);
         assert_eq!(keys(&and).len(), 2, "{and:?}");
-        let not_a = Node::not(a.clone());
+        let not_a = !a.clone();
         let and = Node::and(vec![not_a.clone(), b.clone(), not_a.clone()]);
         assert_eq!(keys(&and).len(), 2, "{and:?}");
         // A test and its negation are different children.
@@ -462,7 +466,7 @@ mod tests {
     #[test]
     fn and_orders_kinds_then_tests_then_exclusions() {
         let n = Node::and(vec![
-            Node::not(leaf("proc.name = a")),
+            !leaf("proc.name = a"),
             leaf("proc.cmdline contains x"),
             leaf("proc.pid = 1"),
             kind(Kind::Execve),

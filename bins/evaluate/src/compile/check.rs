@@ -1,7 +1,7 @@
 //! Checking: macro and list inlining, field resolution, type checks of
 //! operators and values, and the leaves of the [`Node`] tree (prepared
 //! predicates). Inner nodes are built through [`Node::and`], [`Node::or`]
-//! and [`Node::not`] ([`super::build`]), which do the simplifying.
+//! and `!` ([`super::build`]), which do the simplifying.
 //!
 //! It is not a place for running conditions ([`crate::eval`]), for the
 //! matchers' algorithms ([`super::matcher`]) nor for rearranging nodes.
@@ -163,7 +163,7 @@ impl<'n, 'c> Checker<'n, 'c> {
                     .map(|i| self.expr(i))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Not(inner) => Node::not(self.expr(inner)?),
+            Expr::Not(inner) => !self.expr(inner)?,
             Expr::Exists(f) => {
                 let field = self.field(f)?;
                 Node::Exists(field)
@@ -550,7 +550,7 @@ impl<'n, 'c> Checker<'n, 'c> {
             }
         }
         Some(if op == CmpOp::Ne {
-            Node::not(Node::Kind(set))
+            !Node::Kind(set)
         } else {
             Node::Kind(set)
         })

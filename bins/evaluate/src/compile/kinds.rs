@@ -118,7 +118,7 @@ pub fn specialize(node: &Node, kind: Kind) -> Node {
         Node::Kind(set) => Node::Const(set.contains(kind)),
         Node::And(items) => Node::and(items.iter().map(|n| specialize(n, kind)).collect()),
         Node::Or(items) => Node::or(items.iter().map(|n| specialize(n, kind)).collect()),
-        Node::Not(inner) => Node::not(specialize(inner, kind)),
+        Node::Not(inner) => !specialize(inner, kind),
         Node::Const(_) | Node::Exists(_) | Node::Test(_) => node.clone(),
     }
 }
