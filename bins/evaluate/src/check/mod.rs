@@ -1,5 +1,7 @@
 //! From merged definitions to self-contained rule conditions: parse every
-//! macro and rule condition, inline macros (detecting recursion), expand
+//! macro and rule condition, inline macros (detecting recursion; each macro
+//! is expanded once and its body shared by every use as an
+//! [`Expr::Inlined`], so that the compiler can also compile it once), expand
 //! list names inside `(...)` lists (lists may name lists), add exceptions,
 //! check every field against the field registry (through [`FieldCatalog`])
 //! and every regex, and compute the event types each rule can match.
@@ -71,7 +73,8 @@ pub struct Rule {
     pub source: String,
     pub tags: Vec<String>,
     pub enabled: bool,
-    /// Macros inlined, lists expanded, exceptions added.
+    /// Macros inlined (as [`Expr::Inlined`], shared with every other use of
+    /// the macro), lists expanded, exceptions added.
     pub condition: Expr,
     /// The condition as the user wrote it (after append/override).
     pub condition_text: String,

@@ -4,6 +4,13 @@
 //! tests turned into sets and automata and cheap checks ordered first — and
 //! the set of event kinds the condition can match.
 //!
+//! Parts: `check` (the checker: leaves and their predicates), `build` (the
+//! smart constructors [`Node::and`], [`Node::or`] and `!`, which simplify),
+//! [`kinds`], [`matcher`], [`node`]. A [`Compiler`] is a session: its
+//! conditions share their macros, each compiled once; a rule's result is
+//! kept in its [`CompileOnce`], so the ruleset and the diagnostics share
+//! one compile.
+//!
 //! It is not a place for YAML or rule semantics (the loader's), nor for
 //! running conditions ([`crate::eval`]).
 
