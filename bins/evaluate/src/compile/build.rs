@@ -90,18 +90,30 @@ impl Node {
 /// their keys are (see [`Test::key`]); other nodes are kept as they are,
 /// since comparing subtrees costs more than it saves.
 fn dedup(out: &mut Vec<Node>) {
+    fn key(n: &Node) -> Option<(bool, &str)> {
+        match n {
+            Node::Test(t) => Some((false, &t.key)),
+            Node::Not(inner) => match &**inner {
+                Node::Test(t) => Some((true, &t.key)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
     if out.len() < 2 {
         return;
     }
-    let mut seen: HashSet<(bool, Box<str>)> = HashSet::with_capacity(out.len());
-    out.retain(|n| match n {
-        Node::Test(t) => seen.insert((false, t.key.clone())),
-        Node::Not(inner) => match &**inner {
-            Node::Test(t) => seen.insert((true, t.key.clone())),
-            _ => true,
-        },
-        _ => true,
-    });
+    // Keys are borrowed, not cloned: this runs for every `and` and `or`.
+    let mut seen: HashSet<(bool, &str)> = HashSet::with_capacity(out.len());
+    let repeated: Vec<bool> = out
+        .iter()
+        .map(|n| key(n).is_some_and(|k| !seen.insert(k)))
+        .collect();
+    if !repeated.contains(&true) {
+        return;
+    }
+    let mut flags = repeated.into_iter();
+    out.retain(|_| !flags.next().unwrap_or(false));
 }
 
 impl std::ops::Not for Node {
