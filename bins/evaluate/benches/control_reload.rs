@@ -1,4 +1,4 @@
-//! What a live reload costs (issue 8, item 7): evaluate runs the compat
+//! What a live reload costs: evaluate runs the compat
 //! default ruleset (`tests/compat/falco_rules.yaml` + `rules/`) while this
 //! program feeds it 100,000 enriched events/s; half-way through, `evaluate
 //! ctl reload` re-reads and recompiles the rules. It reports the time to

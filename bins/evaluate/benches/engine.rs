@@ -3,7 +3,7 @@
 //! 1. Throughput: events per second on one core, replaying an enriched
 //!    trace (frames decoded from memory, every event checked against every
 //!    candidate rule, all matches counted) through Falco's default ruleset
-//!    (`../shared/compat/falco_rules.yaml`) plus kestrel's own `rules/`.
+//!    (`tests/compat/falco_rules.yaml`) plus kestrel's own `rules/`.
 //!    The trace is generated (a realistic mix of file opens and closes,
 //!    execs, network calls and process events from shells, servers and
 //!    daemons, in and out of containers) and, with `KESTREL_BENCH_TRACE`,
@@ -23,7 +23,7 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use evaluate::check::catalog::Registry;
-use evaluate::compile::{compile, Condition, NoNames};
+use evaluate::compile::{compile, Compiler, Condition, NoNames, SystemResolver};
 use evaluate::eval::CompiledRuleset;
 use evaluate::fields::sample::{self, Addr, Ancestor, Container, Event, Fd, Param, Thread};
 use evaluate::fields::{EventView, Scratch};
@@ -80,7 +80,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// The compiled syscall rules: (name, condition).
 fn conditions() -> Vec<(String, Condition)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut paths = vec![root.join("../shared/compat/falco_rules.yaml")];
+    let mut paths = vec![root.join("tests/compat/falco_rules.yaml")];
     let own = root.join("rules");
     if own.is_dir() {
         paths.push(own);
@@ -88,11 +88,13 @@ fn conditions() -> Vec<(String, Condition)> {
     let loaded = loader::load_paths(&paths, &Registry)
         .unwrap_or_else(|d| panic!("rules failed to load:\n{d}"));
     let mut compiled = Vec::new();
+    // One session, as the ruleset compiles: shared macros compile once.
+    let mut compiler = Compiler::new(&NoNames, &SystemResolver);
     for r in &loaded.rules {
         if r.source != "syscall" || !r.enabled {
             continue;
         }
-        match compile(&r.condition, &NoNames) {
+        match compiler.compile(&r.condition) {
             Ok(c) => compiled.push((r.name.clone(), c)),
             Err(e) => panic!("rule `{}` does not compile: {e}", r.name),
         }
@@ -694,7 +696,7 @@ fn main() {
         return;
     }
     let (rate, decode, matches, _) = throughput(&trace, &rules);
-    println!("## evaluate (issue 5)\n");
+    println!("## evaluate: engine\n");
     println!("`cargo bench -p evaluate --bench engine` — median of {ROUNDS} rounds, CPU time of the one thread doing the work.\n");
     println!("| measurement | result |");
     println!("|---|---|");

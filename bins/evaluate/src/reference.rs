@@ -23,6 +23,7 @@ pub fn eval(e: &Expr, names: &dyn Names, ev: &EventView<'_>) -> bool {
         Expr::Macro { name, .. } => names
             .macro_condition(name)
             .is_some_and(|m| eval(m, names, ev)),
+        Expr::Inlined { body, .. } => eval(body, names, ev),
         Expr::Exists(f) => !values(f, ev).0.is_empty(),
         Expr::Compare(c) => compare(c, names, ev),
     }

@@ -10,7 +10,7 @@ use schema::{Kind, Priority};
 
 use crate::alert::format::Output;
 use crate::check::Rule;
-use crate::compile::{self, Condition, KindSet, NoNames};
+use crate::compile::{Compiler, Condition, KindSet, NoNames, SystemResolver};
 use crate::eval::CompiledRuleset;
 use crate::fields::EventView;
 
@@ -86,6 +86,10 @@ pub struct RuleSet {
 impl RuleSet {
     /// Compiles syscall rules; rules of other sources are kept out (their
     /// source does not exist yet) and returned by name.
+    ///
+    /// A rule already compiled (by an earlier ruleset of the same load, or
+    /// for its diagnostics) is not compiled again; the others share one
+    /// [`Compiler`], so a macro used by many rules is compiled once.
     pub fn compile(
         rules: Vec<Rule>,
         matching: RuleMatching,
@@ -93,12 +97,18 @@ impl RuleSet {
         let mut out = Vec::new();
         let mut errors = Vec::new();
         let mut other_sources = Vec::new();
+        // The loader inlined macros and lists: no names left to look up.
+        let mut compiler = Compiler::new(&NoNames, &SystemResolver);
         for rule in rules {
             if rule.source != "syscall" {
                 other_sources.push(rule.name.clone());
                 continue;
             }
-            match compile::compile(&rule.condition, &NoNames) {
+            let compiled = rule
+                .compiled
+                .get_or_compile(|| compiler.compile(&rule.condition))
+                .clone();
+            match compiled {
                 Ok(cond) => {
                     let output = Output::new(&rule.output);
                     out.push(Compiled {
@@ -109,7 +119,7 @@ impl RuleSet {
                     });
                 }
                 Err(e) => errors.push(RuleError {
-                    rule: rule.name.clone(),
+                    rule: rule.name,
                     message: e.message,
                 }),
             }

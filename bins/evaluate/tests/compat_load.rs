@@ -1,4 +1,5 @@
-//! The compatibility corpus (`../shared/compat/`) loads: Falco's default
+//! The compatibility corpus (`tests/compat/`, vendored in the repository)
+//! loads: Falco's default
 //! ruleset with zero errors and every rule kept, and the Kubernetes audit
 //! ruleset parses with its `ka.*`/`jevt.*` fields attributed to the
 //! `k8s_audit` source.
@@ -10,7 +11,7 @@ use evaluate::loader;
 
 fn compat(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/compat")
+        .join("../../tests/compat")
         .join(name)
 }
 

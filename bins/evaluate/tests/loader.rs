@@ -96,6 +96,7 @@ fn show(e: &Expr) -> String {
         Expr::Const(b) => b.to_string(),
         Expr::Exists(f) => format!("{} exists", f.name),
         Expr::Macro { name, .. } => format!("MACRO {name}"),
+        Expr::Inlined { body, .. } => show(body),
         Expr::Compare(c) => {
             let op = evaluate::lang::parse::op_name(c.op);
             let m = match c.modifier {

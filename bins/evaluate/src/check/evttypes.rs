@@ -130,6 +130,7 @@ pub fn kinds(e: &Expr, negated: bool) -> KindSet {
             }
         }
         Expr::Not(x) => kinds(x, !negated),
+        Expr::Inlined { body, .. } => kinds(body, negated),
         Expr::Const(b) => {
             if *b != negated {
                 KindSet::all()

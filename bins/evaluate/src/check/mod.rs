@@ -1,5 +1,7 @@
 //! From merged definitions to self-contained rule conditions: parse every
-//! macro and rule condition, inline macros (detecting recursion), expand
+//! macro and rule condition, inline macros (detecting recursion; each macro
+//! is expanded once and its body shared by every use as an
+//! [`Expr::Inlined`], so that the compiler can also compile it once), expand
 //! list names inside `(...)` lists (lists may name lists), add exceptions,
 //! check every field against the field registry (through [`FieldCatalog`])
 //! and every regex, and compute the event types each rule can match.
@@ -21,10 +23,12 @@ pub mod exceptions;
 pub mod names;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use schema::Priority;
 
 use crate::alert::template::{self, Template};
+use crate::compile::CompileOnce;
 use crate::lang::ast::{CmpOp, Compare, Expr, FieldRef, ListItem, Operand, Span};
 use crate::lang::parse;
 use crate::loader::diag::{Diagnostic, Diagnostics, ItemKind, Location};
@@ -69,7 +73,8 @@ pub struct Rule {
     pub source: String,
     pub tags: Vec<String>,
     pub enabled: bool,
-    /// Macros inlined, lists expanded, exceptions added.
+    /// Macros inlined (as [`Expr::Inlined`], shared with every other use of
+    /// the macro), lists expanded, exceptions added.
     pub condition: Expr,
     /// The condition as the user wrote it (after append/override).
     pub condition_text: String,
@@ -79,6 +84,9 @@ pub struct Rule {
     pub kinds: KindSet,
     /// Where the rule is defined.
     pub location: Option<Location>,
+    /// `condition` compiled, once, by whoever needs it first (the ruleset
+    /// or the diagnostics); shared with [`names::Names`].
+    pub compiled: CompileOnce,
 }
 
 /// Where the expression being walked was written, for locating its spans.
@@ -96,7 +104,8 @@ struct Resolver<'a> {
     diags: &'a mut Diagnostics,
     parsed: HashMap<String, Option<Expr>>,
     /// Expanded macro bodies and their node counts; `None` after an error.
-    expanded: HashMap<String, Option<(Expr, usize)>>,
+    /// A body is expanded once and shared by every rule and macro using it.
+    expanded: HashMap<String, Option<(Arc<Expr>, usize)>>,
     lists: HashMap<String, Option<Vec<String>>>,
     stack: Vec<String>,
     used_macros: HashSet<String>,
@@ -106,6 +115,8 @@ struct Resolver<'a> {
     warned_dir: HashSet<String>,
     /// Each rule's condition as parsed, before inlining.
     rule_parsed: HashMap<String, (Expr, CondText)>,
+    /// Each rule's compiled condition, once it is compiled.
+    rule_compiled: HashMap<String, CompileOnce>,
 }
 
 /// Resolves every rule of `defs`. Errors and warnings go to `diags`; rules
@@ -130,6 +141,7 @@ pub fn resolve(
         checked: HashMap::new(),
         warned_dir: HashSet::new(),
         rule_parsed: HashMap::new(),
+        rule_compiled: HashMap::new(),
     };
     for m in &defs.macros {
         let owner = Owner {
@@ -169,6 +181,7 @@ pub fn resolve(
             })
             .collect(),
         rules: std::mem::take(&mut r.rule_parsed),
+        compiled: std::mem::take(&mut r.rule_compiled),
         map: map.clone(),
     };
     (out, names)
@@ -291,8 +304,13 @@ impl<'a> Resolver<'a> {
                     return None;
                 }
                 *budget -= n;
-                return Some(body);
+                return Some(Expr::Inlined {
+                    name: Arc::from(name.as_str()),
+                    body,
+                });
             }
+            // Already expanded (the parser never produces it).
+            Expr::Inlined { .. } => e.clone(),
         };
         let n = match &out {
             Expr::Compare(Compare {
@@ -350,7 +368,12 @@ impl<'a> Resolver<'a> {
     }
 
     /// The expanded body of macro `name`, referenced at `span` of `owner`.
-    fn macro_body(&mut self, name: &str, owner: Owner<'_>, span: Span) -> Option<(Expr, usize)> {
+    fn macro_body(
+        &mut self,
+        name: &str,
+        owner: Owner<'_>,
+        span: Span,
+    ) -> Option<(Arc<Expr>, usize)> {
         let Some(def) = self.defs.macro_(name) else {
             let hint = if self.defs.list(name).is_some() {
                 format!(" (`{name}` is a list: write `field in ({name})`)")
@@ -396,7 +419,7 @@ impl<'a> Resolver<'a> {
         self.stack.pop();
         let res = body.map(|b| {
             let n = MAX_EXPANDED_NODES - budget;
-            (b, n)
+            (Arc::new(b), n)
         });
         // A failure inside a recursion cycle was already recorded.
         if !matches!(self.expanded.get(name), Some(None)) {
@@ -423,7 +446,8 @@ impl<'a> Resolver<'a> {
                 ok
             }
             Expr::Not(x) => self.check(x, owner, source, errors),
-            Expr::Const(_) => true,
+            // Checked when its macro was: only expansion produces it.
+            Expr::Const(_) | Expr::Inlined { .. } => true,
             Expr::Exists(f) => self.check_field(f, owner, source, errors),
             Expr::Compare(c) => {
                 let mut ok = self.check_field(&c.lhs, owner, source, errors);
@@ -610,7 +634,11 @@ impl<'a> Resolver<'a> {
         } else {
             KindSet::all()
         };
+        let compiled = CompileOnce::default();
+        self.rule_compiled
+            .insert(rule.name.clone(), compiled.clone());
         Some(Rule {
+            compiled,
             name: rule.name.clone(),
             desc: rule.desc.clone(),
             priority: rule.priority,

@@ -44,7 +44,7 @@ use schema::FrameReader;
 
 use super::fixture_event::{self, FixtureValue};
 use super::{load, RulePaths};
-use crate::compile::{self, Condition, NoNames};
+use crate::compile::{Compiler, Condition, NoNames, SystemResolver};
 use crate::fields::sample::with_view;
 use crate::fields::EventView;
 use crate::loader::source;
@@ -228,6 +228,8 @@ pub fn run(dir: &Path, args: &RulePaths) -> i32 {
     };
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut tested = std::collections::HashSet::new();
+    // Rules share macros: one session compiles each macro once.
+    let mut compiler = Compiler::new(&NoNames, &SystemResolver);
     for file in &files {
         let fixtures = match std::fs::read_to_string(file)
             .map_err(|e| format!("{}: {e}", file.display()))
@@ -250,11 +252,14 @@ pub fn run(dir: &Path, args: &RulePaths) -> i32 {
                 continue;
             };
             tested.insert(rule.name.clone());
-            let cond = match compile::compile(&rule.condition, &NoNames) {
+            let compiled = rule
+                .compiled
+                .get_or_compile(|| compiler.compile(&rule.condition));
+            let cond = match compiled {
                 Ok(c) => c,
                 Err(e) => {
                     println!("FAIL {}: rule `{}` does not compile: {e}", fx.at, fx.rule);
-                    eprint!("{}", loaded.names.locate(&rule.name, &e.message));
+                    eprint!("{}", loaded.names.locate_error(&rule.name, e));
                     failed += 1;
                     continue;
                 }
@@ -263,7 +268,7 @@ pub fn run(dir: &Path, args: &RulePaths) -> i32 {
                 let outcome = match &case.input {
                     Input::Fields(fields) => fixture_event::build(fields)
                         .map(|ev| with_view(&ev, 1, |v| cond.matches(v))),
-                    Input::Frames(p) => fires_on_frames(&cond, p),
+                    Input::Frames(p) => fires_on_frames(cond, p),
                 };
                 let verdict = match (outcome, case.expect) {
                     (Ok(true), Expect::Fire) | (Ok(false), Expect::Silent) => Ok(()),

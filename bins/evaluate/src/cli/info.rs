@@ -46,8 +46,8 @@ pub fn validate(args: &RulePaths) -> i32 {
     match RuleSet::compile(loaded.rules, RuleMatching::All) {
         Ok((set, other)) => {
             let mut warnings = warnings;
-            for c in set.rules.iter().filter(|c| !c.cond.warnings.is_empty()) {
-                for w in loaded.names.compile_warnings(&c.rule.name) {
+            for c in &set.rules {
+                for w in loaded.names.locate_warnings(&c.rule.name, &c.cond.warnings) {
                     eprint!("{w}");
                     warnings += 1;
                 }

@@ -1,11 +1,14 @@
-//! Checking and building: macro and list inlining, field resolution, type
-//! checks of operators and values, and construction of the [`Node`] tree
-//! (constants folded, `or` chains on one field merged, siblings ordered).
+//! Checking: macro and list inlining, field resolution, type checks of
+//! operators and values, and the leaves of the [`Node`] tree (prepared
+//! predicates). Inner nodes are built through [`Node::and`], [`Node::or`]
+//! and `!` ([`super::build`]), which do the simplifying.
 //!
-//! It is not a place for running conditions ([`crate::eval`]) nor for the
-//! matchers' algorithms ([`super::matcher`]).
+//! It is not a place for running conditions ([`crate::eval`]), for the
+//! matchers' algorithms ([`super::matcher`]) nor for rearranging nodes.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use memchr::memmem;
 
@@ -15,6 +18,7 @@ use crate::lang::ast::{
 };
 use crate::lang::parse::{op_name, takes_list};
 
+use super::build::{field_cost, pred_cost};
 use super::kinds::{candidates, KindSet};
 use super::matcher::{self, AffixSet, FastSet, Glob, PathPrefixes, StrMatcher};
 use super::node::{Net, Node, NumOp, Pred, Test};
@@ -31,14 +35,65 @@ pub const MAX_LIST_ITEMS: usize = 100_000;
 /// Deepest chain of lists naming lists.
 const MAX_LIST_DEPTH: usize = 32;
 
-pub struct Checker<'n> {
+pub struct Checker<'n, 'c> {
     names: &'n dyn Names,
     resolver: &'n dyn Resolve,
+    /// Macro bodies already compiled in this session.
+    cache: &'c mut MacroCache,
     /// Macros being expanded, outermost first.
     stack: Vec<String>,
+    /// The longest `stack` has been while compiling the current macro body.
+    deepest: usize,
     warnings: Vec<CompileWarning>,
     used_macros: Vec<String>,
     used_lists: Vec<String>,
+}
+
+/// Compiled macro bodies, shared by the conditions of one compilation
+/// session ([`super::Compiler`]).
+#[derive(Default)]
+pub struct MacroCache {
+    units: HashMap<MacroKey, Result<Unit, CompileError>>,
+}
+
+/// A macro body, by name when it comes from [`Names`], by address when the
+/// loader inlined it ([`Expr::Inlined`]): every use of one macro shares the
+/// one `Arc`.
+#[derive(PartialEq, Eq, Hash)]
+enum MacroKey {
+    Named(String),
+    Inlined(ByAddr),
+}
+
+/// An `Arc<Expr>` compared and hashed by address. Holding the `Arc` keeps
+/// the address from being reused while the cache lives.
+struct ByAddr(Arc<Expr>);
+
+impl PartialEq for ByAddr {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+
+impl Eq for ByAddr {}
+
+impl std::hash::Hash for ByAddr {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        Arc::as_ptr(&self.0).hash(h)
+    }
+}
+
+/// One macro body, compiled. Warnings and errors name the macros below
+/// this one only (`macros` starts with this macro's name): each use adds
+/// the chain of macros it is reached through.
+#[derive(Clone)]
+struct Unit {
+    node: Node,
+    warnings: Vec<CompileWarning>,
+    used_macros: Vec<String>,
+    used_lists: Vec<String>,
+    /// Levels of macros the body nests, itself included.
+    depth: usize,
 }
 
 /// One value of a right-hand side, with where it was written.
@@ -47,12 +102,14 @@ struct Item {
     span: Span,
 }
 
-impl<'n> Checker<'n> {
-    pub fn new(names: &'n dyn Names, resolver: &'n dyn Resolve) -> Self {
+impl<'n, 'c> Checker<'n, 'c> {
+    pub fn new(names: &'n dyn Names, resolver: &'n dyn Resolve, cache: &'c mut MacroCache) -> Self {
         Checker {
             names,
             resolver,
+            cache,
             stack: Vec::new(),
+            deepest: 0,
             warnings: Vec::new(),
             used_macros: Vec::new(),
             used_lists: Vec::new(),
@@ -94,21 +151,33 @@ impl<'n> Checker<'n> {
     fn expr(&mut self, e: &Expr) -> Result<Node, CompileError> {
         Ok(match e {
             Expr::Const(b) => Node::Const(*b),
-            Expr::And(items) => and(items
-                .iter()
-                .map(|i| self.expr(i))
-                .collect::<Result<_, _>>()?),
-            Expr::Or(items) => or(items
-                .iter()
-                .map(|i| self.expr(i))
-                .collect::<Result<_, _>>()?),
-            Expr::Not(inner) => not(self.expr(inner)?),
+            Expr::And(items) => Node::and(
+                items
+                    .iter()
+                    .map(|i| self.expr(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(items) => Node::or(
+                items
+                    .iter()
+                    .map(|i| self.expr(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Not(inner) => !self.expr(inner)?,
             Expr::Exists(f) => {
                 let field = self.field(f)?;
                 Node::Exists(field)
             }
             Expr::Compare(c) => self.compare(c)?,
             Expr::Macro { name, span } => self.macro_ref(name, *span)?,
+            Expr::Inlined { name, body } => self.macro_node(
+                MacroKey::Inlined(ByAddr(Arc::clone(body))),
+                name,
+                body,
+                // Inlined bodies are finite trees: no recursion error, and
+                // a depth error has no span in this text to point at.
+                Span::default(),
+            )?,
         })
     }
 
@@ -116,6 +185,21 @@ impl<'n> Checker<'n> {
         let Some(body) = self.names.macro_condition(name) else {
             return self.err(span, format!("unknown macro `{name}`"));
         };
+        self.macro_node(MacroKey::Named(name.to_string()), name, body, span)
+    }
+
+    /// The node of macro `name`, used at `span`: compiled the first time
+    /// the session meets it, cloned from the cache after that.
+    fn macro_node(
+        &mut self,
+        key: MacroKey,
+        name: &str,
+        body: &Expr,
+        span: Span,
+    ) -> Result<Node, CompileError> {
+        if let Some(unit) = self.cache.units.get(&key).cloned() {
+            return self.reuse(unit, span);
+        }
         if self.stack.iter().any(|m| m == name) {
             let chain = [self.stack.as_slice(), &[name.to_string()]]
                 .concat()
@@ -128,11 +212,81 @@ impl<'n> Checker<'n> {
                 format!("macros nest deeper than {MAX_MACRO_DEPTH} levels"),
             );
         }
-        self.used_macros.push(name.to_string());
+        // The body compiles on its own: what it reports is kept relative
+        // to it, so that any later use can add its own chain of macros.
+        let base = self.stack.len();
+        let outer = (
+            std::mem::take(&mut self.warnings),
+            std::mem::take(&mut self.used_macros),
+            std::mem::take(&mut self.used_lists),
+            self.deepest,
+        );
         self.stack.push(name.to_string());
+        self.deepest = self.stack.len();
         let node = self.expr(body);
         self.stack.pop();
-        node
+        let unit = match node {
+            Ok(node) => {
+                let mut used_macros = std::mem::take(&mut self.used_macros);
+                used_macros.push(name.to_string());
+                Ok(Unit {
+                    node,
+                    warnings: std::mem::take(&mut self.warnings)
+                        .into_iter()
+                        .map(|mut w| {
+                            w.macros.drain(..base.min(w.macros.len()));
+                            w
+                        })
+                        .collect(),
+                    used_macros,
+                    used_lists: std::mem::take(&mut self.used_lists),
+                    depth: self.deepest - base,
+                })
+            }
+            Err(mut e) => {
+                e.macros.drain(..base.min(e.macros.len()));
+                Err(e)
+            }
+        };
+        (
+            self.warnings,
+            self.used_macros,
+            self.used_lists,
+            self.deepest,
+        ) = outer;
+        super::count_macro();
+        self.cache.units.insert(key, unit.clone());
+        self.reuse(unit, span)
+    }
+
+    /// Adds a compiled macro body where it is used.
+    fn reuse(
+        &mut self,
+        unit: Result<Unit, CompileError>,
+        span: Span,
+    ) -> Result<Node, CompileError> {
+        let unit = match unit {
+            Ok(u) => u,
+            Err(mut e) => {
+                e.macros.splice(..0, self.stack.iter().cloned());
+                return Err(e);
+            }
+        };
+        let depth = self.stack.len() + unit.depth;
+        if depth > MAX_MACRO_DEPTH {
+            return self.err(
+                span,
+                format!("macros nest deeper than {MAX_MACRO_DEPTH} levels"),
+            );
+        }
+        self.deepest = self.deepest.max(depth);
+        for mut w in unit.warnings {
+            w.macros.splice(..0, self.stack.iter().cloned());
+            self.warnings.push(w);
+        }
+        self.used_macros.extend(unit.used_macros);
+        self.used_lists.extend(unit.used_lists);
+        Ok(unit.node)
     }
 
     fn field(&self, f: &FieldRef) -> Result<Field, CompileError> {
@@ -396,7 +550,7 @@ impl<'n> Checker<'n> {
             }
         }
         Some(if op == CmpOp::Ne {
-            not(Node::Kind(set))
+            !Node::Kind(set)
         } else {
             Node::Kind(set)
         })
@@ -802,249 +956,5 @@ fn num_pred(op: CmpOp, nums: &[i128]) -> Pred {
         Pred::Num(op1, nums[0])
     } else {
         Pred::NumIn(nums.iter().copied().collect())
-    }
-}
-
-/// What reading a field costs, roughly: computed strings and ancestor walks
-/// cost more than a number in the frame.
-fn field_cost(f: &Field) -> u32 {
-    let name = f.def.name;
-    let computed = matches!(
-        name,
-        "proc.cmdline"
-            | "proc.args"
-            | "proc.pcmdline"
-            | "proc.exeline"
-            | "proc.env"
-            | "evt.args"
-            | "evt.arg"
-            | "thread.cap_effective"
-            | "thread.cap_permitted"
-            | "thread.cap_inheritable"
-            | "container.mounts"
-            | "fd.containername"
-            | "fd.containerdirectory"
-            | "evt.time"
-            | "evt.datetime"
-            | "proc.acmdline"
-    );
-    match (f.shape(), computed) {
-        (Shape::AnyOf | Shape::List, _) => 6,
-        (_, true) => 5,
-        _ if f.ty() == FieldType::Str => 2,
-        _ => 1,
-    }
-}
-
-fn pred_cost(p: &Pred) -> u32 {
-    match p {
-        Pred::Str(m) => m.cost(),
-        Pred::Dyn { text, .. } => text.cost() + 1,
-        Pred::Field { .. } => 4,
-        _ => 0,
-    }
-}
-
-fn cost(n: &Node) -> u32 {
-    match n {
-        Node::Const(_) | Node::Kind(_) => 0,
-        Node::Exists(f) => field_cost(f),
-        Node::Test(t) => t.cost,
-        Node::Not(inner) => cost(inner),
-        // An upper bound: the cost when no child short-circuits.
-        Node::And(items) | Node::Or(items) => items.iter().map(cost).sum(),
-    }
-}
-
-/// `and` of children: flattened, constants folded, cheapest first.
-pub(super) fn and(items: Vec<Node>) -> Node {
-    let mut out = Vec::with_capacity(items.len());
-    for n in items {
-        match n {
-            Node::Const(true) => {}
-            Node::Const(false) => return Node::Const(false),
-            Node::And(inner) => out.extend(inner),
-            n => out.push(n),
-        }
-    }
-    // Adjacent kind sets merge into one test.
-    merge_kinds(&mut out, KindSet::intersect);
-    // Event-type tests first, then what the rule looks for, then its
-    // exclusions (`not …`): exclusions rarely fail, so they seldom
-    // short-circuit, while the positive tests usually do. Within each
-    // group, cheapest first; equal costs in a fixed order, so that rules
-    // with the same tests start with the same ones and a rule set can test
-    // the shared start once for all of them.
-    out.sort_by(|a, b| {
-        (and_group(a), cost(a))
-            .cmp(&(and_group(b), cost(b)))
-            .then_with(|| leaf_key(a).cmp(leaf_key(b)))
-    });
-    match out.len() {
-        0 => Node::Const(true),
-        1 => out.pop().unwrap_or(Node::Const(true)),
-        _ => Node::And(out),
-    }
-}
-
-/// The key of a test or negated test, for ordering; empty for the rest.
-fn leaf_key(n: &Node) -> &str {
-    match n {
-        Node::Test(t) => &t.key,
-        Node::Not(inner) => match &**inner {
-            Node::Test(t) => &t.key,
-            _ => "",
-        },
-        _ => "",
-    }
-}
-
-fn and_group(n: &Node) -> u8 {
-    match n {
-        Node::Const(_) | Node::Kind(_) => 0,
-        Node::Not(_) => 2,
-        Node::Test(t) if t.negate => 2,
-        _ => 1,
-    }
-}
-
-/// `or` of children: flattened, constants folded, cheapest first.
-pub(super) fn or(items: Vec<Node>) -> Node {
-    let mut out = Vec::with_capacity(items.len());
-    for n in items {
-        match n {
-            Node::Const(false) => {}
-            Node::Const(true) => return Node::Const(true),
-            Node::Or(inner) => out.extend(inner),
-            n => out.push(n),
-        }
-    }
-    merge_kinds(&mut out, KindSet::union);
-    merge_alternatives(&mut out);
-    out.sort_by_key(cost);
-    match out.len() {
-        0 => Node::Const(false),
-        1 => out.pop().unwrap_or(Node::Const(false)),
-        _ => Node::Or(out),
-    }
-}
-
-/// How the tests of one `or` on one field can combine into one matcher.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Combine {
-    Set,
-    Prefix,
-    Suffix,
-    Substring,
-}
-
-/// The strings a string test looks for, and how they combine.
-fn alternatives(t: &Test) -> Option<(Combine, Vec<Vec<u8>>)> {
-    if t.negate || t.all_items || !t.transformers.is_empty() {
-        return None;
-    }
-    let Pred::Str(m) = &t.pred else { return None };
-    Some(match m {
-        StrMatcher::Eq(x) => (Combine::Set, vec![x.to_vec()]),
-        StrMatcher::In(set) => (Combine::Set, set.iter().map(|x| x.to_vec()).collect()),
-        StrMatcher::StartsWith(x) => (Combine::Prefix, vec![x.to_vec()]),
-        StrMatcher::EndsWith(x) => (Combine::Suffix, vec![x.to_vec()]),
-        StrMatcher::Affix(a) => (
-            if a.is_suffix() {
-                Combine::Suffix
-            } else {
-                Combine::Prefix
-            },
-            a.items().map(<[u8]>::to_vec).collect(),
-        ),
-        StrMatcher::Contains(f) => (Combine::Substring, vec![f.needle().to_vec()]),
-        _ => return None,
-    })
-}
-
-/// Folds `f = a or f = b`, `f endswith a or f endswith b`… into one test
-/// per field and kind of match, so that a chain of alternatives costs one
-/// lookup, as a list would. (`any v: p(v)` or `any v: q(v)` is
-/// `any v: p(v) or q(v)`, so this holds for every shape.)
-fn merge_alternatives(out: &mut Vec<Node>) {
-    let mut groups: Vec<(Field, Combine, Vec<usize>)> = Vec::new();
-    for (i, n) in out.iter().enumerate() {
-        let Node::Test(t) = n else { continue };
-        let Some((how, _)) = alternatives(t) else {
-            continue;
-        };
-        match groups
-            .iter_mut()
-            .find(|(f, h, _)| *f == t.field && *h == how)
-        {
-            Some((_, _, members)) => members.push(i),
-            None => groups.push((t.field.clone(), how, vec![i])),
-        }
-    }
-    let mut remove = Vec::new();
-    let mut merged = Vec::new();
-    for (_, how, members) in groups.into_iter().filter(|g| g.2.len() > 1) {
-        let mut items = Vec::new();
-        let mut keys = Vec::new();
-        let mut first: Option<&Test> = None;
-        for &i in &members {
-            if let Node::Test(t) = &out[i] {
-                items.extend(alternatives(t).map(|a| a.1).unwrap_or_default());
-                keys.push(t.key.to_string());
-                first.get_or_insert(t);
-            }
-        }
-        let Some(first) = first else { continue };
-        let matcher = match how {
-            Combine::Set => StrMatcher::In(items.into_iter().map(Vec::into_boxed_slice).collect()),
-            Combine::Prefix => StrMatcher::Affix(AffixSet::new(&items, false)),
-            Combine::Suffix => StrMatcher::Affix(AffixSet::new(&items, true)),
-            Combine::Substring => match matcher::contains_any(&items, false) {
-                Ok(ac) => StrMatcher::ContainsAny(Box::new(ac)),
-                Err(_) => continue,
-            },
-        };
-        keys.sort();
-        let pred = Pred::Str(matcher);
-        merged.push(Node::Test(Box::new(Test {
-            field: first.field.clone(),
-            shape: first.shape,
-            transformers: Vec::new(),
-            negate: false,
-            all_items: false,
-            cost: field_cost(&first.field) + pred_cost(&pred),
-            pred,
-            key: keys.join("\u{2}").into_boxed_str(),
-        })));
-        remove.extend(members);
-    }
-    remove.sort_unstable();
-    for i in remove.into_iter().rev() {
-        out.remove(i);
-    }
-    out.extend(merged);
-}
-
-fn merge_kinds(out: &mut Vec<Node>, f: fn(KindSet, KindSet) -> KindSet) {
-    let mut merged: Option<KindSet> = None;
-    out.retain(|n| match n {
-        Node::Kind(s) => {
-            merged = Some(merged.map_or(*s, |m| f(m, *s)));
-            false
-        }
-        _ => true,
-    });
-    if let Some(s) = merged {
-        out.push(Node::Kind(s));
-    }
-}
-
-/// `not` of a node, folding constants, double negations and kind sets.
-pub(super) fn not(n: Node) -> Node {
-    match n {
-        Node::Const(b) => Node::Const(!b),
-        Node::Not(inner) => *inner,
-        Node::Kind(s) => Node::Kind(s.complement()),
-        n => Node::Not(Box::new(n)),
     }
 }

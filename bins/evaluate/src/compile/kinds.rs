@@ -8,7 +8,6 @@
 use schema::table::TABLE;
 use schema::Kind;
 
-use super::check::{and, not, or};
 use super::node::Node;
 
 /// A set of event kinds, one bit per [`Kind`] ordinal.
@@ -117,9 +116,9 @@ fn analyse(node: &Node) -> (KindSet, bool) {
 pub fn specialize(node: &Node, kind: Kind) -> Node {
     match node {
         Node::Kind(set) => Node::Const(set.contains(kind)),
-        Node::And(items) => and(items.iter().map(|n| specialize(n, kind)).collect()),
-        Node::Or(items) => or(items.iter().map(|n| specialize(n, kind)).collect()),
-        Node::Not(inner) => not(specialize(inner, kind)),
+        Node::And(items) => Node::and(items.iter().map(|n| specialize(n, kind)).collect()),
+        Node::Or(items) => Node::or(items.iter().map(|n| specialize(n, kind)).collect()),
+        Node::Not(inner) => !specialize(inner, kind),
         Node::Const(_) | Node::Exists(_) | Node::Test(_) => node.clone(),
     }
 }

@@ -4,17 +4,28 @@
 //! tests turned into sets and automata and cheap checks ordered first — and
 //! the set of event kinds the condition can match.
 //!
+//! Parts: `check` (the checker: leaves and their predicates), `build` (the
+//! smart constructors [`Node::and`], [`Node::or`] and `!`, which simplify),
+//! [`kinds`], [`matcher`], [`node`]. A [`Compiler`] is a session: its
+//! conditions share their macros, each compiled once; a rule's result is
+//! kept in its [`CompileOnce`], so the ruleset and the diagnostics share
+//! one compile.
+//!
 //! It is not a place for YAML or rule semantics (the loader's), nor for
 //! running conditions ([`crate::eval`]).
 
+mod build;
 mod check;
 pub mod kinds;
 pub mod matcher;
 pub mod node;
 
 pub use check::{parse_num, MAX_LIST_ITEMS, MAX_MACRO_DEPTH};
+
 pub use kinds::KindSet;
 pub use node::Node;
+use std::cell::Cell;
+use std::sync::{Arc, OnceLock};
 
 use crate::lang::ast::{Expr, Span};
 
@@ -80,6 +91,31 @@ impl Condition {
     }
 }
 
+/// A rule's compiled condition, filled the first time it is asked for and
+/// shared by every clone of the rule and by the loader's diagnostics, so
+/// that a rule compiles once: the ruleset takes the condition, and the
+/// diagnostics locate its warnings and errors from the same result.
+///
+/// It does not notice a change of the expression it was filled from: the
+/// loader fills the rule's condition once and nothing changes it after.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOnce(Arc<OnceLock<Result<Condition, CompileError>>>);
+
+impl CompileOnce {
+    /// The result, compiled by `f` if nothing compiled it yet.
+    pub fn get_or_compile(
+        &self,
+        f: impl FnOnce() -> Result<Condition, CompileError>,
+    ) -> &Result<Condition, CompileError> {
+        self.0.get_or_init(f)
+    }
+
+    /// The result, if the rule was compiled.
+    pub fn get(&self) -> Option<&Result<Condition, CompileError>> {
+        self.0.get()
+    }
+}
+
 /// Turns host names into addresses, for `fd.sip.name = NAME` and its
 /// siblings: as in Falco, the name in the rule is resolved and the socket's
 /// address compared with the result (kestrel sees addresses, not names).
@@ -100,19 +136,82 @@ impl Resolve for SystemResolver {
     }
 }
 
+/// A compilation session: the conditions compiled through one `Compiler`
+/// share their macros. Each macro body (by name through [`Names`], or
+/// inlined by the loader as [`Expr::Inlined`]) is compiled the first time
+/// it is met and its node cloned for every later use, so a macro used by
+/// a hundred rules builds its sets, automata and regexes once.
+///
+/// A session assumes `names` does not change while it lives.
+pub struct Compiler<'n> {
+    names: &'n dyn Names,
+    resolver: &'n dyn Resolve,
+    cache: check::MacroCache,
+}
+
+impl<'n> Compiler<'n> {
+    pub fn new(names: &'n dyn Names, resolver: &'n dyn Resolve) -> Self {
+        Compiler {
+            names,
+            resolver,
+            cache: check::MacroCache::default(),
+        }
+    }
+
+    /// Compiles one condition, reusing the macros compiled before it.
+    pub fn compile(&mut self, expr: &Expr) -> Result<Condition, CompileError> {
+        COUNTS.with(|c| {
+            c.set(Counts {
+                conditions: c.get().conditions + 1,
+                ..c.get()
+            })
+        });
+        check::Checker::new(self.names, self.resolver, &mut self.cache).condition(expr)
+    }
+}
+
 /// Compiles `expr`, resolving macros and lists through `names` and host
 /// names through the system resolver.
 pub fn compile(expr: &Expr, names: &dyn Names) -> Result<Condition, CompileError> {
     compile_with(expr, names, &SystemResolver)
 }
 
-/// [`compile`] with a chosen host-name resolver.
+/// [`compile`] with a chosen host-name resolver. Compiling many conditions
+/// with the same macros: use one [`Compiler`].
 pub fn compile_with(
     expr: &Expr,
     names: &dyn Names,
     resolver: &dyn Resolve,
 ) -> Result<Condition, CompileError> {
-    check::Checker::new(names, resolver).condition(expr)
+    Compiler::new(names, resolver).compile(expr)
+}
+
+/// How much compiling the current thread has done: conditions and macro
+/// bodies. Tests read it to show that work is not repeated (a macro used
+/// by many rules compiled once, a rule compiled once); it costs one
+/// thread-local update per condition and per macro body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub conditions: u64,
+    pub macros: u64,
+}
+
+thread_local! {
+    static COUNTS: Cell<Counts> = const { Cell::new(Counts { conditions: 0, macros: 0 }) };
+}
+
+/// This thread's [`Counts`] so far.
+pub fn counts() -> Counts {
+    COUNTS.with(Cell::get)
+}
+
+fn count_macro() {
+    COUNTS.with(|c| {
+        c.set(Counts {
+            macros: c.get().macros + 1,
+            ..c.get()
+        })
+    });
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //! It is not a place for semantics: field types and meanings live in the field
 //! registry, operator semantics in the compiler and the reference interpreter.
 
+use std::sync::Arc;
+
 /// Byte range in the condition text (start inclusive, end exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
@@ -27,6 +29,15 @@ pub enum Expr {
     Macro {
         name: String,
         span: Span,
+    },
+    /// A macro reference the checker replaced by the macro's expanded body.
+    /// The body is expanded once and shared by every use (hence the `Arc`);
+    /// the name stays so that the compiler can compile the body once for
+    /// all its uses and say which macro a problem is in. Its spans are in
+    /// the macro's text, not the rule's. The parser never produces it.
+    Inlined {
+        name: Arc<str>,
+        body: Arc<Expr>,
     },
     /// A constant, left by the checker after inlining (e.g. an empty `in ()`
     /// list folds to false).
