@@ -39,11 +39,6 @@ fn env() -> Option<(PathBuf, PathBuf)> {
         let script = [
             std::env::var("CTR_ENV_SCRIPT").unwrap_or_default(),
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ctr-test-env.sh").to_string(),
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/ctr-test-env.sh"
-            )
-            .to_string(),
         ]
         .into_iter()
         .find(|p| !p.is_empty() && Path::new(p).exists());

@@ -1,4 +1,4 @@
-//! evaluate's control plane (issue 8): the live ruleset that `reload`,
+//! evaluate's control plane: the live ruleset that `reload`,
 //! `setEnabled` and SIGHUP replace while events flow ([`live`]), the
 //! `EvaluateControl` RPC server on `--control PATH` ([`server`]), and the
 //! `evaluate ctl …` client ([`ctl`]).
