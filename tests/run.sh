@@ -31,4 +31,6 @@ bash tests/ctr-test-env.sh up
 trap 'bash tests/ctr-test-env.sh down >/dev/null 2>&1 || true' EXIT
 
 log "cargo test"
-cargo test --workspace --no-fail-fast -- --test-threads=2
+# Tests whose prerequisites a plain `cargo test` may lack (root, the probe,
+# the built stages, container runtimes) are #[ignore]d there; here they run.
+cargo test --workspace --no-fail-fast -- --include-ignored --test-threads=2

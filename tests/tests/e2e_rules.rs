@@ -6,8 +6,8 @@
 //!
 //! These tests need root (capture loads the eBPF probe), the built stage
 //! binaries, a C compiler for the triggers and, for the container test, the
-//! runtimes of `tests/ctr-test-env.sh`. Without them they fail when CI=true
-//! and are skipped with a notice otherwise. The rules' unit-level fixtures
+//! runtimes of `tests/ctr-test-env.sh`. So they are `#[ignore]`d
+//! and run by tests/run.sh. The rules' unit-level fixtures
 //! are `rules/tests/`, run by `rules_fixtures.rs`.
 
 #[path = "e2e_rules/containers.rs"]
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kestrel_tests::run::prerequisite;
+use kestrel_tests::run::require;
 
 use expect::Expect;
 use pipeline::{Alert, Config, Pipeline};
@@ -57,24 +57,18 @@ struct Env {
 fn env() -> Option<Env> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if !prerequisite("root (capture loads the eBPF probe)", root) {
-        return None;
-    }
+    require("root (capture loads the eBPF probe)", root);
     let bin = pipeline::bin_dir(&STAGES);
-    if !prerequisite(
+    require(
         "the capture, enrich and evaluate binaries (cargo build -p capture -p enrich -p evaluate)",
         bin.is_some(),
-    ) {
-        return None;
-    }
+    );
     let triggers = triggers::build();
     if let Err(e) = &triggers {
-        if !prerequisite(
+        require(
             &format!("a C compiler with static libc for tests/triggers ({e})"),
             false,
-        ) {
-            return None;
-        }
+        );
     }
     let work = tempfile::Builder::new()
         .prefix("kt-e2e-")
@@ -199,6 +193,7 @@ fn check(alerts: &[Alert], expected: &[Expect], logs: &Path) {
 }
 
 #[test]
+#[ignore = "needs root, the kernel probe, the built stages and container runtimes; tests/run.sh runs it"]
 fn host_triggers_fire_their_rules() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(env) = env() else { return };
@@ -291,17 +286,16 @@ fn host_triggers_fire_their_rules() {
 }
 
 #[test]
+#[ignore = "needs root, the kernel probe, the built stages and container runtimes; tests/run.sh runs it"]
 fn container_triggers_fire_their_rules() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(env) = env() else { return };
     let runtimes = containers::up();
     if let Err(e) = &runtimes {
-        if !prerequisite(
+        require(
             &format!("container runtimes from tests/ctr-test-env.sh ({e})"),
             false,
-        ) {
-            return;
-        }
+        );
     }
     let Ok(runtimes) = runtimes else { return };
     let t = |name: &str| env.triggers.join(format!("kt-{name}"));
@@ -409,13 +403,12 @@ fn run_container_triggers<'a>(
 const BENIGN_ROOT: &str = "kt-benign";
 
 #[test]
+#[ignore = "needs root, the kernel probe, the built stages and container runtimes; tests/run.sh runs it"]
 fn benign_workload_raises_nothing_at_warning_or_above() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(env) = env() else { return };
     let have_cargo = kestrel_tests::run::have_program("cargo");
-    if !prerequisite("cargo, for the benign workload's Rust build", have_cargo) {
-        return;
-    }
+    require("cargo, for the benign workload's Rust build", have_cargo);
     // The root shell lives in the target directory, not in /tmp, where
     // running it would be exactly what "Program run from a temporary
     // directory" reports.
@@ -424,9 +417,7 @@ fn benign_workload_raises_nothing_at_warning_or_above() {
         .into_iter()
         .map(Path::new)
         .find(|p| p.is_file());
-    if !prerequisite("bash, for the benign workload", bash.is_some()) {
-        return;
-    }
+    require("bash, for the benign workload", bash.is_some());
     std::fs::copy(bash.unwrap_or(Path::new("/bin/bash")), &root)
         .unwrap_or_else(|e| panic!("copy bash: {e}"));
     // Limit every rule to the workload's process tree.

@@ -9,7 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::prerequisites;
+use common::require_kernel;
 
 /// Longest a stop may take: one stats interval and a poll timeout, with
 /// room for a slow machine.
@@ -34,10 +34,9 @@ fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitStatu
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn an_unprivileged_user_gets_one_clear_line() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     // The binary must be reachable by the unprivileged user; the tests'
     // target dir is under the root-owned checkout, readable by all.
     let out = capture()
@@ -71,10 +70,9 @@ fn an_unknown_syscall_name_is_refused_before_loading() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn duration_stops_cleanly_with_a_final_stats_frame() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let start = Instant::now();
     let out = capture()
         .args(["--no-snapshot", "--syscalls", "openat", "--duration", "0.5"])
@@ -96,10 +94,9 @@ fn duration_stops_cleanly_with_a_final_stats_frame() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn a_closed_output_ends_capture_with_one_line() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let mut child = capture()
         .args(["--no-snapshot", "--syscalls", "openat"])
         .stdout(Stdio::piped())

@@ -1,8 +1,8 @@
 //! capture's control socket against the real binary and the real probe:
 //! `capture ctl set-syscalls` changes what is captured while capture runs;
 //! bad clients do not disturb it; another uid is refused; and with the
-//! control thread running, capture still holds no privilege. Run as root;
-//! under CI=true they never skip.
+//! control thread running, capture still holds no privilege. Needs root:
+//! `#[ignore]`d, run by tests/run.sh.
 
 mod common;
 
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{cstr, events, prerequisites, unique_path, Capture};
+use common::{cstr, events, require_kernel, unique_path, Capture};
 use serde_json::Value;
 use stage::control::client::{answers, bootstrap_request};
 
@@ -95,10 +95,9 @@ fn opened(frames: &[Value], path: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn set_syscalls_changes_the_selection_while_capture_runs() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let sock = Sock::new("ctl-select");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     assert_eq!(
@@ -156,10 +155,9 @@ fn set_syscalls_changes_the_selection_while_capture_runs() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn health_and_stats_answer_with_the_in_band_counters() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let sock = Sock::new("ctl-stats");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     let mode = std::fs::metadata(&*sock)
@@ -201,10 +199,9 @@ fn health_and_stats_answer_with_the_in_band_counters() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn bad_clients_do_not_disturb_capture() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let sock = Sock::new("ctl-garbage");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     let whole = bootstrap_request();
@@ -236,10 +233,9 @@ fn bad_clients_do_not_disturb_capture() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn another_uid_is_refused() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let sock = Sock::new("ctl-uid");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     // Open the mode: only the SO_PEERCRED check can refuse now.
@@ -261,10 +257,9 @@ fn another_uid_is_refused() {
 /// streaming thread does not: no capability, no_new_privs, the seccomp
 /// filter (checked per thread, in /proc/PID/task/TID/status).
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn with_control_every_thread_holds_no_privilege() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let sock = Sock::new("ctl-privs");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat", "--control", &sock]);
     // The control thread exists once the socket answers.
@@ -330,10 +325,9 @@ fn wait_for_counter(sock: &str, name: &str, want: u64) {
 /// refused unless forced; once forced it shows in-band (the stats frames'
 /// `selection.kinds` and `selection.changes`) and, when empty, in health.
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn set_syscalls_refuses_an_empty_or_narrower_selection_unless_forced() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let sock = Sock::new("ctl-blind");
     let c = Capture::start(&[
         "--no-snapshot",

@@ -2,7 +2,7 @@
 //! kernel. Each test starts capture, runs a trigger, stops capture, and
 //! asserts the exact event and parameters the trigger caused, picked out by
 //! the trigger's pid (and a unique path or port), so other activity on the
-//! host does not matter. Run as root; under CI=true they never skip.
+//! host does not matter. Needs root: `#[ignore]`d, run by tests/run.sh.
 
 mod common;
 
@@ -11,7 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
-use common::{cstr, events, gettid, prerequisites, the_event, unique_path, Capture};
+use common::{cstr, events, gettid, require_kernel, the_event, unique_path, Capture};
 use serde_json::{json, Value};
 
 fn our_pid() -> i64 {
@@ -32,10 +32,9 @@ fn params(e: &Value) -> &Value {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn openat_creating_a_file() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let path = unique_path("openat");
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat"]);
     let p = cstr(&path);
@@ -76,10 +75,9 @@ fn openat_creating_a_file() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn execve_with_its_argv() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let cwd = std::env::current_dir().unwrap();
     let c = Capture::start(&["--no-snapshot", "--syscalls", "execve"]);
     let child = Command::new("/bin/echo")
@@ -124,10 +122,9 @@ fn execve_with_its_argv() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn connect_and_accept_carry_both_ports() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let server_port = listener.local_addr().unwrap().port() as i64;
     let c = Capture::start(&["--no-snapshot", "--syscalls", "connect,accept,accept4"]);
@@ -163,10 +160,9 @@ fn connect_and_accept_carry_both_ports() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn symlinkat_fchmodat_fchownat() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let file = unique_path("attrs");
     let link = format!("{file}.link");
     std::fs::write(&file, b"x").unwrap();
@@ -225,10 +221,9 @@ fn symlinkat_fchmodat_fchownat() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn setns_into_a_namespace_made_by_unshare() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let c = Capture::start(&["--no-snapshot", "--syscalls", "unshare,setns"]);
     // A process in a new UTS namespace, made by unshare(CLONE_NEWUTS).
     let mut holder = Command::new("unshare")
@@ -282,10 +277,9 @@ fn setns_into_a_namespace_made_by_unshare() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn clone_whose_child_calls_execve() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let c = Capture::start(&["--no-snapshot", "--syscalls", "clone,execve"]);
     let path = cstr("/bin/true");
     let argv = [path.as_ptr(), std::ptr::null()];
@@ -331,10 +325,9 @@ fn clone_whose_child_calls_execve() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn snapshot_reports_a_process_started_before_capture() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     let pid = sleeper.id() as i64;
     // Until it has exec'd sleep.
@@ -373,10 +366,9 @@ fn snapshot_reports_a_process_started_before_capture() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn stats_frames_count_events_per_kind_and_drops() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let c = Capture::start(&["--no-snapshot", "--syscalls", "openat"]);
     let path = unique_path("stats");
     for _ in 0..10 {
@@ -411,10 +403,9 @@ fn stats_frames_count_events_per_kind_and_drops() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn execveat_of_a_memfd_is_flagged() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let image = std::fs::read("/bin/true").unwrap();
     let name = cstr("kestrel-memfd");
     let empty = cstr("");
@@ -475,10 +466,9 @@ fn execveat_of_a_memfd_is_flagged() {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn a_full_ring_buffer_is_counted_as_drops() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     // A 1 MiB ring and a reader that does not read: capture blocks on its
     // output, the ring fills, and the probe must count what it cannot send.
     let mut child = Command::new(env!("CARGO_BIN_EXE_capture"))
@@ -553,10 +543,9 @@ fn a_full_ring_buffer_is_counted_as_drops() {
 /// refusals themselves are exercised in the sandbox's forked-child tests;
 /// this checks that the real process is in that state.
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn after_start_up_capture_holds_no_privilege() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let c = Capture::start(&["--syscalls", "openat"]);
     let status_path = format!("/proc/{}/status", c.pid());
     let field = |text: &str, name: &str| {
@@ -652,10 +641,9 @@ fn padded_argv(marker: &str, total: usize) -> Vec<String> {
 /// one byte less), never memory of earlier records, and says whether it
 /// cut them.
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn execve_with_argv_at_and_beyond_the_limit_records_only_real_bytes() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     let c = Capture::start(&["--no-snapshot", "--syscalls", "execve"]);
     // Earlier execs with other, long arguments fill the probe's working
     // memory with bytes that must not reappear.
@@ -699,10 +687,9 @@ fn execve_with_argv_at_and_beyond_the_limit_records_only_real_bytes() {
 /// abstract unix name is every byte after the family, so the record shows
 /// exactly how many bytes were read and from where.
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn connect_address_at_and_beyond_the_limit_records_only_real_bytes() {
-    if !prerequisites() {
-        return;
-    }
+    require_kernel();
     const MAX_SOCKADDR_BYTES: usize = 128;
     // SAFETY: a plain socket call; the fd is closed below.
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };

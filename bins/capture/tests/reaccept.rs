@@ -52,10 +52,9 @@ fn socket_path() -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn a_listen_output_takes_the_next_reader_and_reports_the_gap() {
-    if !common::prerequisites() {
-        return;
-    }
+    common::require_kernel();
     let path = socket_path();
     let mut child = Command::new(env!("CARGO_BIN_EXE_capture"))
         .args(["--no-snapshot", "--duration", DURATION_SECS, "--output"])

@@ -134,16 +134,11 @@ fn garbage_and_half_calls_do_not_disturb_the_server() {
 }
 
 #[test]
+#[ignore = "needs root; tests/run.sh runs it"]
 fn other_uid_is_refused_even_with_an_open_mode() {
     // SAFETY: geteuid only reads the process's credentials.
-    if unsafe { libc::geteuid() } != 0 {
-        let msg = "this test needs root (it runs a client as `nobody`)";
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}");
-        }
-        eprintln!("skipped: {msg}");
-        return;
-    }
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(root, "this test needs root (it runs a client as `nobody`)");
     let dir = tempfile::tempdir().expect("tempdir");
     let (path, _status, _t) = start(dir.path());
     // Open everything up: only the uid check can refuse now.

@@ -8,19 +8,12 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use super::*;
 
-/// True when the tests can run: root, for BPF maps and programs. Without it,
-/// CI fails the test and a developer's run skips it with a notice.
-fn have_root(test: &str) -> bool {
+/// Fails the test unless it runs as root (BPF maps and programs). The tests that
+/// need it are `#[ignore]`d; `tests/run.sh` runs them as root.
+fn require_root(test: &str) {
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    let msg = format!("{test}: needs root (BPF maps and programs)");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}; CI must run the tests as root");
-    }
-    eprintln!("skipped: {msg}");
-    false
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(root, "{test}: needs root (BPF maps and programs)");
 }
 
 /// `union bpf_attr`, as a zeroed block the size the kernel accepts, with the
@@ -165,10 +158,9 @@ fn status_fields(pid: i32) -> std::collections::HashMap<String, String> {
 }
 
 #[test]
+#[ignore = "needs root; tests/run.sh runs it"]
 fn locked_down_child_cannot_open_or_load_but_reads_its_map() {
-    if !have_root("locked_down_child_cannot_open_or_load_but_reads_its_map") {
-        return;
-    }
+    require_root("locked_down_child_cannot_open_or_load_but_reads_its_map");
     let map = create_map().expect("create a BPF array map");
     let mut v = 42u64;
     map_elem(BPF_MAP_UPDATE_ELEM, map.as_raw_fd(), &mut v).expect("seed the map");
@@ -236,10 +228,9 @@ fn locked_down_child_cannot_open_or_load_but_reads_its_map() {
 }
 
 #[test]
+#[ignore = "needs root; tests/run.sh runs it"]
 fn landlock_alone_denies_opening_files_but_keeps_open_ones() {
-    if !have_root("landlock_alone_denies_opening_files_but_keeps_open_ones") {
-        return;
-    }
+    require_root("landlock_alone_denies_opening_files_but_keeps_open_ones");
     let report = in_child(
         || {
             let mut before = std::fs::File::open("/proc/self/stat")
@@ -293,10 +284,9 @@ fn refuses_a_process_with_several_threads() {
 /// who connected with `SO_PEERCRED` and reads the request; but no new
 /// socket can be made and no other socket option read.
 #[test]
+#[ignore = "needs root; tests/run.sh runs it"]
 fn a_thread_started_after_lock_down_serves_a_socket_bound_before() {
-    if !have_root("a_thread_started_after_lock_down_serves_a_socket_bound_before") {
-        return;
-    }
+    require_root("a_thread_started_after_lock_down_serves_a_socket_bound_before");
     let dir = std::env::temp_dir().join(format!("kestrel-sandbox-ctl-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let sock = dir.join("ctl.sock");
@@ -470,10 +460,9 @@ fn refused_with_eperm(what: &str, res: io::Result<()>) -> Result<(), String> {
 /// and no descriptor can be passed out over a socket; a descriptor held
 /// can still be fstat'ed and a socket still written.
 #[test]
+#[ignore = "needs root; tests/run.sh runs it"]
 fn locked_down_child_cannot_stat_paths_or_pass_descriptors() {
-    if !have_root("locked_down_child_cannot_stat_paths_or_pass_descriptors") {
-        return;
-    }
+    require_root("locked_down_child_cannot_stat_paths_or_pass_descriptors");
     let secret = std::ffi::CString::new(secret_path()).expect("no NUL");
     // Sanity: before lock-down each of these works, so the refusals below
     // are the sandbox's doing.
