@@ -47,8 +47,11 @@ raw() { "$bin/output" --raw < "$1" 2>/dev/null || true; }
 has_alert() { raw "$1" | grep -q '"rule":"[^"]*[Cc]redential'; }
 # counter FILE STAGE NAME: the value in STAGE's last stats frame in FILE
 counter() {
-  raw "$1" | grep "\"stats\":.*\"stage\":\"$2\"" | tail -1 \
-    | grep -o "\"name\":\"$3\",\"value\":[0-9]*" | grep -o '[0-9]*$' || echo 0
+  local v
+  v=$(raw "$1" | jq -r --arg s "$2" --arg n "$3" \
+    'select(.stats.stage == $s) | [.stats.counters[] | select(.name == $n) | .value] | first // empty' \
+    | tail -1)
+  echo "${v:-0}"
 }
 # wait_for SECS WHAT CMD...: polls CMD until it succeeds, or fails with WHAT
 wait_for() {
