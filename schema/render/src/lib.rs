@@ -39,7 +39,7 @@ use schema::Priority;
 use serde_json::{Map, Value};
 
 pub use escape::{escape, escape_into, needs_escape};
-pub use timefmt::{clock, rfc3339, rfc3339_micros};
+pub use timefmt::{clock, datetime, rfc3339, rfc3339_micros};
 
 /// What evaluate renders, and Falco shows, for a field with no value.
 pub const NA: &str = "<NA>";

@@ -14,34 +14,39 @@ fn instant(ns: u64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// `2023-11-14T22:13:20.123456789Z`: Falco's JSON `time`.
-pub fn rfc3339(ns: u64) -> String {
+/// Date and time of `ns`: `YYYY-MM-DD`, `sep`, `HH:MM:SS.` and the first
+/// `digits` (6 or 9) digits of the second's fraction.
+fn date_time(ns: u64, sep: char, digits: usize) -> String {
     let t = instant(ns);
+    let frac = if digits == 6 {
+        format!("{:06}", t.microsecond())
+    } else {
+        format!("{:09}", t.nanosecond())
+    };
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}.{frac}",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.nanosecond()
     )
+}
+
+/// `2023-11-14T22:13:20.123456789Z`: Falco's JSON `time`.
+pub fn rfc3339(ns: u64) -> String {
+    date_time(ns, 'T', 9) + "Z"
 }
 
 /// `2023-11-14T22:13:20.123456Z`: an RFC 5424 (syslog) TIMESTAMP.
 pub fn rfc3339_micros(ns: u64) -> String {
-    let t = instant(ns);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    date_time(ns, 'T', 6) + "Z"
+}
+
+/// `2023-11-14 22:13:20.123456789`: Falco's `evt.datetime`.
+pub fn datetime(ns: u64) -> String {
+    date_time(ns, ' ', 9)
 }
 
 /// `22:13:20.123456789`: the time Falco prints before a text alert by

@@ -165,12 +165,7 @@ impl<W: Sink> Out<W> {
                 let root = scratch
                     .get_root_as_reader::<frame::Reader>()
                     .map_err(|e| StageError::stage(format!("rendering a frame: {e}")))?;
-                if let Ok(frame::Alert(Ok(a))) = root.which() {
-                    line.clear();
-                    render(a, line).map_err(StageError::Stage)?;
-                    line.push('\n');
-                    w.write_all(line.as_bytes())?;
-                }
+                write_line(w, render, line, root)?;
             }
             Mode::Discard => {}
         }
@@ -182,14 +177,7 @@ impl<W: Sink> Out<W> {
     pub fn forward(&mut self, raw: &[u8], root: frame::Reader<'_>) -> Result<(), StageError> {
         match &mut self.mode {
             Mode::Frames(w) => w.write_raw(raw)?,
-            Mode::Lines { w, render, line } => {
-                if let Ok(frame::Alert(Ok(a))) = root.which() {
-                    line.clear();
-                    render(a, line).map_err(StageError::Stage)?;
-                    line.push('\n');
-                    w.write_all(line.as_bytes())?;
-                }
-            }
+            Mode::Lines { w, render, line } => write_line(w, render, line, root)?,
             Mode::Discard => {}
         }
         Ok(())
@@ -256,4 +244,20 @@ impl<W: Sink> Out<W> {
         }
         Ok(())
     }
+}
+
+/// Renders `root`, if it is an alert, as one line to `w`.
+fn write_line<W: Write>(
+    w: &mut W,
+    render: &mut Renderer,
+    line: &mut String,
+    root: frame::Reader<'_>,
+) -> Result<(), StageError> {
+    if let Ok(frame::Alert(Ok(a))) = root.which() {
+        line.clear();
+        render(a, line).map_err(StageError::Stage)?;
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }

@@ -154,19 +154,7 @@ fn evt_time<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
 }
 
 fn evt_datetime<'a>(v: &EventView<'a>, _: &FieldArg) -> Values<'a> {
-    // Every u64 of ns (up to the year 2554) is in `time`'s range.
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(v.ts()))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    Values::One(Value::owned(format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    )))
+    Values::One(Value::owned(render::datetime(v.ts())))
 }
 
 /// Renders one parameter as `evt.arg.*` shows it.
