@@ -32,6 +32,9 @@ pub struct Stats {
     /// of a batch (those events were counted in `events` too), as the
     /// output last reported.
     pub undelivered_frames: u64,
+    /// Frames the output had written to a reader that died before reading
+    /// them, as the output last reported (counted in `events` too).
+    pub lost_unread: u64,
     /// Fixed counters added at start-up, e.g. `snapshot.threads`.
     pub extra: Vec<(String, u64)>,
     /// The selection's counters (`selection.kinds`, `selection.changes`),
@@ -47,6 +50,7 @@ impl Stats {
             drops: [0; DROP_REASONS.len()],
             skipped_no_reader: 0,
             undelivered_frames: 0,
+            lost_unread: 0,
             extra: Vec::new(),
             selection: None,
         }
@@ -80,7 +84,10 @@ impl Stats {
             }
         }
         let in_kernel: u64 = self.drops.iter().sum();
-        c.count("drops", in_kernel + self.downstream_disconnected());
+        c.count(
+            "drops",
+            in_kernel + self.downstream_disconnected() + self.lost_unread,
+        );
         for (reason, &n) in DROP_REASONS.iter().zip(&self.drops) {
             c.drops(*reason, n);
         }

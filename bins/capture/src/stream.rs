@@ -113,6 +113,7 @@ impl stage::Source for Ring {
     fn tick<W: Sink>(&mut self, _now: Instant, out: &mut Out<W>) -> Result<(), StageError> {
         read_drops(&self.src, &mut self.stats);
         self.stats.undelivered_frames = out.undelivered_frames();
+        self.stats.lost_unread = out.lost_unread_frames();
         Ok(())
     }
 

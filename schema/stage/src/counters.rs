@@ -63,6 +63,10 @@ pub struct Counter {
 /// one drop reason every stage with a socket output has.
 pub const DOWNSTREAM_DISCONNECTED: &str = "downstream_disconnected";
 
+/// Frames written to a reader that died before reading them (see
+/// `reconnect::lost_unread_frames`).
+pub const LOST_UNREAD: &str = "lost_unread";
+
 /// The counters of one report, in the order they were added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters(Vec<Counter>);

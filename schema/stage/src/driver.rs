@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::control::StageStatus;
-use crate::counters::{Counters, DOWNSTREAM_DISCONNECTED};
+use crate::counters::{Counters, DOWNSTREAM_DISCONNECTED, LOST_UNREAD};
 use crate::error::StageError;
 use crate::out::{Out, Sink};
 
@@ -219,6 +219,8 @@ impl Driver {
         if c.get(&format!("drops.{DOWNSTREAM_DISCONNECTED}")).is_none() {
             c.drops(DOWNSTREAM_DISCONNECTED, out.undelivered_frames());
         }
+        // Frames a reader took into its socket and died without reading.
+        c.drops(LOST_UNREAD, out.lost_unread_frames());
         c
     }
 

@@ -41,6 +41,10 @@ pub trait Sink: Write {
     fn undelivered_frames(&self) -> u64 {
         0
     }
+    /// Frames written to readers that died before reading them.
+    fn lost_unread_frames(&self) -> u64 {
+        0
+    }
     /// Looks for the next reader, if there is none.
     fn redial(&mut self) {}
 }
@@ -54,6 +58,9 @@ impl Sink for Output {
     }
     fn undelivered_frames(&self) -> u64 {
         Output::undelivered_frames(self)
+    }
+    fn lost_unread_frames(&self) -> u64 {
+        Output::lost_unread_frames(self)
     }
     fn redial(&mut self) {
         Output::redial(self);
@@ -72,6 +79,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn undelivered_frames(&self) -> u64 {
         (**self).undelivered_frames()
+    }
+    fn lost_unread_frames(&self) -> u64 {
+        (**self).lost_unread_frames()
     }
     fn redial(&mut self) {
         (**self).redial()
@@ -214,6 +224,11 @@ impl<W: Sink> Out<W> {
     /// Frames dropped because no reader was there.
     pub fn undelivered_frames(&self) -> u64 {
         self.sink().map_or(0, Sink::undelivered_frames)
+    }
+
+    /// Frames written to readers that died before reading them.
+    pub fn lost_unread_frames(&self) -> u64 {
+        self.sink().map_or(0, Sink::lost_unread_frames)
     }
 
     /// Between two batches: with no reader, the rest of the batch goes

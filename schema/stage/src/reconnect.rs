@@ -26,8 +26,10 @@
 //! dropped; a new reader is taken only between two frames, and it first
 //! gets a copy of this stage's header. Each frame not delivered counts once
 //! in [`Output::undelivered_frames`] and in the process-wide
-//! [`undelivered_frames`]; frames already in the socket buffer when the
-//! reader died are lost with it and cannot be counted here.
+//! [`undelivered_frames`]. Frames already in the socket buffer when the
+//! reader died are lost with it: after each write the output looks at how
+//! much the socket still queues (`SIOCOUTQ`), and the frames queued at the
+//! last look count in [`lost_unread_frames`], an upper bound.
 //!
 //! When the reader goes away, the rest of the batch being written goes with
 //! it: those frames were built before the stage could know (a stage whose
@@ -43,7 +45,7 @@ mod tests;
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,6 +80,25 @@ static UNDELIVERED: AtomicU64 = AtomicU64::new(0);
 pub fn undelivered_frames() -> u64 {
     UNDELIVERED.load(Ordering::Relaxed)
 }
+
+/// Frames this process wrote to a reader that died before reading them,
+/// as far as the socket's queue showed when last looked at (after each
+/// write); see [`Reconnecting`].
+static LOST_UNREAD: AtomicU64 = AtomicU64::new(0);
+
+/// Frames written to a reader that died before reading them. An upper
+/// bound: a Unix socket reports its queue (`SIOCOUTQ`) in buffer sizes, a
+/// few hundred bytes more per write than the bytes themselves, and what the
+/// reader read after the last look at the queue counts too.
+pub fn lost_unread_frames() -> u64 {
+    LOST_UNREAD.load(Ordering::Relaxed)
+}
+
+/// Frames whose delivery is followed at once per reader: a Unix socket's
+/// send buffer (212,992 bytes by default, `net.core.wmem_default`) holds
+/// at most about 13,000 of the smallest frames (16 bytes). Past this, the
+/// oldest are taken as read, which can only undercount a loss.
+pub const MAX_FRAMES_IN_FLIGHT: usize = 1 << 16;
 
 /// Readers this process's outputs have lost. A stage whose frames refer
 /// to earlier frames (enrich's events to their thread's `state`, see
@@ -181,6 +202,14 @@ impl Output {
         }
     }
 
+    /// Frames written to readers that died before reading them.
+    pub fn lost_unread_frames(&self) -> u64 {
+        match self {
+            Output::Plain(_) => 0,
+            Output::Reconnecting(r) => r.lost_unread_frames(),
+        }
+    }
+
     /// Looks for a new reader now, if there is none; see
     /// [`Reconnecting::redial`].
     pub fn redial(&mut self) -> bool {
@@ -231,6 +260,13 @@ pub struct Reconnecting {
     greeting: Vec<u8>,
     cursor: FrameCursor,
     undelivered: u64,
+    /// Bytes written to the current reader since its header.
+    sent: u64,
+    /// Stream offsets (in `sent`'s terms) at which frames written to the
+    /// current reader end and which its socket's queue still held when
+    /// last looked at.
+    in_flight: std::collections::VecDeque<u64>,
+    lost_unread: u64,
     readers: u64,
     next_attempt: Instant,
     backoff: Duration,
@@ -251,6 +287,9 @@ impl Reconnecting {
             greeting,
             cursor: FrameCursor::default(),
             undelivered: 0,
+            sent: 0,
+            in_flight: std::collections::VecDeque::new(),
+            lost_unread: 0,
             readers: 1,
             next_attempt: Instant::now(),
             backoff,
@@ -267,6 +306,31 @@ impl Reconnecting {
 
     pub fn undelivered_frames(&self) -> u64 {
         self.undelivered
+    }
+
+    /// Frames written to readers that died before reading them.
+    pub fn lost_unread_frames(&self) -> u64 {
+        self.lost_unread
+    }
+
+    /// After `n` bytes of `buf` reached the reader: notes the frames that
+    /// ended in them, then forgets those the reader has taken from its
+    /// socket (all but the socket's queued bytes, `SIOCOUTQ`).
+    fn delivered(&mut self, buf: &[u8], fd: i32) -> io::Result<()> {
+        let base = self.sent;
+        let in_flight = &mut self.in_flight;
+        self.cursor.pass(buf, |at| {
+            if in_flight.len() == MAX_FRAMES_IN_FLIGHT {
+                in_flight.pop_front();
+            }
+            in_flight.push_back(base + at as u64);
+        })?;
+        self.sent += buf.len() as u64;
+        let read_to = self.sent.saturating_sub(queued_bytes(fd));
+        while self.in_flight.front().is_some_and(|&end| end <= read_to) {
+            self.in_flight.pop_front();
+        }
+        Ok(())
     }
 
     /// Looks for a new reader now if there is none, the stream stands
@@ -287,6 +351,8 @@ impl Reconnecting {
                 Ok(()) => {
                     self.reader = Some(r);
                     self.readers += 1;
+                    self.sent = 0;
+                    self.in_flight.clear();
                     self.backoff = self.source.first_backoff();
                     tracing::warn!(
                         undelivered = self.undelivered,
@@ -332,6 +398,11 @@ impl Reconnecting {
     /// [`Self::redial`] finds another.
     fn lose_reader(&mut self, e: &io::Error) {
         self.reader = None;
+        // Its socket's queue went with it, unread.
+        let lost = self.in_flight.len() as u64;
+        self.in_flight.clear();
+        self.lost_unread += lost;
+        LOST_UNREAD.fetch_add(lost, Ordering::Relaxed);
         READERS_LOST.fetch_add(1, Ordering::Relaxed);
         self.next_attempt = Instant::now();
         tracing::warn!(
@@ -382,7 +453,8 @@ impl Write for Reconnecting {
         };
         match reader.write(buf) {
             Ok(n) => {
-                self.cursor.pass(&buf[..n])?;
+                let fd = reader.as_raw_fd();
+                self.delivered(&buf[..n], fd)?;
                 Ok(n)
             }
             Err(e) if is_disconnect(&e) => {
@@ -408,6 +480,19 @@ impl Write for Reconnecting {
                 Ok(())
             }
         }
+    }
+}
+
+/// Bytes written to the socket `fd` that its reader has not read yet
+/// (`SIOCOUTQ`); 0 when the kernel cannot say (not a socket).
+fn queued_bytes(fd: i32) -> u64 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
+    if rc == 0 {
+        n.max(0) as u64
+    } else {
+        0
     }
 }
 

@@ -33,16 +33,18 @@ impl FrameCursor {
         self.table.is_empty() && self.body_left.is_none()
     }
 
-    /// Moves over `bytes`, which continue the stream; returns how many
-    /// frames ended within them.
-    pub(crate) fn pass(&mut self, mut bytes: &[u8]) -> io::Result<u64> {
-        let mut ended = 0;
-        while !bytes.is_empty() {
-            let (used, done) = self.pass_in_frame(bytes)?;
-            ended += u64::from(done);
-            bytes = &bytes[used..];
+    /// Moves over `bytes`, which continue the stream; calls `end` with
+    /// the offset within `bytes` just past each frame that ends there.
+    pub(crate) fn pass(&mut self, bytes: &[u8], mut end: impl FnMut(usize)) -> io::Result<()> {
+        let mut at = 0;
+        while at < bytes.len() {
+            let (used, done) = self.pass_in_frame(&bytes[at..])?;
+            at += used;
+            if done {
+                end(at);
+            }
         }
-        Ok(ended)
+        Ok(())
     }
 
     /// Moves over the part of `bytes` that belongs to the current frame;
@@ -168,12 +170,18 @@ mod tests {
     }
 
     #[test]
-    fn counts_frames_that_end_in_a_pass() {
+    fn finds_the_frames_that_end_in_a_pass() {
         let (bytes, ends) = stream();
         let mut c = FrameCursor::default();
-        assert_eq!(c.pass(&bytes[..ends[1] + 2]).expect("valid"), 2);
+        let cut = ends[1] + 2;
+        let mut seen = Vec::new();
+        c.pass(&bytes[..cut], |at| seen.push(at)).expect("valid");
+        assert_eq!(seen, ends[..2]);
         assert!(!c.at_boundary());
-        assert_eq!(c.pass(&bytes[ends[1] + 2..]).expect("valid"), 1);
+        seen.clear();
+        c.pass(&bytes[cut..], |at| seen.push(cut + at))
+            .expect("valid");
+        assert_eq!(seen, ends[2..]);
         assert!(c.at_boundary());
     }
 
@@ -181,13 +189,13 @@ mod tests {
     fn refuses_a_table_over_the_limits() {
         let mut c = FrameCursor::default();
         let err = c
-            .pass(&u32::MAX.to_le_bytes())
+            .pass(&u32::MAX.to_le_bytes(), |_| {})
             .expect_err("too many segments");
         assert!(err.to_string().contains("segments"), "{err}");
         let mut c = FrameCursor::default();
         let mut big = 0u32.to_le_bytes().to_vec();
         big.extend_from_slice(&u32::MAX.to_le_bytes());
-        let err = c.pass(&big).expect_err("too large");
+        let err = c.pass(&big, |_| {}).expect_err("too large");
         assert!(err.to_string().contains("over the limit"), "{err}");
     }
 }

@@ -271,3 +271,76 @@ fn a_batch_cut_by_a_lost_reader_is_not_finished_to_the_next() {
     assert_eq!(stage, Some(Stage::Enrich), "a fresh header first");
     assert_eq!(got, vec![100]);
 }
+
+#[test]
+fn frames_a_reader_died_without_reading_are_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = temp_socket(&dir);
+    let listener = UnixListener::bind(&path).expect("bind");
+    let mut w = FrameWriter::new(
+        open_output(
+            &Endpoint::Unix(path.clone()),
+            Stage::Enrich,
+            Redial::Connect,
+        )
+        .expect("connect"),
+    );
+    let (conn, _) = listener.accept().expect("accept");
+    w.write_header(Stage::Enrich).expect("header");
+    // Small frames, all of which fit in the socket's buffer unread.
+    for seq in 0..50 {
+        write_seq(&mut w, seq, 0);
+    }
+    w.flush().expect("flush");
+    // The reader dies without reading anything.
+    drop(conn);
+    drop(listener);
+    for seq in 50..60 {
+        write_seq(&mut w, seq, 0);
+        w.flush().expect("writes go nowhere but do not fail");
+    }
+    assert!(!w.get_ref().is_connected());
+    // The header and the 50 frames were in its socket when it died.
+    assert_eq!(w.get_ref().lost_unread_frames(), 51);
+    assert!(lost_unread_frames() >= 51, "in the process-wide total");
+    // What came after is counted as undelivered, as before; nothing twice.
+    assert_eq!(w.get_ref().undelivered_frames(), 10);
+}
+
+#[test]
+fn frames_a_reader_read_are_not_counted_as_lost() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = temp_socket(&dir);
+    let listener = UnixListener::bind(&path).expect("bind");
+    let mut w = FrameWriter::new(
+        open_output(
+            &Endpoint::Unix(path.clone()),
+            Stage::Enrich,
+            Redial::Connect,
+        )
+        .expect("connect"),
+    );
+    let (conn, _) = listener.accept().expect("accept");
+    w.write_header(Stage::Enrich).expect("header");
+    for seq in 0..20 {
+        write_seq(&mut w, seq, 0);
+        w.flush().expect("flush");
+    }
+    let (_, got) = read_stream_until(&conn, 20);
+    assert_eq!(got.len(), 20);
+    // The writer looks at the queue after each write: once the reader has
+    // read, a write shows it empty.
+    write_seq(&mut w, 20, 0);
+    w.flush().expect("flush");
+    drop(conn);
+    drop(listener);
+    for seq in 21..25 {
+        write_seq(&mut w, seq, 0);
+        w.flush().expect("writes go nowhere but do not fail");
+    }
+    // The socket reports its queue in buffer sizes, not bytes (a few
+    // hundred bytes more per write), so a few frames before the last may
+    // be counted; the 20 the reader took before that are not.
+    let lost = w.get_ref().lost_unread_frames();
+    assert!((1..20).contains(&lost), "{lost} counted as lost unread");
+}
