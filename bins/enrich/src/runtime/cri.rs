@@ -296,8 +296,8 @@ async fn connect(path: &Path) -> Result<(RuntimeServiceClient<Channel>, String),
         .await
         .map_err(|_| format!("no connection within {CRI_CONNECT_TIMEOUT:?}"))?
         .map_err(|e| error_chain(&e))?;
-    let mut client = RuntimeServiceClient::new(channel)
-        .max_decoding_message_size(MAX_CRI_MESSAGE_BYTES);
+    let mut client =
+        RuntimeServiceClient::new(channel).max_decoding_message_size(MAX_CRI_MESSAGE_BYTES);
     let version = tokio::time::timeout(
         RUNTIME_REQUEST_TIMEOUT,
         client.version(proto::VersionRequest {
@@ -475,9 +475,8 @@ impl Client {
             Some(sid) => self.pod(s, &mut c, &sid).await,
             None => None,
         };
-        parse::container(&resp, pod.as_ref(), &kind).map_err(|e| {
-            Miss::Bad(format!("CRI socket {}: {e}", s.path.display()))
-        })
+        parse::container(&resp, pod.as_ref(), &kind)
+            .map_err(|e| Miss::Bad(format!("CRI socket {}: {e}", s.path.display())))
     }
 
     /// `id` as a pod's sandbox (its pause container), if it is one.
@@ -638,7 +637,11 @@ async fn follow_events(client: Rc<Client>, socket: Rc<Socket>) {
                     });
                 }
                 Ok(T::ContainerDeletedEvent) => {
-                    if client.updates.send(MetaUpdate::Removed(id.clone())).is_err() {
+                    if client
+                        .updates
+                        .send(MetaUpdate::Removed(id.clone()))
+                        .is_err()
+                    {
                         return;
                     }
                     client.forget_later(id);

@@ -89,8 +89,11 @@ pub fn container(
     } else {
         digest_in_name
     };
-    let mut labels: Vec<(String, String)> =
-        st.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut labels: Vec<(String, String)> = st
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     labels.sort();
     let mut meta = ContainerMeta {
         name: st
@@ -143,8 +146,11 @@ pub fn sandbox(resp: &PodSandboxStatusResponse, runtime: &str) -> Result<Contain
         .unwrap_or("")
         .to_string();
     let (repo, tag, digest) = split_image(&image);
-    let mut labels: Vec<(String, String)> =
-        st.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut labels: Vec<(String, String)> = st
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     labels.sort();
     let mut meta = ContainerMeta {
         name: st
@@ -341,8 +347,8 @@ mod tests {
                     image: "localhost/test:1".into(),
                     ..Default::default()
                 }),
-                image_ref: "sha256:26723ef71f80b4cf2a8928d23b9ef11128578cbbad0f5c5041b4806b9ca044ca"
-                    .into(),
+                image_ref:
+                    "sha256:26723ef71f80b4cf2a8928d23b9ef11128578cbbad0f5c5041b4806b9ca044ca".into(),
                 labels: [("app".to_string(), "web".to_string())].into(),
                 mounts: vec![Mount {
                     container_path: "/host/etc".into(),
@@ -476,7 +482,8 @@ mod tests {
         let m = container(&resp, None, "containerd").unwrap();
         assert!(!m.privileged && m.cmdline.is_empty());
         assert_eq!(sandbox_id_of(&resp), None);
-        resp.info.insert("info".into(), " ".repeat(MAX_CRI_INFO_BYTES + 1));
+        resp.info
+            .insert("info".into(), " ".repeat(MAX_CRI_INFO_BYTES + 1));
         assert_eq!(sandbox_id_of(&resp), None);
         // Negative times and unknown enum values.
         if let Some(st) = resp.status.as_mut() {
