@@ -670,18 +670,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn given_sockets_win_over_well_known_ones_and_no_cri_turns_it_off() {
-        let dir = tempfile::tempdir().unwrap();
-        let present = dir.path().join("crio.sock");
-        std::fs::write(&present, b"").unwrap();
-        let absent = dir.path().join("containerd.sock");
-        let known = [absent.clone(), present.clone()];
-        assert_eq!(sockets_among(&[], false, &known), [present.clone()]);
-        assert_eq!(sockets_among(&[absent.clone()], false, &known), [absent]);
-        assert!(sockets_among(&[], true, &known).is_empty());
-    }
-
-    #[test]
     fn runtime_names() {
         assert_eq!(runtime_type("containerd"), "containerd");
         assert_eq!(runtime_type("cri-o"), "cri-o");
