@@ -24,7 +24,10 @@
 //!   128 labels and 64 mounts, under 200 MiB in all; each process of a
 //!   container also caches its identity part, which holds a copy of that
 //!   container's part (at most one 64 KiB cached segment). One answer read
-//!   from a runtime is at most [`MAX_HTTP_BODY_BYTES`].
+//!   from a runtime is at most [`MAX_HTTP_BODY_BYTES`] (a CRI message
+//!   [`MAX_CRI_MESSAGE_BYTES`]). The CRI client keeps its own copy of the
+//!   answers, as many again at most, and [`MAX_CRI_PODS`] pods' parts
+//!   (their labels within the same per-container bounds).
 //! - Held events: [`MAX_HELD_EVENTS`], each a whole event (a few KiB).
 //! - Every event frame written is within `schema::limits::MAX_FRAME_BYTES`;
 //!   one that would not be goes out cut (`crate::fit`), never fatal.

@@ -46,10 +46,10 @@
 //! | `container.mounts`, `container.mount.*` | `ContainerStatus.mounts`: host path, container path, `ro`/`rw`, propagation (`private`, `rslave`, `rshared`) |
 //! | `container.start_ts` | `ContainerStatus.started_at`, else `created_at` |
 //! | `container.labels`, `container.label[K]` | `ContainerStatus.labels` |
-//! | `container.cmdline` | `info.runtimeSpec.process.args`, else containerd's `info.config.command` + `args` |
+//! | `Container.cmdline` (on the wire; no Falco field) | `info.runtimeSpec.process.args`, else containerd's `info.config.command` + `args` |
 //! | `container.ip`, `k8s.pod.ip` | `PodSandboxStatus.network.ip` (IPv4 or IPv6 as given; additional IPs are not kept) |
 //! | `container.host_network`, `.host_pid`, `.host_ipc` | the sandbox's namespace options: `NODE` |
-//! | `container.pod_sandbox` | true when the id is a sandbox's (`PodSandboxStatus` knows it, `ContainerStatus` does not) |
+//! | `Container.podSandbox` (on the wire; Falco shows it as `container.id` = `k8s.pod.sandbox_id`) | true when the id is a sandbox's (`PodSandboxStatus` knows it, `ContainerStatus` does not) |
 //! | `k8s.pod.name`, `k8s.ns.name`, `k8s.pod.uid` | `PodSandboxStatus.metadata` (else the kubelet's `io.kubernetes.pod.*` labels on the container; the uid also from a kubepods cgroup path) |
 //! | `k8s.pod.labels`, `k8s.pod.label[K]` | `PodSandboxStatus.labels` |
 //! | `k8s.pod.sandbox_id`, `k8s.pod.full_sandbox_id` | the sandbox id: containerd's and CRI-O's `info.sandboxID`, else `ListContainers`' `pod_sandbox_id` |
