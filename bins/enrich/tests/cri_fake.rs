@@ -490,7 +490,10 @@ fn well_known_sockets_are_used_only_when_none_is_given() {
     let crio = sock(&dir, "crio.sock");
     let _l = std::os::unix::net::UnixListener::bind(&crio).unwrap();
     let known = [sock(&dir, "containerd.sock"), crio.clone()];
-    assert_eq!(sockets_among(&[], false, &known), std::slice::from_ref(&crio));
+    assert_eq!(
+        sockets_among(&[], false, &known),
+        std::slice::from_ref(&crio)
+    );
     let given = [PathBuf::from("/elsewhere.sock")];
     assert_eq!(sockets_among(&given, false, &known), given);
     assert!(sockets_among(&[], true, &known).is_empty());
