@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and running kestrel needs, when it is missing:
-# capnp (schema compiler), clang-19/llvm-19/libbpf-dev/bpftool (the eBPF
+# capnp (schema compiler), protoc (enrich's CRI protocol), clang-19/llvm-19/libbpf-dev/bpftool (the eBPF
 # probe), systemd (systemd-socket-activate, systemd-analyze for the unit
 # tests), and mounts tracefs, where the syscall tracepoints live.
 # Idempotent; quiet when everything is there.
@@ -8,6 +8,7 @@ set -euo pipefail
 
 need=()
 command -v capnp >/dev/null || need+=(capnproto)
+command -v protoc >/dev/null || need+=(protobuf-compiler)
 command -v clang-19 >/dev/null || need+=(clang-19)
 command -v llvm-strip-19 >/dev/null || need+=(llvm-19)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)

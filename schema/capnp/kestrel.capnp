@@ -15,7 +15,8 @@ const formatMajor :UInt16 = 2;
 # a stream's minor reads as its default (false, 0, empty) because its
 # producer did not know it, not because it was so.
 # 1: `OutputField.isNumber`, `Counter.kind`, `Counter.reason`.
-const formatMinor :UInt16 = 1;
+# 2: `Container.ip`, `Container.podSandbox`, `K8s.podIp`, `K8s.sandboxId`.
+const formatMinor :UInt16 = 2;
 
 struct Frame {
   union {
@@ -425,6 +426,11 @@ struct Container {
   hostPid @15 :Bool;
   hostIpc @16 :Bool;
   cmdline @17 :Text;
+  # The container's (its pod's, under CRI) primary IP address.
+  ip @18 :Text;
+  # True for a Kubernetes pod's own sandbox ("pause") container, whose id is
+  # the pod's sandbox id (K8s.sandboxId).
+  podSandbox @19 :Bool;
 }
 
 struct K8s {
@@ -432,6 +438,10 @@ struct K8s {
   podUid @1 :Text;
   namespace @2 :Text;
   podLabels @3 :List(Label);
+  # The pod's IP address (CRI PodSandboxStatus.network.ip).
+  podIp @4 :Text;
+  # The pod's full (64-hex) sandbox id: its pause container's id.
+  sandboxId @5 :Text;
 }
 
 enum Priority {

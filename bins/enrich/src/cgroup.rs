@@ -24,6 +24,21 @@ impl Runtime {
             Runtime::CriO => "cri-o",
         }
     }
+
+    /// The runtime a `container.type` names; Docker for any other name.
+    pub fn from_name(name: &str) -> Runtime {
+        match name {
+            "podman" => Runtime::Podman,
+            "containerd" => Runtime::Containerd,
+            "cri-o" => Runtime::CriO,
+            _ => Runtime::Docker,
+        }
+    }
+
+    /// True for the runtimes served by CRI rather than the Docker API.
+    pub fn is_cri(self) -> bool {
+        matches!(self, Runtime::Containerd | Runtime::CriO)
+    }
 }
 
 /// A container found in a cgroup path.

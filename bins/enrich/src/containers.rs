@@ -28,6 +28,18 @@ pub struct MountInfo {
     pub propagation: String,
 }
 
+/// What a CRI runtime told about a container's pod (its sandbox).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodMeta {
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    /// The full sandbox id (the pause container's id).
+    pub sandbox_id: String,
+    pub ip: String,
+    pub labels: Vec<(String, String)>,
+}
+
 /// What a runtime told about a container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContainerMeta {
@@ -47,6 +59,13 @@ pub struct ContainerMeta {
     pub host_pid: bool,
     pub host_ipc: bool,
     pub cmdline: String,
+    /// Primary IP address (under CRI, the pod's).
+    pub ip: String,
+    /// The pod, from a CRI runtime's sandbox status. Docker-API runtimes
+    /// leave it out: their pod comes from the kubelet's labels.
+    pub pod: Option<PodMeta>,
+    /// This is a pod's own sandbox (pause) container.
+    pub pod_sandbox: bool,
     /// Labels, mounts and texts cut to the limits by [`Self::limit`].
     pub cut: u64,
 }
@@ -92,7 +111,22 @@ impl ContainerMeta {
         ] {
             text(s, MAX_CONTAINER_TEXT_BYTES);
         }
+        text(&mut self.ip, MAX_CONTAINER_TEXT_BYTES);
+        if let Some(p) = &mut self.pod {
+            for s in [
+                &mut p.name,
+                &mut p.namespace,
+                &mut p.uid,
+                &mut p.sandbox_id,
+                &mut p.ip,
+            ] {
+                text(s, MAX_CONTAINER_TEXT_BYTES);
+            }
+        }
         text(&mut self.cmdline, MAX_CONTAINER_CMDLINE_BYTES);
+        let pod_texts = self.pod.as_ref().map_or(0, |p| {
+            p.name.len() + p.namespace.len() + p.uid.len() + p.sandbox_id.len() + p.ip.len()
+        });
         let mut left = MAX_CONTAINER_META_BYTES.saturating_sub(
             self.name.len()
                 + self.image.len()
@@ -101,29 +135,17 @@ impl ContainerMeta {
                 + self.image_id.len()
                 + self.image_digest.len()
                 + self.runtime.len()
-                + self.cmdline.len(),
+                + self.cmdline.len()
+                + self.ip.len()
+                + pod_texts,
         );
         let is_pod = |k: &str| POD_LABELS.contains(&k);
         // Stable: the pod's labels first, the rest in the order given.
         self.labels.sort_by_key(|(k, _)| !is_pod(k));
-        let mut labels = Vec::with_capacity(self.labels.len().min(MAX_CONTAINER_LABELS));
-        for (k, mut v) in std::mem::take(&mut self.labels) {
-            if k.len() > MAX_LABEL_KEY_BYTES || labels.len() >= MAX_CONTAINER_LABELS {
-                cut += 1;
-                continue;
-            }
-            if cut_text(&mut v, MAX_CONTAINER_TEXT_BYTES) {
-                cut += 1;
-            }
-            let size = k.len() + v.len();
-            if size > left {
-                cut += 1;
-                continue;
-            }
-            left -= size;
-            labels.push((k, v));
+        cut += limit_labels(&mut self.labels, &mut left);
+        if let Some(p) = &mut self.pod {
+            cut += limit_labels(&mut p.labels, &mut left);
         }
-        self.labels = labels;
         let mut mounts = Vec::with_capacity(self.mounts.len().min(MAX_CONTAINER_MOUNTS));
         for mut m in std::mem::take(&mut self.mounts) {
             if mounts.len() >= MAX_CONTAINER_MOUNTS {
@@ -148,12 +170,46 @@ impl ContainerMeta {
         cut
     }
 
+    /// The pod's name, namespace and uid: from the CRI sandbox when a CRI
+    /// runtime answered, else from the kubelet's labels on the container.
+    fn pod_field(&self, pick: fn(&PodMeta) -> &str, label: &str) -> Option<&str> {
+        match &self.pod {
+            Some(p) if !pick(p).is_empty() => Some(pick(p)),
+            _ => self.label(label),
+        }
+    }
+
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Cuts `labels` to [`MAX_CONTAINER_LABELS`] and the bytes `left`, which
+/// it lowers by what it keeps; returns how many were cut or shortened.
+fn limit_labels(labels: &mut Vec<(String, String)>, left: &mut usize) -> u64 {
+    let mut cut = 0;
+    let mut kept = Vec::with_capacity(labels.len().min(MAX_CONTAINER_LABELS));
+    for (k, mut v) in std::mem::take(labels) {
+        if k.len() > MAX_LABEL_KEY_BYTES || kept.len() >= MAX_CONTAINER_LABELS {
+            cut += 1;
+            continue;
+        }
+        if cut_text(&mut v, MAX_CONTAINER_TEXT_BYTES) {
+            cut += 1;
+        }
+        let size = k.len() + v.len();
+        if size > *left {
+            cut += 1;
+            continue;
+        }
+        *left -= size;
+        kept.push((k, v));
+    }
+    *labels = kept;
+    cut
 }
 
 /// Where a container's metadata stands.
@@ -248,6 +304,8 @@ impl ContainerEntry {
         c.set_host_pid(m.host_pid);
         c.set_host_ipc(m.host_ipc);
         c.set_cmdline(m.cmdline.as_str());
+        c.set_ip(m.ip.as_str());
+        c.set_pod_sandbox(m.pod_sandbox);
         if !detail {
             return;
         }
@@ -279,14 +337,24 @@ const POD_LABELS: [&str; 3] = [POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABE
 
 fn write_k8s(mut k: k8s::Builder<'_>, m: Option<&ContainerMeta>, cgroup_uid: Option<&str>) {
     if let Some(m) = m {
-        if let Some(v) = m.label(POD_NAME_LABEL) {
+        if let Some(v) = m.pod_field(|p| &p.name, POD_NAME_LABEL) {
             k.set_pod_name(v);
         }
-        if let Some(v) = m.label(POD_NAMESPACE_LABEL) {
+        if let Some(v) = m.pod_field(|p| &p.namespace, POD_NAMESPACE_LABEL) {
             k.set_namespace(v);
         }
-        if let Some(v) = m.label(POD_UID_LABEL).or(cgroup_uid) {
+        if let Some(v) = m.pod_field(|p| &p.uid, POD_UID_LABEL).or(cgroup_uid) {
             k.set_pod_uid(v);
+        }
+        if let Some(p) = &m.pod {
+            k.set_pod_ip(p.ip.as_str());
+            k.set_sandbox_id(p.sandbox_id.as_str());
+            let mut labels = k.init_pod_labels(p.labels.len() as u32);
+            for (i, (key, value)) in p.labels.iter().enumerate() {
+                let mut l = labels.reborrow().get(i as u32);
+                l.set_key(key.as_str());
+                l.set_value(value.as_str());
+            }
         }
     } else if let Some(uid) = cgroup_uid {
         k.set_pod_uid(uid);

@@ -83,6 +83,10 @@ pub enum MetaUpdate {
     },
     /// The runtime destroyed a container.
     Removed(String),
+    /// No client was given for the runtime of this container (a Docker
+    /// container while only CRI sockets are known): nothing will come, and
+    /// that is no miss.
+    Unasked(String),
 }
 
 /// The descriptor an event concerns.
@@ -147,6 +151,10 @@ pub struct Enricher {
     /// Destroyed containers and when their metadata may leave the cache.
     removals: VecDeque<(Instant, String)>,
     forward: Forward,
+    /// The last reason a fetch failed that was logged as a warning: an
+    /// unreachable runtime fails every container's fetch alike, and says so
+    /// once (each miss still counts in `meta_misses`).
+    last_miss_warning: Option<String>,
 }
 
 pub(crate) fn to_io(e: capnp::Error) -> io::Error {
@@ -174,6 +182,7 @@ impl Enricher {
             wait: opts.metadata_wait,
             removals: VecDeque::new(),
             forward: opts.forward.clone(),
+            last_miss_warning: None,
         }
     }
 
@@ -437,7 +446,12 @@ impl Enricher {
                         Meta::Complete(Arc::from(m))
                     }
                     Err(why) => {
-                        tracing::warn!(container = %full_id, "no metadata: {why}");
+                        if self.last_miss_warning.as_deref() == Some(why.as_str()) {
+                            tracing::debug!(container = %full_id, "no metadata: {why}");
+                        } else {
+                            tracing::warn!(container = %full_id, "no metadata: {why}");
+                            self.last_miss_warning = Some(why);
+                        }
                         self.stats.meta_misses += 1;
                         Meta::Failed
                     }
@@ -448,7 +462,7 @@ impl Enricher {
                         // Announced by the runtime's event stream before
                         // any of its processes showed up.
                         let runtime = match &meta {
-                            Meta::Complete(m) if m.runtime == "podman" => Runtime::Podman,
+                            Meta::Complete(m) => Runtime::from_name(&m.runtime),
                             _ => Runtime::Docker,
                         };
                         let found = CgroupContainer {
@@ -457,6 +471,14 @@ impl Enricher {
                             pod_uid: None,
                         };
                         self.containers.insert(&found, meta);
+                    }
+                }
+                self.release(&full_id, w)?;
+            }
+            MetaUpdate::Unasked(full_id) => {
+                if let Some(c) = self.containers.get_mut(&full_id) {
+                    if matches!(c.meta, Meta::Pending(_)) {
+                        c.meta = Meta::NotAsked;
                     }
                 }
                 self.release(&full_id, w)?;

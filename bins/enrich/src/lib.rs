@@ -11,7 +11,8 @@
 //! enrich runs unprivileged and never reads /proc: everything comes from the
 //! stream (capture's snapshot events and syscalls), so a recorded stream
 //! replays to the same output. The only outside inputs are the passwd and
-//! group files and, optionally, container runtimes' APIs for metadata.
+//! group files and, optionally, container runtimes' APIs for metadata
+//! (Docker-compatible ones and CRI: [`runtime`]).
 //!
 //! It does not evaluate rules or deliver alerts (evaluate and output do).
 

@@ -24,7 +24,10 @@
 //!   128 labels and 64 mounts, under 200 MiB in all; each process of a
 //!   container also caches its identity part, which holds a copy of that
 //!   container's part (at most one 64 KiB cached segment). One answer read
-//!   from a runtime is at most [`MAX_HTTP_BODY_BYTES`].
+//!   from a runtime is at most [`MAX_HTTP_BODY_BYTES`] (a CRI message
+//!   [`MAX_CRI_MESSAGE_BYTES`]). The CRI client keeps its own copy of the
+//!   answers, as many again at most, and [`MAX_CRI_PODS`] pods' parts
+//!   (their labels within the same per-container bounds).
 //! - Held events: [`MAX_HELD_EVENTS`], each a whole event (a few KiB).
 //! - Every event frame written is within `schema::limits::MAX_FRAME_BYTES`;
 //!   one that would not be goes out cut (`crate::fit`), never fatal.
@@ -133,6 +136,34 @@ pub const MAX_CONTAINER_MOUNTS: usize = 64;
 /// (see [`crate::splice`]), and every event's frame far below the wire
 /// limit (`schema::limits::MAX_FRAME_BYTES`).
 pub const MAX_CONTAINER_META_BYTES: usize = 32 << 10;
+
+/// Longest wait for a CRI runtime's socket to accept a connection and
+/// finish the HTTP/2 handshake. Each request then has
+/// [`RUNTIME_REQUEST_TIMEOUT`].
+pub const CRI_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// First wait before a CRI socket that failed (missing, refused, too slow,
+/// not speaking gRPC) is tried again; it doubles on each failure up to
+/// [`CRI_RECONNECT_MAX`]. Meanwhile lookups on that socket fail at once, so
+/// a new container's events are not held for a runtime that is down.
+pub const CRI_RECONNECT_MIN: Duration = Duration::from_millis(100);
+
+/// Longest wait between two attempts to reach a failed CRI socket.
+pub const CRI_RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// Largest gRPC message decoded from a CRI runtime. A verbose
+/// `ContainerStatus` (the OCI spec included) is tens of KiB; the default
+/// of 4 MiB would let a runtime make enrich hold that per answer.
+pub const MAX_CRI_MESSAGE_BYTES: usize = 1 << 20;
+
+/// Largest verbose `info` JSON of a CRI answer that is parsed; a larger one
+/// is ignored (privileged, the command line and the sandbox id are then
+/// unknown), as it cannot be a real container's.
+pub const MAX_CRI_INFO_BYTES: usize = 512 << 10;
+
+/// Most pod sandboxes whose status the CRI client keeps, so that a pod's
+/// containers ask for it once. The oldest go first.
+pub const MAX_CRI_PODS: usize = 1_024;
 
 /// Largest HTTP header block accepted from a container runtime.
 pub const MAX_HTTP_HEADER_BYTES: usize = 64 << 10;

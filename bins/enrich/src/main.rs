@@ -41,6 +41,15 @@ struct Cli {
     /// Podman's Docker-compatible API socket (repeatable).
     #[arg(long = "podman-socket", value_name = "PATH")]
     podman_sockets: Vec<PathBuf>,
+    /// CRI runtime socket (containerd, CRI-O) to ask for container and pod
+    /// metadata (repeatable). Default: those of
+    /// /run/containerd/containerd.sock, /run/crio/crio.sock and
+    /// /run/k3s/containerd/containerd.sock that exist.
+    #[arg(long = "cri-socket", value_name = "PATH", conflicts_with = "no_cri")]
+    cri_sockets: Vec<PathBuf>,
+    /// Ask no CRI runtime, not even at the default sockets.
+    #[arg(long)]
+    no_cri: bool,
     /// Longest wait, in ms, for a new container's metadata before its
     /// events go on without it.
     #[arg(long, default_value_t = DEFAULT_METADATA_WAIT.as_millis() as u64)]
@@ -134,6 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let sockets = enrich::runtime::Sockets {
         docker: cli.docker_sockets,
         podman: cli.podman_sockets,
+        cri: enrich::runtime::cri::sockets(&cli.cri_sockets, cli.no_cri),
     };
     let mut start = |tx| enrich::runtime::start(&sockets, tx);
     enrich::run::run_with_status(input, output, &opts, &mut start, status)?;

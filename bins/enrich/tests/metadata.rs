@@ -245,6 +245,7 @@ fn first_events_of_a_new_container_carry_its_metadata() {
         Sockets {
             docker: vec![sock],
             podman: vec![],
+            cri: vec![],
         },
         Duration::from_secs(2),
     );
@@ -292,6 +293,7 @@ fn a_slow_runtime_costs_at_most_the_bounded_wait() {
         Sockets {
             docker: vec![sock],
             podman: vec![],
+            cri: vec![],
         },
         Duration::from_millis(100),
     );
@@ -311,6 +313,7 @@ fn a_garbage_answer_marks_events_failed_and_they_flow() {
         Sockets {
             docker: vec![sock],
             podman: vec![],
+            cri: vec![],
         },
         Duration::from_secs(2),
     );
@@ -327,6 +330,7 @@ fn a_missing_socket_marks_events_failed_and_they_flow() {
         Sockets {
             docker: vec![],
             podman: vec![sock],
+            cri: vec![],
         },
         Duration::from_secs(2),
     );
@@ -344,6 +348,7 @@ fn run_paused(answer: Answer, pause: Duration) -> (Vec<Value>, Vec<Value>) {
     let sockets = Sockets {
         docker: vec![sock],
         podman: vec![],
+        cri: vec![],
     };
     let (_u, pw, gr) = userdb();
     let opts = enrich::Options {
@@ -419,6 +424,7 @@ fn many_labels(count: usize, bytes: usize) -> (Vec<Value>, Vec<Value>) {
         Sockets {
             docker: vec![sock],
             podman: vec![],
+            cri: vec![],
         },
         Duration::from_secs(2),
     );

@@ -91,7 +91,7 @@ pub fn parse(body: &[u8], runtime: &str) -> Result<ContainerMeta, String> {
         host_pid: i.host_config.pid_mode == "host",
         host_ipc: i.host_config.ipc_mode == "host",
         cmdline,
-        cut: 0,
+        ..ContainerMeta::default()
     };
     meta.limit();
     Ok(meta)

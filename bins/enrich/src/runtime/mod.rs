@@ -1,14 +1,18 @@
 //! Container runtime clients: container metadata from Docker-compatible APIs
-//! over Unix sockets (dockerd's, podman's), fetched in the background.
+//! over Unix sockets (dockerd's, podman's) and from CRI runtimes
+//! (containerd, CRI-O: [`cri`]), fetched in the background.
 //!
-//! One thread answers the engine's [`FetchRequest`]s by asking each socket
-//! in turn (the one matching the cgroup's runtime first). One thread per
+//! One thread answers the engine's [`FetchRequest`]s: those for CRI cgroup
+//! layouts go to the CRI client when one runs, the others to each Docker
+//! API socket in turn (the one matching the cgroup's runtime first); a
+//! request no client serves is answered [`MetaUpdate::Unasked`]. One thread per
 //! socket follows the runtime's `/events` stream: a created or started
 //! container's metadata is fetched before its first events ask for it, and a
 //! destroyed container leaves the cache (after a grace period, for its last
 //! events still in flight). A socket that is missing or answers garbage
 //! gives a warning; events keep flowing without metadata.
 
+pub mod cri;
 pub mod http;
 pub mod inspect;
 
@@ -27,6 +31,8 @@ use crate::limits::{RUNTIME_RECONNECT_DELAY, RUNTIME_REQUEST_TIMEOUT};
 pub struct Sockets {
     pub docker: Vec<PathBuf>,
     pub podman: Vec<PathBuf>,
+    /// CRI sockets, as chosen by [`cri::sockets`].
+    pub cri: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +59,7 @@ fn apis(sockets: &Sockets) -> Vec<Api> {
 /// or None when no socket was given.
 pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchRequest>> {
     let apis = apis(sockets);
-    if apis.is_empty() {
+    if apis.is_empty() && sockets.cri.is_empty() {
         return None;
     }
     for api in &apis {
@@ -82,13 +88,24 @@ pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchReque
             return None;
         }
     }
+    let cri = if sockets.cri.is_empty() {
+        None
+    } else {
+        match cri::start(sockets.cri.clone(), updates.clone()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("cannot start the CRI client: {e}");
+                None
+            }
+        }
+    };
     let (req_tx, req_rx) = channel::<FetchRequest>();
     {
         let apis = apis.clone();
         let updates = updates.clone();
         let spawned = std::thread::Builder::new()
             .name("enrich-fetch".into())
-            .spawn(move || fetch_loop(&apis, req_rx, updates));
+            .spawn(move || fetch_loop(&apis, cri.as_ref(), req_rx, updates));
         if let Err(e) = spawned {
             tracing::warn!("cannot start the metadata thread: {e}");
             return None;
@@ -108,8 +125,26 @@ pub fn start(sockets: &Sockets, tx: SyncSender<Msg>) -> Option<Sender<FetchReque
     Some(req_tx)
 }
 
-fn fetch_loop(apis: &[Api], rx: Receiver<FetchRequest>, updates: Sender<MetaUpdate>) {
+fn fetch_loop(
+    apis: &[Api],
+    cri: Option<&cri::Cri>,
+    rx: Receiver<FetchRequest>,
+    updates: Sender<MetaUpdate>,
+) {
     while let Ok(req) = rx.recv() {
+        if req.runtime.is_cri() {
+            if let Some(cri) = cri {
+                if cri.ask(req.clone()) {
+                    continue;
+                }
+            }
+        }
+        if apis.is_empty() {
+            if updates.send(MetaUpdate::Unasked(req.full_id)).is_err() {
+                return;
+            }
+            continue;
+        }
         let result = fetch(apis, &req).map(Box::new);
         let update = MetaUpdate::Fetched {
             full_id: req.full_id,

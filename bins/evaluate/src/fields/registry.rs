@@ -968,6 +968,10 @@ pub static FIELDS: &[FieldDef] = &[
     f("container.mount.mode", T::Str, A::IndexOrKey, Shape::One, "A mount's mode, by position or source path.", |v, a| bytes(mount(v, a, false).and_then(|m| text(m.get_mode())))),
     f("container.mount.rdwr", T::Str, A::IndexOrKey, Shape::One, "Whether a mount is writable (true/false), by position or source path.", |v, a| one(mount(v, a, false).map(|m| Value::borrowed(if m.get_rw() { b"true" } else { b"false" })))),
     f("container.mount.propagation", T::Str, A::IndexOrKey, Shape::One, "A mount's propagation, by position or source path.", |v, a| bytes(mount(v, a, false).and_then(|m| text(m.get_propagation())))),
+    s("container.ip", T::Str, "The container's primary IP address (under CRI, its pod's).", ctext!(get_ip)),
+    s("container.host_pid", T::Bool, "True when the container runs in the host's PID namespace.", |v, _| boolean(v.container().map(|c| c.get_host_pid()))),
+    s("container.host_network", T::Bool, "True when the container runs in the host's network namespace.", |v, _| boolean(v.container().map(|c| c.get_host_network()))),
+    s("container.host_ipc", T::Bool, "True when the container runs in the host's IPC namespace.", |v, _| boolean(v.container().map(|c| c.get_host_ipc()))),
     f("container.label", T::Str, A::Key, Shape::One, "A container label's value (container.label[app]).", |v, a| label(v.container().and_then(|c| c.get_labels().ok()), a)),
     s("container.labels", T::Str, "All container labels, as key:value, comma-separated.", |v, a| label(v.container().and_then(|c| c.get_labels().ok()), a)),
     // k8s.*
@@ -975,6 +979,9 @@ pub static FIELDS: &[FieldDef] = &[
     s("k8s.pod.name", T::Str, "Kubernetes pod name.", ktext!(get_pod_name)),
     s("k8s.pod.uid", T::Str, "Kubernetes pod UID.", ktext!(get_pod_uid)),
     s("k8s.pod.id", T::Str, "Kubernetes pod UID (legacy name).", ktext!(get_pod_uid)),
+    s("k8s.pod.ip", T::Str, "Kubernetes pod IP address.", ktext!(get_pod_ip)),
+    s("k8s.pod.sandbox_id", T::Str, "Kubernetes pod sandbox id, 12 hex digits (the pause container's container.id).", |v, _| bytes(v.k8s().and_then(|k| text(k.get_sandbox_id())).filter(|s| !s.is_empty()).map(|s| &s[..s.len().min(12)]))),
+    s("k8s.pod.full_sandbox_id", T::Str, "Kubernetes pod sandbox id, full.", ktext!(get_sandbox_id)),
     f("k8s.pod.label", T::Str, A::Key, Shape::One, "A pod label's value (k8s.pod.label[app]).", |v, a| label(v.k8s().and_then(|k| k.get_pod_labels().ok()), a)),
     s("k8s.pod.labels", T::Str, "All pod labels, as key:value, comma-separated.", |v, a| label(v.k8s().and_then(|k| k.get_pod_labels().ok()), a)),
 ];

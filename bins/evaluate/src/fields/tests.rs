@@ -548,3 +548,43 @@ fn state_only_fields_ignore_everything_but_the_state() {
         assert_ne!(read(&rich, &f), read(&other, &f), "{name}");
     }
 }
+
+/// The pod fields a CRI runtime fills (schema minor 2): pod IP, sandbox id
+/// and the host namespaces, read from an event carrying them.
+#[test]
+fn cri_pod_fields() {
+    let mut msg = container_event().to_message();
+    {
+        let root = msg
+            .get_root::<schema::kestrel_capnp::frame::Builder>()
+            .unwrap();
+        let schema::kestrel_capnp::frame::Which::Event(Ok(mut ev)) = root.which().unwrap() else {
+            unreachable!("a sample message holds an event")
+        };
+        let mut k = ev.reborrow().get_k8s().unwrap();
+        k.set_pod_ip("10.1.2.3");
+        k.set_sandbox_id("e867542cacee7a7cf70304f159d2ee5fb3f8fe43cd0c6249609a13b37d272864");
+        let mut c = ev.get_container().unwrap();
+        c.set_ip("10.1.2.3");
+        c.set_host_network(true);
+    }
+    let read = |name: &str| {
+        let f = lookup(name, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut out = String::new();
+        f.render(
+            &EventView::new(sample::event_of(&msg), 7, "test-host"),
+            &mut out,
+        );
+        out
+    };
+    assert_eq!(read("k8s.pod.ip"), "10.1.2.3");
+    assert_eq!(read("container.ip"), "10.1.2.3");
+    assert_eq!(read("k8s.pod.sandbox_id"), "e867542cacee");
+    assert_eq!(
+        read("k8s.pod.full_sandbox_id"),
+        "e867542cacee7a7cf70304f159d2ee5fb3f8fe43cd0c6249609a13b37d272864"
+    );
+    assert_eq!(read("container.host_network"), "true");
+    assert_eq!(read("container.host_pid"), "false");
+    assert_eq!(r(&open_event(), "k8s.pod.sandbox_id"), "<NA>");
+}
