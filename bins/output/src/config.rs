@@ -186,6 +186,13 @@ impl Config {
         Self::merge(file, cli)
     }
 
+    /// A configuration file's text merged with the flags: [`Self::load`]
+    /// without the reading, pub for fuzzing.
+    pub fn from_yaml(text: &str, cli: &Cli) -> anyhow::Result<Config> {
+        let file = serde_saphyr::from_str::<FileConfig>(text).map_err(anyhow::Error::msg)?;
+        Self::merge(file, cli)
+    }
+
     fn merge(file: FileConfig, cli: &Cli) -> anyhow::Result<Config> {
         let colour = match cli.colour.or(file.colour).unwrap_or(Colour::Auto) {
             Colour::Always => true,
