@@ -64,7 +64,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^kestrel-fuzz$')
 fi
 log "building ${#targets[@]} targets"
-cargo build --release --target "$triple" ${FUZZ_JOBS:+-j "$FUZZ_JOBS"} \
+cargo build --locked --release --target "$triple" ${FUZZ_JOBS:+-j "$FUZZ_JOBS"} \
   $(printf -- '--bin %s ' "${targets[@]}")
 bin="$CARGO_TARGET_DIR/$triple/release"
 

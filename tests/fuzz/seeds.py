@@ -151,6 +151,22 @@ def records():
         put("capture_record", rec(kind, [struct.pack("<q", 3), sin, None], ret=-111, flags=1))
 
 
+def procfs():
+    """Shapes of /proc files and of the passwd and group files, written
+    here rather than read from the machine, so that seeds do not change
+    with it."""
+    put("capture_procfs", b"4242 (we) ird) name) S 1 4242 4242 34816 4242 4194560 1 0 0 0 0 0 0 0 20 0 1 0 123456 0 0\n")
+    put("capture_procfs", b"Name:\tsh\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n"
+        b"CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n"
+        b"NStgid:\t4242\t7\nNSpid:\t4242\t7\nNSpgid:\t4242\t7\n")
+    put("capture_procfs", b"/bin/sh\0-c\0echo hi\0")
+    put("capture_procfs", b"0::/system.slice/docker-0123456789abcdef.scope\n12:cpu,cpuacct:/x\n")
+    put("capture_procfs", b"4294967295\n")
+    put("enrich_users", b"root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/sh\n"
+        b"+::::::\n#comment\nbad line\n")
+    put("enrich_users", b"root:x:0:\nusers:x:100:alice,bob\nnogroup:x:65534:\n")
+
+
 def main():
     kst = os.path.join(ROOT, "tests/fixtures/enrich/shell.kst")
     stream_seeds(["frame_reader", "frame_reader_async", "enrich_events"], kst)
@@ -162,6 +178,7 @@ def main():
     configs()
     runtimes()
     records()
+    procfs()
 
 
 if __name__ == "__main__":

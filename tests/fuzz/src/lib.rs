@@ -16,9 +16,13 @@ use std::task::{Context, Poll};
 #[allow(dead_code)]
 #[path = "../../../bins/capture/src/encode.rs"]
 pub mod encode;
+// capture: the /proc parsers of its startup snapshot (self-contained).
 #[allow(dead_code)]
 #[path = "../../../bins/capture/src/layout.rs"]
 pub mod layout;
+#[allow(dead_code)]
+#[path = "../../../bins/capture/src/snapshot/proc.rs"]
+pub mod procfs;
 #[allow(dead_code)]
 #[path = "../../../bins/capture/src/record.rs"]
 pub mod record;
@@ -100,7 +104,7 @@ impl<'a> Chunked<'a> {
         Chunked { data, step }
     }
 
-    fn take(&mut self, want: usize) -> &'a [u8] {
+    fn next_piece(&mut self, want: usize) -> &'a [u8] {
         let n = want.min(self.step).min(self.data.len());
         let (head, tail) = self.data.split_at(n);
         self.data = tail;
@@ -110,7 +114,7 @@ impl<'a> Chunked<'a> {
 
 impl Read for Chunked<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let head = self.take(buf.len());
+        let head = self.next_piece(buf.len());
         buf[..head.len()].copy_from_slice(head);
         Ok(head.len())
     }
@@ -122,7 +126,7 @@ impl tokio::io::AsyncRead for Chunked<'_> {
         _cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let head = self.take(buf.remaining());
+        let head = self.next_piece(buf.remaining());
         buf.put_slice(head);
         Poll::Ready(Ok(()))
     }
