@@ -83,8 +83,9 @@ for t in "${targets[@]}"; do
       -print_final_stats=1 -artifact_prefix="$here/artifacts/$t/" \
       2> >(tee "$work.log" | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|.*panicked)' >&2); then
     failed+=("$t")
+    grep -A12 -E 'panicked|==[0-9]+== ERROR' "$work.log" | head -40 >&2 || true
   fi
-  [ -n "${FUZZ_CORPUS_OUT:-}" ] || rm -rf "$work"
+  [ -n "${FUZZ_CORPUS_OUT:-}" ] || rm -rf "$work" "$work.log"
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "tests/fuzz/run.sh: crashes in ${failed[*]}; inputs in tests/fuzz/artifacts/" >&2
