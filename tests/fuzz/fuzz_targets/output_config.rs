@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(cfg) = Config::from_yaml(text, cli) {
+    if let Ok(cfg) = Config::from_yaml(text, "fuzz.yaml", cli) {
         assert!(!cfg.sinks.is_empty(), "a config always has a sink");
         let mut names: Vec<&str> = cfg.sinks.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
