@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command of README.md. Installs what the tests need when it is
 # missing (pipelines/deps.sh), then runs format and lint checks and the whole
-# suite: unit tests, pipe and stage tests, kernel tests (the real probe in the
-# real kernel) and container tests (real dockerd and podman, started by the
+# suite: a short fuzzing run of every parser of outside data, unit tests, pipe
+# and stage tests, kernel tests (the real probe in the real kernel) and
+# container tests (real dockerd and podman, started by the
 # tests through tests/ctr-test-env.sh). Run as root. Under CI=true nothing
 # skips: a missing prerequisite fails.
 set -euo pipefail
@@ -21,6 +22,10 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 log "cargo build (binaries used by the end-to-end tests)"
 cargo build --workspace --bins
+# Every parser of outside data under libFuzzer for a short budget
+# (RELIABILITY.md): about four minutes with the instrumented build.
+log "fuzz targets (tests/fuzz/run.sh, ${FUZZ_SECONDS:-10}s each)"
+./tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
 # Real container runtimes for the container tests (enrich's metadata, the
 # container rules, the images): started fresh once here, so that every test
 # binary finds them up, and stopped at the end.

@@ -174,15 +174,21 @@ fn seconds(what: &str, s: f64) -> anyhow::Result<Duration> {
 impl Config {
     /// Reads `--config` (if given) and applies the flags.
     pub fn load(cli: &Cli) -> anyhow::Result<Config> {
-        let file = match &cli.config {
+        match &cli.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config {}", path.display()))?;
-                serde_saphyr::from_str::<FileConfig>(&text)
-                    .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?
+                Self::from_yaml(&text, &path.display().to_string(), cli)
             }
-            None => FileConfig::default(),
-        };
+            None => Self::merge(FileConfig::default(), cli),
+        }
+    }
+
+    /// A configuration file's text, read from `origin`, merged with the
+    /// flags: [`Self::load`] without the reading (pub for fuzzing).
+    pub fn from_yaml(text: &str, origin: &str, cli: &Cli) -> anyhow::Result<Config> {
+        let file = serde_saphyr::from_str::<FileConfig>(text)
+            .map_err(|e| anyhow::anyhow!("config {origin}: {e}"))?;
         Self::merge(file, cli)
     }
 

@@ -49,8 +49,13 @@ pub fn serve(addr: &str, pipeline: Arc<Pipeline>) -> anyhow::Result<std::net::So
 fn handle(stream: TcpStream, pipeline: &Pipeline) -> std::io::Result<()> {
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
-    let mut reader =
-        BufReader::new(stream.try_clone()?).take(MAX_REQUEST_LINE as u64 * MAX_HEADER_LINES as u64);
+    respond(stream.try_clone()?, stream, pipeline)
+}
+
+/// Reads one request from `input` and writes the answer to `out`: the
+/// whole HTTP side of [`handle`], apart from the socket (pub for fuzzing).
+pub fn respond(input: impl Read, mut out: impl Write, pipeline: &Pipeline) -> std::io::Result<()> {
+    let mut reader = BufReader::new(input).take(MAX_REQUEST_LINE as u64 * MAX_HEADER_LINES as u64);
     let mut request = String::new();
     reader.read_line(&mut request)?;
     // Read the headers so that the client sees a normal exchange.
@@ -88,7 +93,6 @@ fn handle(stream: TcpStream, pipeline: &Pipeline) -> std::io::Result<()> {
         ),
         _ => ("405 Method Not Allowed", "text/plain", "only GET\n".into()),
     };
-    let mut out = stream;
     write!(
         out,
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

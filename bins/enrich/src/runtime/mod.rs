@@ -256,23 +256,39 @@ fn follow(
             return Ok(false);
         }
         pending.extend_from_slice(&buf[..n]);
-        let mut consumed = 0;
-        let mut it = serde_json::Deserializer::from_slice(&pending).into_iter::<Value>();
-        while let Some(Ok(v)) = it.next() {
-            consumed = it.byte_offset();
-            if let Some(stop) = on_event(&v, runtime, req_tx, updates) {
-                return Ok(stop);
-            }
+        if let Some(stop) = drain_events(&mut pending, |v| on_event(v, runtime, req_tx, updates))? {
+            return Ok(stop);
         }
-        if consumed == 0 && pending.len() > crate::limits::MAX_HTTP_BODY_BYTES {
-            return Err("event stream sent an oversized or unparseable object".into());
-        }
-        pending.drain(..consumed);
     }
 }
 
-/// Acts on one runtime event; Some(true) when enrich is stopping.
-fn on_event(
+/// Gives each whole JSON object at the front of `pending` (an event
+/// stream as received so far) to `each`, and drops those it parsed; a
+/// partial object stays for the next read. Stops at the first `Some` of
+/// `each` and returns it. Err when `pending` has outgrown the body limit
+/// without a whole object at its front. pub for fuzzing.
+pub fn drain_events(
+    pending: &mut Vec<u8>,
+    mut each: impl FnMut(&Value) -> Option<bool>,
+) -> Result<Option<bool>, String> {
+    let mut consumed = 0;
+    let mut it = serde_json::Deserializer::from_slice(pending).into_iter::<Value>();
+    while let Some(Ok(v)) = it.next() {
+        consumed = it.byte_offset();
+        if let Some(stop) = each(&v) {
+            return Ok(Some(stop));
+        }
+    }
+    if consumed == 0 && pending.len() > crate::limits::MAX_HTTP_BODY_BYTES {
+        return Err("event stream sent an oversized or unparseable object".into());
+    }
+    pending.drain(..consumed);
+    Ok(None)
+}
+
+/// Acts on one runtime event; Some(true) when enrich is stopping (pub for
+/// fuzzing).
+pub fn on_event(
     v: &Value,
     runtime: Runtime,
     req_tx: &Sender<FetchRequest>,
