@@ -13,9 +13,19 @@ use serde_json::{Map, Value};
 use crate::kestrel_capnp::frame;
 use crate::table;
 
-/// The JSON form of a frame.
+/// Most values one frame may render to. A list of zero-sized elements (void,
+/// or structs with no fields) takes no words on the wire, so the reader's
+/// traversal limit does not see it: a 4 MiB frame could claim billions of
+/// elements and make the walk allocate without bound. The largest real
+/// frames (snapshot events of processes with many descriptors) render to
+/// some hundred thousand values.
+pub const MAX_JSON_VALUES: usize = 1 << 20;
+
+/// The JSON form of a frame; an error for a frame that would render to more
+/// than [`MAX_JSON_VALUES`] values.
 pub fn frame_to_json(f: frame::Reader<'_>) -> capnp::Result<Value> {
-    let mut v = walk(f.into())?;
+    let mut budget = MAX_JSON_VALUES;
+    let mut v = walk(f.into(), &mut budget)?;
     // Name event parameters after the event table.
     if let Ok(frame::Event(Ok(ev))) = f.which() {
         if let (Ok(kind), Some(Value::Object(obj))) = (ev.get_kind(), v.get_mut("event")) {
@@ -45,8 +55,13 @@ pub fn frame_to_json(f: frame::Reader<'_>) -> capnp::Result<Value> {
     Ok(v)
 }
 
-fn walk(v: dynamic_value::Reader<'_>) -> capnp::Result<Value> {
+fn walk(v: dynamic_value::Reader<'_>, budget: &mut usize) -> capnp::Result<Value> {
     use dynamic_value::Reader as R;
+    *budget = budget.checked_sub(1).ok_or_else(|| {
+        capnp::Error::failed(format!(
+            "the frame renders to more than {MAX_JSON_VALUES} values"
+        ))
+    })?;
     Ok(match v {
         R::Void => Value::Null,
         R::Bool(b) => Value::Bool(b),
@@ -71,9 +86,11 @@ fn walk(v: dynamic_value::Reader<'_>) -> capnp::Result<Value> {
         R::Text(t) => Value::String(String::from_utf8_lossy(t.as_bytes()).into_owned()),
         R::Data(d) => bytes_value(d),
         R::List(l) => {
-            let mut out = Vec::with_capacity(l.len() as usize);
+            // Reserve no more than the budget allows: the claimed length
+            // is the frame's word, not a measure of its size.
+            let mut out = Vec::with_capacity((l.len() as usize).min(*budget));
             for item in l.iter() {
-                out.push(walk(item?)?);
+                out.push(walk(item?, budget)?);
             }
             Value::Array(out)
         }
@@ -94,7 +111,7 @@ fn walk(v: dynamic_value::Reader<'_>) -> capnp::Result<Value> {
                     continue;
                 }
                 let name = proto.get_name()?.to_str()?.to_string();
-                m.insert(name, walk(s.get(field)?)?);
+                m.insert(name, walk(s.get(field)?, budget)?);
             }
             Value::Object(m)
         }
@@ -117,4 +134,51 @@ fn is_pointer(field: &capnp::schema::Field) -> capnp::Result<bool> {
 
 fn bytes_value(d: &[u8]) -> Value {
     Value::String(String::from_utf8_lossy(d).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame whose stats counters list claims `n` zero-sized elements: a
+    /// list of void, which a reader takes for a list of empty structs (the
+    /// encoding's upgrade rule), costs no words.
+    fn zero_size_list_frame(n: u32) -> Vec<u8> {
+        // Root pointer: struct Frame, 1 data word (union tag), 1 pointer.
+        // Frame.data: discriminant 3 (stats). Frame.ptr0: struct Stats.
+        let mut words: Vec<u64> = Vec::new();
+        words.push(1 << 32 | 1 << 48); // root: offset 0, 1 data word, 1 ptr
+        words.push(3); // union discriminant: stats
+                       // Stats: 2 data words, 3 pointers, at offset 0 after this pointer.
+        words.push(2 << 32 | 3 << 48);
+        words.push(0);
+        words.push(0);
+        words.push(0); // hostname: null
+                       // counters (ptr index 1): list of void (element size 0), n elements.
+        words.push(1 | u64::from(n) << 35);
+        words.push(0); // ptr 2: null
+        let mut out = Vec::new();
+        out.extend_from_slice(&0u32.to_le_bytes()); // one segment
+        out.extend_from_slice(&(words.len() as u32).to_le_bytes());
+        for w in words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_list_of_zero_sized_elements_cannot_expand_without_bound() {
+        let bytes = zero_size_list_frame(2 << 20);
+        let mut r = crate::FrameReader::new(&bytes[..]);
+        let f = r.next().expect("frames").expect("one frame");
+        let root = f.root().expect("root");
+        let err = frame_to_json(root).expect_err("over the budget");
+        assert!(err.to_string().contains("values"), "{err}");
+        // A short such list renders.
+        let bytes = zero_size_list_frame(3);
+        let mut r = crate::FrameReader::new(&bytes[..]);
+        let f = r.next().expect("frames").expect("one frame");
+        let v = frame_to_json(f.root().expect("root")).expect("renders");
+        assert_eq!(v["stats"]["counters"].as_array().map(Vec::len), Some(3));
+    }
 }
