@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use schema::control_capnp::{capture_control, stage_control};
 use schema::table;
+use schema::Kind;
 use stage::control::{Bound, ControlError, ControlThread, StageStatus};
 
 use crate::probe::Selector;
@@ -118,7 +119,7 @@ impl capture_control::Server for CaptureServer {
         }
         let mut sel = self.selector();
         let errors = match requested(&sel, &names) {
-            Ok(kinds) => selection::apply(&mut sel, &kinds, force, &self.status),
+            Ok(kinds) => apply(&mut sel, &kinds, force, &self.status),
             Err(errors) => errors,
         };
         let mut r = results.get();
@@ -145,4 +146,37 @@ impl capture_control::Server for CaptureServer {
         );
         Ok(())
     }
+}
+
+/// Makes `wanted` the selection of `sel` if [`selection::check`] allows it, and
+/// reports an accepted change (log, stats, health). Returns the errors to
+/// answer with; none when the selection is `wanted`.
+fn apply(sel: &mut Selector, wanted: &[Kind], force: bool, status: &StageStatus) -> Vec<String> {
+    let before = sel.selected().to_vec();
+    if let Err(refused) = selection::check(&before, wanted, force) {
+        return vec![refused.to_string()];
+    }
+    if let Err(e) = sel.set(wanted) {
+        status.record_error(e.to_string());
+        return vec![e.to_string()];
+    }
+    let after = sel.selected();
+    if after == before.as_slice() {
+        return Vec::new();
+    }
+    let names =
+        |ks: &[Kind]| -> Vec<&'static str> { ks.iter().map(|k| table::info(*k).name).collect() };
+    let removed: Vec<Kind> = before.into_iter().filter(|k| !after.contains(k)).collect();
+    if after.is_empty() {
+        let msg = "the selection is empty: capture reports no events until `capture ctl \
+                   set-syscalls` selects some";
+        tracing::warn!("{msg}");
+        status.record_error(msg);
+    } else if !removed.is_empty() {
+        tracing::warn!(selected = ?names(after), removed = ?names(&removed), "selection narrowed");
+    } else {
+        tracing::info!(selected = ?names(after), "selection changed");
+    }
+    sel.state().changed(after.len());
+    Vec::new()
 }

@@ -10,17 +10,14 @@
 //! capture's log; an empty selection is also recorded as capture's last
 //! error, which `capture ctl health` shows.
 //!
-//! It does not parse names or touch the kernel map (the control server and
-//! [`crate::probe::Selector`] do).
+//! It does not parse names or touch the kernel map (the control server, which
+//! applies a change through [`crate::probe::Selector`], does).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use schema::table;
 use schema::Kind;
-use stage::control::StageStatus;
-
-use crate::probe::Selector;
 
 /// Counter of the kinds selected now, in capture's stats.
 pub const KINDS_COUNTER: &str = "selection.kinds";
@@ -84,44 +81,6 @@ pub fn check(current: &[Kind], wanted: &[Kind], force: bool) -> Result<(), Refus
     } else {
         Err(Refused::Removes(removed))
     }
-}
-
-/// Makes `wanted` the selection of `sel` if [`check`] allows it, and
-/// reports an accepted change (log, stats, health). Returns the errors to
-/// answer with; none when the selection is `wanted`.
-pub fn apply(
-    sel: &mut Selector,
-    wanted: &[Kind],
-    force: bool,
-    status: &StageStatus,
-) -> Vec<String> {
-    let before = sel.selected().to_vec();
-    if let Err(refused) = check(&before, wanted, force) {
-        return vec![refused.to_string()];
-    }
-    if let Err(e) = sel.set(wanted) {
-        status.record_error(e.to_string());
-        return vec![e.to_string()];
-    }
-    let after = sel.selected();
-    if after == before.as_slice() {
-        return Vec::new();
-    }
-    let names =
-        |ks: &[Kind]| -> Vec<&'static str> { ks.iter().map(|k| table::info(*k).name).collect() };
-    let removed: Vec<Kind> = before.into_iter().filter(|k| !after.contains(k)).collect();
-    if after.is_empty() {
-        let msg = "the selection is empty: capture reports no events until `capture ctl \
-                   set-syscalls` selects some";
-        tracing::warn!("{msg}");
-        status.record_error(msg);
-    } else if !removed.is_empty() {
-        tracing::warn!(selected = ?names(after), removed = ?names(&removed), "selection narrowed");
-    } else {
-        tracing::info!(selected = ?names(after), "selection changed");
-    }
-    sel.state().changed(after.len());
-    Vec::new()
 }
 
 #[cfg(test)]

@@ -202,7 +202,7 @@ fn fires_on_frames(cond: &Condition, path: &Path) -> Result<bool, String> {
         if let Ok(frame::Event(Ok(ev))) = root.which() {
             n += 1;
             let view = EventView::new(ev, n, "fixture").with_state(states.get(ev));
-            if cond.matches(&view) {
+            if crate::eval::matches(cond, &view) {
                 return Ok(true);
             }
         }
@@ -267,7 +267,7 @@ pub fn run(dir: &Path, args: &RulePaths) -> i32 {
             for case in &fx.cases {
                 let outcome = match &case.input {
                     Input::Fields(fields) => fixture_event::build(fields)
-                        .map(|ev| with_view(&ev, 1, |v| cond.matches(v))),
+                        .map(|ev| with_view(&ev, 1, |v| crate::eval::matches(cond, v))),
                     Input::Frames(p) => fires_on_frames(cond, p),
                 };
                 let verdict = match (outcome, case.expect) {

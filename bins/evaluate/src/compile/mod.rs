@@ -17,12 +17,13 @@
 mod build;
 mod check;
 pub mod kinds;
+mod kindset;
 pub mod matcher;
 pub mod node;
 
 pub use check::{parse_num, MAX_LIST_ITEMS, MAX_MACRO_DEPTH};
 
-pub use kinds::KindSet;
+pub use kindset::KindSet;
 pub use node::Node;
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
@@ -82,13 +83,6 @@ pub struct Condition {
     /// Macros and lists it used, for the loader's unused-item warnings.
     pub used_macros: Vec<String>,
     pub used_lists: Vec<String>,
-}
-
-impl Condition {
-    /// True when the condition holds for `ev`.
-    pub fn matches(&self, ev: &crate::fields::EventView<'_>) -> bool {
-        self.kinds.contains(ev.kind()) && crate::eval::run(&self.node, ev)
-    }
 }
 
 /// A rule's compiled condition, filled the first time it is asked for and

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use crate::fields::{Field, Shape};
 use crate::lang::ast::{CmpOp, Transformer};
 
-use super::kinds::KindSet;
+use super::kindset::KindSet;
 use super::matcher::{FastSet, StrMatcher};
 
 #[derive(Debug, Clone)]

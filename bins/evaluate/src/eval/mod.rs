@@ -18,6 +18,12 @@ use crate::fields::{EventView, Shape};
 pub use ops::{b64_decode, compare_values, transform};
 pub use rules::CompiledRuleset;
 
+/// True when `cond` holds for `ev`: its kind is one the condition can
+/// match, and the condition's tree is true for it.
+pub fn matches(cond: &crate::compile::Condition, ev: &EventView<'_>) -> bool {
+    cond.kinds.contains(ev.kind()) && run(&cond.node, ev)
+}
+
 /// Evaluates `node` for `ev`.
 pub fn run(node: &Node, ev: &EventView<'_>) -> bool {
     match node {
