@@ -528,7 +528,7 @@ impl Enricher {
 
     /// The next reader of this stream holds no thread's state: each is
     /// sent again before its thread's next event. enrich notices a lost
-    /// reader by itself (`stage::reconnect::readers_lost`); this is for a
+    /// reader by itself (`stage::reconnect::reader_changes`); this is for a
     /// caller that changes readers otherwise, and for tests.
     pub fn new_reader(&mut self) {
         self.threads.gone.clear();

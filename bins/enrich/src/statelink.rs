@@ -14,7 +14,7 @@
 //! [`crate::splice::Cached::id`], and the `stateGen` it was sent as); for
 //! the stream, the generation counter, and which generations the current
 //! reader holds: when the output lost its reader
-//! (`stage::reconnect::readers_lost`), the next one holds none of the
+//! (`stage::reconnect::reader_changes`), the next one holds none of the
 //! states, so each is sent again before its thread's next event; and the
 //! `stateGone` frames owed for threads that left the table.
 //!
@@ -68,8 +68,8 @@ pub struct StateLink {
     /// current reader holds only later ones. Generations only grow, so
     /// this one number tells every thread's state's connection apart.
     reader_floor: Cell<u64>,
-    /// `stage::reconnect::readers_lost` when last looked at.
-    readers_lost: Cell<u64>,
+    /// `stage::reconnect::reader_changes` when last looked at.
+    reader_changes: Cell<u64>,
     /// `state` frames written.
     sent: Cell<u64>,
     /// `stateGone` frames written.
@@ -87,18 +87,20 @@ impl StateLink {
         StateLink {
             last_gen: Cell::new(0),
             reader_floor: Cell::new(0),
-            readers_lost: Cell::new(stage::reconnect::readers_lost()),
+            reader_changes: Cell::new(stage::reconnect::reader_changes()),
             sent: Cell::new(0),
             gone_sent: 0,
         }
     }
 
-    /// Moves to a new reader if the output lost its reader since the last
-    /// look (one relaxed atomic load).
+    /// Moves to a new reader if the output lost its reader or took a new
+    /// one since the last look (two relaxed atomic loads). Both count:
+    /// states written while no reader was there were dropped, so the new
+    /// reader must be sent them again too.
     pub fn check_reader(&self) {
-        let lost = stage::reconnect::readers_lost();
-        if lost != self.readers_lost.get() {
-            self.readers_lost.set(lost);
+        let changes = stage::reconnect::reader_changes();
+        if changes != self.reader_changes.get() {
+            self.reader_changes.set(changes);
             self.new_reader();
         }
     }

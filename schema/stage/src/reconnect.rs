@@ -111,6 +111,17 @@ pub fn readers_lost() -> u64 {
     READERS_LOST.load(Ordering::Relaxed)
 }
 
+/// New readers this process's outputs have taken after losing one.
+static READERS_TAKEN: AtomicU64 = AtomicU64::new(0);
+
+/// Times this process's outputs changed reader: each loss and each new
+/// reader. A stage whose frames refer to earlier frames watches it rather
+/// than [`readers_lost`] alone: what it wrote between the two went nowhere,
+/// so the new reader holds none of it either.
+pub fn reader_changes() -> u64 {
+    READERS_LOST.load(Ordering::Relaxed) + READERS_TAKEN.load(Ordering::Relaxed)
+}
+
 /// How an output finds its next reader; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Redial {
@@ -353,6 +364,7 @@ impl Reconnecting {
                     self.readers += 1;
                     self.sent = 0;
                     self.in_flight.clear();
+                    READERS_TAKEN.fetch_add(1, Ordering::Relaxed);
                     self.backoff = self.source.first_backoff();
                     tracing::warn!(
                         undelivered = self.undelivered,
