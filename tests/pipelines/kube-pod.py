@@ -124,6 +124,9 @@ def container_args(pod, c, spec, vols, node):
     sc = c.get("securityContext", {})
     check_keys(f"container {c['name']} securityContext", sc, SC_KEYS)
     a = ["--pod", pod, "--name", f"{pod}-{c['name']}", "--restart", "always"]
+    if spec.get("hostPID"):
+        # podman 4.3 gives a pod's --pid to its infra container only.
+        a += ["--pid", "host"]
     uid, gid = sc.get("runAsUser"), sc.get("runAsGroup")
     if sc.get("runAsNonRoot") and uid in (None, 0):
         die(f"container {c['name']}: runAsNonRoot with uid {uid}: a kubelet refuses to start it")
