@@ -159,11 +159,18 @@ for c in enrich evaluate output; do
   echo "$uid" >> "$work/uids"
 done
 [ "$(sort -u "$work/uids" | wc -l)" -eq 3 ] || fail "the unprivileged stages share a uid: $(tr '\n' ' ' < "$work/uids")"
+# capture attached the probe with the named capabilities, then locked
+# itself down: nothing effective, no_new_privs, its own seccomp filter.
+locked() { grep -q '^CapEff:\s*0*$' "/proc/$(cpid capture)/status" && grep -q '^NoNewPrivs:\s*1' "/proc/$(cpid capture)/status"; }
+wait_for 30 "capture did not lock down after attaching: $(logs capture 3)" locked
+bnd=$(awk '/^CapBnd:/ {print $2}' "/proc/$(cpid capture)/status")
+[ $((16#$bnd & ~(1 << 2 | 1 << 19 | 1 << 24 | 1 << 38 | 1 << 39))) -eq 0 ] \
+  || fail "capture's bounding set $bnd holds more than BPF, PERFMON, SYS_RESOURCE, SYS_PTRACE, DAC_READ_SEARCH"
 sock=$work/volumes/capture-enrich/capture.sock
 wait_for 30 "capture did not listen; capture: $(logs capture)" test -S "$sock"
 [ "$(stat -c '%a %u %g' "$sock")" = "660 0 $docker_gid" ] \
   || fail "capture's socket is $(stat -c '%a %u:%g' "$sock"), not 660 root:$docker_gid"
-echo "privileges: ok (capture not privileged, in the node's pid namespace, socket 0660 root:$docker_gid; enrich, evaluate, output without capabilities as uids $(sort -u "$work/uids" | tr '\n' ' '))"
+echo "privileges: ok (capture not privileged, bounding set $bnd, locked down after attaching, in the node's pid namespace, socket 0660 root:$docker_gid; enrich, evaluate, output without capabilities as uids $(sort -u "$work/uids" | tr '\n' ' '))"
 
 # The attack: a container of the real dockerd, labelled as a kubelet labels
 # a pod's containers, writes below /etc, reads /etc/shadow, writes a marker
