@@ -173,9 +173,10 @@ wait_for 30 "capture did not listen; capture: $(logs capture)" test -S "$sock"
 echo "privileges: ok (capture not privileged, bounding set $bnd, locked down after attaching, in the node's pid namespace, socket 0660 root:$docker_gid; enrich, evaluate, output without capabilities as uids $(sort -u "$work/uids" | tr '\n' ' '))"
 
 # The attack: a container of the real dockerd, labelled as a kubelet labels
-# a pod's containers, writes below /etc, reads /etc/shadow, writes a marker
-# (from a new process each time, as the checks after a restart need: see
-# pipelines/README.md on the state a restarted stage has not been sent).
+# a pod's containers, writes below /etc, reads /etc/shadow, writes a marker.
+# The checks after each restart count the reads of /etc/shadow: `cat` is a
+# new process each time, while the loop's shell is a long-lived thread whose
+# state a restarted reader may lack (pipelines/README.md, "Tested").
 $docker run -d --name "$attacker" --network none \
   --label io.kubernetes.pod.name=web-7f9c --label io.kubernetes.pod.namespace=shop \
   --label io.kubernetes.container.name=web localhost/test:1 \
