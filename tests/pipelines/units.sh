@@ -48,7 +48,7 @@ has_alert() { raw "$1" | grep -q '"rule":"[^"]*[Cc]redential'; }
 # counter FILE STAGE NAME: the value in STAGE's last stats frame in FILE
 counter() {
   raw "$1" | grep "\"stats\":.*\"stage\":\"$2\"" | tail -1 \
-    | grep -o "\"name\":\"$3\",\"value\":[0-9]*" | grep -o '[0-9]*$' || echo 0
+    | grep -o "\"name\":\"$3\"[^}]*\"value\":[0-9]*" | grep -o '[0-9]*$' || echo 0
 }
 # wait_for SECS WHAT CMD...: polls CMD until it succeeds, or fails with WHAT
 wait_for() {
