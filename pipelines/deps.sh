@@ -2,7 +2,10 @@
 # Installs what building and running kestrel needs, when it is missing:
 # capnp (schema compiler), protoc (enrich's CRI protocol), clang-19/llvm-19/libbpf-dev/bpftool (the eBPF
 # probe), systemd (systemd-socket-activate, systemd-analyze for the unit
-# tests), and mounts tracefs, where the syscall tracepoints live.
+# tests), Debian's python3 with python3-yaml and python3-venv (the
+# Kubernetes tests read manifests with it and keep their PyPI tools in a
+# virtualenv: Debian 12 refuses pip outside one), and mounts tracefs, where
+# the syscall tracepoints live.
 # Idempotent; quiet when everything is there.
 set -euo pipefail
 
@@ -16,6 +19,9 @@ command -v bpftool >/dev/null || need+=(bpftool)
 command -v systemd-socket-activate >/dev/null || need+=(systemd)
 command -v cc >/dev/null || need+=(gcc)
 command -v jq >/dev/null || need+=(jq)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v setpriv >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "kestrel: missing packages (${need[*]}); run as root, or: sudo apt-get install ${need[*]}" >&2

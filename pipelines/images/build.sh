@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Builds the four stage images with a local Docker engine, without a registry:
-#   pipelines/images/build.sh [DOCKER_HOST]
-# 1. collects the shared libraries the release binaries link (ldd) into a
-#    minimal rootfs and imports it as kestrel-base:local;
-# 2. builds kestrel/<stage>:0.1.0 from Containerfile.<stage>.
+# Builds the four stage images with a local engine (docker or podman), without
+# a registry:
+#   DOCKER='podman' pipelines/images/build.sh
+# 1. collects the shared libraries the binaries link (ldd) into a minimal
+#    rootfs with one passwd entry per stage's uid and imports it as
+#    kestrel-base:local;
+# 2. builds kestrel/<stage>:0.1.0 from Containerfile.<stage>, with the binary
+#    stripped of its debug information (it keeps its symbols, for
+#    backtraces);
+# 3. prints each image's size.
+# KESTREL_BIN names the binaries' directory (default target/release).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,15 +26,23 @@ for s in capture enrich evaluate output; do
     cp -L "$lib" "$ctx/rootfs$lib"
   done
 done
-printf 'root:x:0:0:root:/:/nonexistent\nnonroot:x:65532:65532:nonroot:/:/nonexistent\n' > "$ctx/rootfs/etc/passwd"
-printf 'root:x:0:\nnonroot:x:65532:\n' > "$ctx/rootfs/etc/group"
+# The uids the Containerfiles and the DaemonSet use: one per stage.
+cat > "$ctx/rootfs/etc/passwd" <<'PW'
+root:x:0:0:root:/:/nonexistent
+kestrel-enrich:x:65101:65101:kestrel enrich:/:/nonexistent
+kestrel-evaluate:x:65102:65102:kestrel evaluate:/:/nonexistent
+kestrel-output:x:65103:65103:kestrel output:/:/nonexistent
+PW
+printf 'root:x:0:\nkestrel-enrich:x:65101:\nkestrel-evaluate:x:65102:\nkestrel-output:x:65103:\n' \
+  > "$ctx/rootfs/etc/group"
 tar -C "$ctx/rootfs" -cf "$ctx/base.tar" .
 $docker import "$ctx/base.tar" kestrel-base:local >/dev/null
 
 for s in capture enrich evaluate output; do
   mkdir -p "$ctx/$s"
-  cp "$bin/$s" "$ctx/$s/$s"
+  objcopy --strip-debug "$bin/$s" "$ctx/$s/$s"
   cp "$here/Containerfile.$s" "$ctx/$s/Containerfile"
   $docker build -q -t "kestrel/$s:0.1.0" -f "$ctx/$s/Containerfile" "$ctx/$s" >/dev/null
-  echo "built kestrel/$s:0.1.0"
+  size=$($docker image inspect -f '{{.Size}}' "kestrel/$s:0.1.0")
+  echo "built kestrel/$s:0.1.0 ($((size / 1000000)) MB)"
 done

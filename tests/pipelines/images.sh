@@ -28,5 +28,5 @@ run kestrel/enrich:0.1.0 < "$work/trace.kst" \
 grep -q '/etc/shadow' "$work/alerts.json" || fail "no alert from the containerised stages"
 uid=$(run --entrypoint /usr/local/bin/evaluate kestrel/evaluate:0.1.0 list-rules >/dev/null && \
       $docker_cli inspect -f '{{.Config.User}}' kestrel/evaluate:0.1.0)
-[ "$uid" = "65532:65532" ] || fail "evaluate image runs as '$uid', not non-root"
+[ "$uid" = "65102:65102" ] || fail "evaluate image runs as '$uid', not non-root"
 echo "images: ok (built 4, ran enrich|evaluate in containers as $uid)"

@@ -1,8 +1,11 @@
 //! The ready-made deployments of `pipelines/`, tested as far as these
-//! machines allow: systemd units verified and their socket-activation handoff
-//! run with systemd's own launcher; the Kubernetes manifests validated offline
-//! against the API schemas; the container images built and run with a real
-//! dockerd. Each check is a script in `tests/pipelines/` (they drive shell
+//! machines allow: systemd units verified, their socket-activation handoff
+//! run with systemd's own launcher, and each unit's process started under
+//! the unit's own restrictions; the Kubernetes manifests rendered with
+//! kustomize and validated offline against the API schemas, and the
+//! DaemonSet's pod run for real as podman containers (an attack raising an
+//! alert, probes, each container killed once); the container images built
+//! and run with a real dockerd. Each check is a script in `tests/pipelines/` (they drive shell
 //! tools); this file runs them against the binaries of this build.
 //!
 //! Needs root and the four binaries (`cargo build --workspace --bins`), so
@@ -80,8 +83,32 @@ fn systemd_units_verify_and_hand_off_by_socket_activation() {
 
 #[test]
 #[ignore = "needs root and the built stages; tests/run.sh runs it"]
+fn systemd_units_processes_start_under_their_own_restrictions() {
+    let have = kestrel_tests::run::have_program("setpriv")
+        && kestrel_tests::run::have_program("unshare")
+        && kestrel_tests::run::have_program("systemd-socket-activate");
+    require(
+        "setpriv and unshare (util-linux), systemd-socket-activate (systemd)",
+        have,
+    );
+    run_script("unit-sandbox.sh", true);
+}
+
+#[test]
+#[ignore = "needs root and the built stages; tests/run.sh runs it"]
 fn kubernetes_manifests_validate_offline() {
     run_script("k8s.sh", false);
+}
+
+#[test]
+#[ignore = "needs root and the built stages; tests/run.sh runs it"]
+fn kubernetes_pod_runs_for_real_with_podman() {
+    let have = kestrel_tests::run::have_program("podman");
+    require(
+        "podman (tests/ctr-test-env.sh installs it; tests/run.sh starts it)",
+        have,
+    );
+    run_script("k8s-pod.sh", true);
 }
 
 #[test]

@@ -10,8 +10,10 @@
 //!    connected, and no signal or abstract socket reach outside the process
 //!    ([`landlock`]);
 //! 3. every capability dropped: bounding set (while `CAP_SETPCAP` is still
-//!    held), ambient, effective, permitted, inheritable, with the securebits
-//!    locked so that root cannot regain them ([`caps`]);
+//!    held, with the securebits locked so that root cannot regain them;
+//!    left as it is when capture was started without `CAP_SETPCAP`, as a
+//!    least-privileged unit or container starts it), ambient, effective,
+//!    permitted, inheritable ([`caps`]);
 //! 4. a seccomp allowlist of what the ring-buffer loop, std and the allocator
 //!    need; `bpf` only for map element commands, no stat of a path, no
 //!    `sendmsg` (descriptor passing); everything else fails with `EPERM`
@@ -92,9 +94,9 @@ pub fn lock_down(cfg: &SandboxConfig) -> Result<(), SandboxError> {
     }
     set_no_new_privs()?;
     let landlock = landlock::restrict(cfg.require_landlock)?;
-    caps::drop_all()?;
+    let bounding = caps::drop_all()?;
     seccomp::install()?;
-    tracing::info!(?landlock, "privileges dropped");
+    tracing::info!(?landlock, ?bounding, "privileges dropped");
     Ok(())
 }
 

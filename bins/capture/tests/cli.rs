@@ -37,9 +37,17 @@ fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitStatu
 #[ignore = "needs root, kernel BTF and tracefs; tests/run.sh runs it"]
 fn an_unprivileged_user_gets_one_clear_line() {
     require_kernel();
-    // The binary must be reachable by the unprivileged user; the tests'
-    // target dir is under the root-owned checkout, readable by all.
-    let out = capture()
+    // The binary must be reachable by the unprivileged user, and the
+    // checkout may be under a directory it cannot enter (/root): run a copy
+    // from a directory of its own that anyone may read.
+    let dir = std::env::temp_dir().join(format!("kestrel-capture-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("capture");
+    std::fs::copy(env!("CARGO_BIN_EXE_capture"), &copy).unwrap();
+    for (path, mode) in [(&dir, 0o755), (&copy, 0o755)] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
+    let out = Command::new(&copy)
         .arg("--no-snapshot")
         .uid(65534)
         .gid(65534)
@@ -53,6 +61,7 @@ fn an_unprivileged_user_gets_one_clear_line() {
         "{err}"
     );
     assert!(out.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -648,3 +648,48 @@ fn events_read_their_thread_from_state_frames() {
     assert_eq!(get("states_held"), Some(1));
     assert_eq!(get("events_state_missing"), Some(2));
 }
+
+/// `--builtin -r DIR`: the built-in rules load first and a user's files
+/// (a Kubernetes ConfigMap mounted as a directory) add rules and override
+/// built-in ones; `-r` alone still replaces them, and an empty directory
+/// leaves the built-in rules as they are.
+#[test]
+fn builtin_rules_load_before_a_users_files() {
+    let dir = tmp("builtin-rules.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("site.yaml"), RULES).unwrap();
+    std::fs::write(
+        dir.join("tune.yaml"),
+        "- rule: Write below /etc by an unexpected program\n  priority: CRITICAL\n  override:\n    priority: replace\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let list = |args: &[&str]| {
+        let out = run(args, b"");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let builtin = list(&["list-rules"]);
+    let both = list(&["list-rules", "--builtin", "-r", d]);
+    assert_eq!(both.lines().count(), builtin.lines().count() + 2, "{both}");
+    assert!(both.contains("Shell run\tNotice\t"), "{both}");
+    assert!(
+        both.contains("Write below /etc by an unexpected program\tCritical\t"),
+        "the override did not apply:\n{both}"
+    );
+    assert!(
+        builtin.contains("Write below /etc by an unexpected program\tError\t"),
+        "{builtin}"
+    );
+    let site = dir.join("site.yaml");
+    let only = list(&["list-rules", "-r", site.to_str().unwrap()]);
+    assert!(!only.contains("Credential file read"), "{only}");
+    let empty = tmp("builtin-empty.d");
+    std::fs::create_dir_all(&empty).unwrap();
+    let same = list(&["list-rules", "--builtin", "-r", empty.to_str().unwrap()]);
+    assert_eq!(same, builtin);
+}

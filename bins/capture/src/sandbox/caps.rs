@@ -4,6 +4,14 @@
 //! the effective, permitted and inheritable sets go last, in one `capset`.
 //! With the securebits locked, even uid 0 cannot get capabilities back
 //! through `execve` (which seccomp and Landlock deny anyway).
+//!
+//! A capture started without `CAP_SETPCAP` (a systemd unit or a container
+//! that grants only what loading the probe needs) cannot shrink its bounding
+//! set or lock the securebits, and is not refused for it: its bounding set
+//! was already narrowed by whoever started it, and with `no_new_privs` set
+//! (which [`super::lock_down`] does first) an `execve` cannot raise the
+//! permitted set above the empty one left here. Capabilities already out of
+//! the bounding set are skipped, never dropped again.
 
 use std::io;
 
@@ -33,14 +41,27 @@ struct CapData {
     inheritable: u32,
 }
 
-/// Drops the bounding set, locks the securebits, clears the ambient set and
-/// then the effective, permitted and inheritable sets.
-pub fn drop_all() -> Result<(), SandboxError> {
-    let holds_setpcap = effective_has(CAP_SETPCAP)?;
-    drop_bounding_set()?;
-    if holds_setpcap {
+/// What [`drop_all`] could do to the bounding set and the securebits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundingSet {
+    /// Emptied, and the securebits locked (`CAP_SETPCAP` was held).
+    Dropped,
+    /// Left as the caller's parent narrowed it: without `CAP_SETPCAP` it
+    /// cannot shrink; `no_new_privs` keeps `execve` from using it.
+    KeptWithoutSetpcap,
+}
+
+/// Drops the bounding set and locks the securebits when `CAP_SETPCAP` is
+/// held, then clears the ambient set and the effective, permitted and
+/// inheritable sets. Returns what it did to the bounding set.
+pub fn drop_all() -> Result<BoundingSet, SandboxError> {
+    let bounding = if effective_has(CAP_SETPCAP)? {
+        drop_bounding_set()?;
         lock_securebits()?;
-    }
+        BoundingSet::Dropped
+    } else {
+        BoundingSet::KeptWithoutSetpcap
+    };
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe {
         libc::prctl(
@@ -60,7 +81,8 @@ pub fn drop_all() -> Result<(), SandboxError> {
     // SAFETY: header and the two-element data array are the layout capset
     // reads for version 3.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-    check(rc as i32, "capset")
+    check(rc as i32, "capset")?;
+    Ok(bounding)
 }
 
 fn effective_has(cap: u32) -> Result<bool, SandboxError> {

@@ -258,6 +258,101 @@ fn landlock_alone_denies_opening_files_but_keeps_open_ones() {
     assert_eq!(report, "", "child reported a failure");
 }
 
+/// `CAP_SYS_BOOT`: a capability capture never needs, narrowed out of the
+/// bounding set before the lock-down to stand for what a unit's
+/// `CapabilityBoundingSet=` leaves out.
+const CAP_SYS_BOOT: u32 = 22;
+const CAP_SETPCAP: u32 = 8;
+
+/// Removes `cap` from the calling thread's effective and permitted sets.
+fn give_up(cap: u32) -> Result<(), String> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget/capset read and write two Data for version 3.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) != 0 {
+            return Err(format!("capget: {}", io::Error::last_os_error()));
+        }
+        let half = &mut data[(cap / 32) as usize];
+        half.effective &= !(1 << (cap % 32));
+        half.permitted &= !(1 << (cap % 32));
+        if libc::syscall(libc::SYS_capset, &header, data.as_ptr()) != 0 {
+            return Err(format!("capset: {}", io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// A capture started with a narrowed bounding set and without
+/// `CAP_SETPCAP` (a least-privileged systemd unit or container) locks down
+/// all the same: the sets it can clear are cleared, the bounding set is left
+/// as its parent narrowed it.
+#[test]
+#[ignore = "needs root; tests/run.sh runs it"]
+fn locks_down_without_setpcap_keeping_the_narrowed_bounding_set() {
+    require_root("locks_down_without_setpcap_keeping_the_narrowed_bounding_set");
+    let report = in_child(
+        || {
+            // SAFETY: prctl with integer arguments only.
+            if unsafe {
+                libc::prctl(
+                    libc::PR_CAPBSET_DROP,
+                    CAP_SYS_BOOT as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                )
+            } != 0
+            {
+                return Err(format!(
+                    "narrowing the bounding set: {}",
+                    io::Error::last_os_error()
+                ));
+            }
+            give_up(CAP_SETPCAP)?;
+            lock_down(&SandboxConfig::default()).map_err(|e| format!("lock_down: {e}"))
+        },
+        |pid| {
+            let st = status_fields(pid);
+            assert_eq!(st.get("NoNewPrivs").map(String::as_str), Some("1"));
+            assert_eq!(st.get("Seccomp").map(String::as_str), Some("2"));
+            for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+                assert_eq!(
+                    st.get(set).map(String::as_str),
+                    Some("0000000000000000"),
+                    "{set} not cleared"
+                );
+            }
+            let bnd = st
+                .get("CapBnd")
+                .and_then(|v| u64::from_str_radix(v, 16).ok())
+                .expect("CapBnd in /proc/PID/status");
+            assert_eq!(
+                bnd & (1 << CAP_SYS_BOOT),
+                0,
+                "CAP_SYS_BOOT back in the bounding set"
+            );
+            assert_ne!(bnd, 0, "the bounding set was dropped without CAP_SETPCAP");
+        },
+    );
+    assert_eq!(report, "", "child reported a failure");
+}
+
 #[test]
 fn refuses_a_process_with_several_threads() {
     let report = in_child(

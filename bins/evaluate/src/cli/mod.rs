@@ -52,9 +52,17 @@ impl From<Matching> for RuleMatching {
 #[derive(Debug, Clone, Args)]
 pub struct RulePaths {
     /// A rules file or directory (its .yaml/.yml files, sorted). Repeatable;
-    /// later files change earlier ones. Without -r, the built-in rules.
+    /// later files change earlier ones. Without -r, the built-in rules; with
+    /// -r, only the files given, unless --builtin is also given.
     #[arg(short = 'r', long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Load the built-in rules first, then the -r files, which may append to
+    /// them or override them (Falco's `override:`/`append:`, or an item of
+    /// the same name), as Falco loads its default rules before a user's
+    /// rules files. An empty -r directory leaves the built-in rules as they
+    /// are.
+    #[arg(long)]
+    pub builtin: bool,
 }
 
 /// Which rules to load and which of them to run.
@@ -176,10 +184,13 @@ pub fn toggles(m: &ArgMatches) -> Vec<Toggle> {
     out.into_iter().map(|(_, t)| t).collect()
 }
 
-/// Loads the rules of `args`: the given paths, or the built-in rules.
+/// Loads the rules of `args`: the built-in rules when there is no path or
+/// `--builtin` asks for them, then the given paths.
 pub fn load(args: &RulePaths) -> Result<Loaded, Diagnostics> {
     if args.rules.is_empty() {
         loader::load_texts(crate::builtin::files(), &Registry)
+    } else if args.builtin {
+        loader::load_after(crate::builtin::files(), &args.rules, &Registry)
     } else {
         loader::load_paths(&args.rules, &Registry)
     }

@@ -64,7 +64,18 @@ pub fn load_texts(
 /// Loads rules from files and directories (directories: their `.yaml` and
 /// `.yml` files, sorted), in the order given.
 pub fn load_paths(paths: &[PathBuf], catalog: &dyn FieldCatalog) -> Result<Loaded, Diagnostics> {
-    let mut files = Vec::new();
+    load_after(Vec::new(), paths, catalog)
+}
+
+/// Loads `first` (texts already read, such as the built-in rules), then the
+/// files and directories of `paths` in the order given, which may append to
+/// or override what `first` defines.
+pub fn load_after(
+    first: Vec<SourceFile>,
+    paths: &[PathBuf],
+    catalog: &dyn FieldCatalog,
+) -> Result<Loaded, Diagnostics> {
+    let mut files = first;
     let mut diags = Diagnostics::default();
     match source::expand_paths(paths) {
         Ok(list) => {
