@@ -146,17 +146,22 @@ mod tests {
     fn zero_size_list_frame(n: u32) -> Vec<u8> {
         // Root pointer: struct Frame, 1 data word (union tag), 1 pointer.
         // Frame.data: discriminant 3 (stats). Frame.ptr0: struct Stats.
-        let mut words: Vec<u64> = Vec::new();
-        words.push(1 << 32 | 1 << 48); // root: offset 0, 1 data word, 1 ptr
-        words.push(3); // union discriminant: stats
-                       // Stats: 2 data words, 3 pointers, at offset 0 after this pointer.
-        words.push(2 << 32 | 3 << 48);
-        words.push(0);
-        words.push(0);
-        words.push(0); // hostname: null
-                       // counters (ptr index 1): list of void (element size 0), n elements.
-        words.push(1 | u64::from(n) << 35);
-        words.push(0); // ptr 2: null
+        let words: [u64; 8] = [
+            // Root: a struct at offset 0 with 1 data word and 1 pointer.
+            1 << 32 | 1 << 48,
+            // The union's discriminant: stats.
+            3,
+            // Stats: 2 data words and 3 pointers, right after.
+            2 << 32 | 3 << 48,
+            0,
+            0,
+            // hostname: null.
+            0,
+            // counters: a list of void (element size 0) of n elements.
+            1 | u64::from(n) << 35,
+            // instance: null.
+            0,
+        ];
         let mut out = Vec::new();
         out.extend_from_slice(&0u32.to_le_bytes()); // one segment
         out.extend_from_slice(&(words.len() as u32).to_le_bytes());
