@@ -127,6 +127,10 @@ pub(crate) struct ReadBuf {
     end: usize,
     /// Stream offset of `start`.
     offset: u64,
+    /// The length of the frame at `start`, once measured whole: a stage
+    /// asks whether a frame is ready ([`crate::FrameReader::has_frame`])
+    /// and then reads it, and the segment table is parsed once for both.
+    complete: std::cell::Cell<Option<usize>>,
 }
 
 impl ReadBuf {
@@ -136,6 +140,7 @@ impl ReadBuf {
             start: 0,
             end: 0,
             offset: 0,
+            complete: std::cell::Cell::new(None),
         }
     }
 
@@ -151,7 +156,14 @@ impl ReadBuf {
 
     /// Measures the next frame from what is buffered.
     pub(crate) fn measure(&self) -> Result<Measure, FrameError> {
-        measure(&self.bytes()[self.start..self.end], self.offset)
+        if let Some(len) = self.complete.get() {
+            return Ok(Measure::Complete(len));
+        }
+        let m = measure(&self.bytes()[self.start..self.end], self.offset)?;
+        if let Measure::Complete(len) = m {
+            self.complete.set(Some(len));
+        }
+        Ok(m)
     }
 
     /// Room to read into, at least `need - buffered()` bytes, for a frame that
@@ -187,6 +199,7 @@ impl ReadBuf {
     /// Hands out the next `len` bytes (a complete frame) and the stream offset
     /// they start at.
     pub(crate) fn take(&mut self, len: usize) -> (&[u8], u64) {
+        self.complete.set(None);
         let at = self.start;
         let offset = self.offset;
         self.start += len;

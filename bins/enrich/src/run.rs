@@ -14,7 +14,7 @@ use std::time::Instant;
 use schema::kestrel_capnp::{frame, stats};
 use schema::{FrameError, InFrame, Stage};
 use stage::control::StageStatus;
-use stage::{Counters, Driver, Filter, Frames, Out, Sink, StageError};
+use stage::{Counters, Driver, Filter, Frames, Out, Sink, StageError, Which};
 
 use crate::engine::{Enricher, FetchRequest, Options};
 use crate::input::{self, ChannelRead, InputHandle, Msg};
@@ -54,9 +54,10 @@ impl Filter for EnrichStage {
         &mut self,
         f: &InFrame<'_>,
         root: frame::Reader<'_>,
+        which: Which<'_>,
         out: &mut Out<W>,
     ) -> Result<(), StageError> {
-        match root.which() {
+        match which {
             Ok(frame::Event(Ok(ev))) => self.engine.on_event(ev, f.raw(), writer(out)?)?,
             Ok(frame::Event(Err(e))) => return Err(FrameError::corrupt(f.offset(), e).into()),
             // Upstream thread states (an enriched stream fed back in) are

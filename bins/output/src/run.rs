@@ -13,7 +13,7 @@ use schema::{FrameError, InFrame, Stage};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use stage::control::feed::{self, AlertFeed};
 use stage::control::StageStatus;
-use stage::{transport, Counters, Driver, Filter, Frames, Out, Sink, StageError};
+use stage::{transport, Counters, Driver, Filter, Frames, Out, Sink, StageError, Which};
 
 use crate::alert::Alert;
 use crate::cli::Cli;
@@ -34,12 +34,12 @@ impl Filter for Delivery {
     fn on_frame<W: Sink>(
         &mut self,
         f: &InFrame<'_>,
-        root: frame::Reader<'_>,
+        _root: frame::Reader<'_>,
+        which: Which<'_>,
         _out: &mut Out<W>,
     ) -> Result<(), StageError> {
         let offset = f.offset();
-        let which = root
-            .which()
+        let which = which
             .map_err(|e| FrameError::corrupt(offset, format!("unknown frame kind {}", e.0)))?;
         match which {
             frame::Alert(a) => {

@@ -24,6 +24,9 @@ use crate::error::StageError;
 use crate::input::Input;
 use crate::out::{Out, Sink};
 
+/// What a frame's union holds, as `frame::Reader::which` gives it.
+pub type Which<'a> = Result<frame::WhichReader<'a>, capnp::NotInSchema>;
+
 /// What a frame-reading stage does.
 pub trait Filter {
     /// Which stage this is: its header and stats frames say so.
@@ -34,11 +37,13 @@ pub trait Filter {
         Ok(())
     }
 
-    /// One frame that is neither a header nor stats.
+    /// One frame that is neither a header nor stats: its root and what
+    /// its union holds, read once by the driver.
     fn on_frame<W: Sink>(
         &mut self,
         f: &InFrame<'_>,
         root: frame::Reader<'_>,
+        which: Which<'_>,
         out: &mut Out<W>,
     ) -> Result<(), StageError>;
 
@@ -124,7 +129,7 @@ impl<I: Input, F: Filter> Source for Frames<I, F> {
                     out.forward(f.raw(), root)?;
                     self.filter.on_stats(s, &f)?;
                 }
-                _ => self.filter.on_frame(&f, root, out)?,
+                which => self.filter.on_frame(&f, root, which, out)?,
             }
         }
         Ok(if n == 0 {

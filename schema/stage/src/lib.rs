@@ -39,7 +39,7 @@ pub mod transport;
 pub use counters::{Counter, Counters, Kind};
 pub use driver::{Driver, Pumped, Source, BATCH, PUBLISH_DELAY, STATS_INTERVAL};
 pub use error::StageError;
-pub use filter::{Filter, Frames};
+pub use filter::{Filter, Frames, Which};
 pub use input::Input;
 pub use out::{Out, Sink};
 pub use transport::Endpoint;

@@ -17,7 +17,7 @@ use schema::{HeaderInfo, InFrame, Stage};
 use stage::control::StageStatus;
 use stage::reconnect::{self, Output, Redial};
 use stage::transport::{open_input, open_output};
-use stage::{Counters, Driver, Filter, Frames, Out, Sink, StageError};
+use stage::{Counters, Driver, Filter, Frames, Out, Sink, StageError, Which};
 
 use super::{toggles, Format, RunArgs};
 use crate::alert::format::{self, AlertInfo};
@@ -53,6 +53,7 @@ impl Filter for Evaluator {
         &mut self,
         f: &InFrame<'_>,
         root: frame::Reader<'_>,
+        which: Which<'_>,
         out: &mut Out<W>,
     ) -> Result<(), StageError> {
         // A reload or a change of selection takes effect here, between two
@@ -60,7 +61,7 @@ impl Filter for Evaluator {
         if self.ctl.has_pending() {
             self.ctl.take(&mut self.live);
         }
-        match root.which() {
+        match which {
             Ok(frame::State(_)) | Ok(frame::StateGone(_)) => {
                 self.states.apply(root, f.raw());
             }
