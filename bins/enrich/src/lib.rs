@@ -39,5 +39,6 @@ pub mod statelink;
 pub mod stats;
 pub mod threads;
 pub mod users;
+pub mod wire;
 
 pub use engine::{Enricher, FetchRequest, MetaUpdate, Options};
