@@ -16,6 +16,7 @@
 //! It does not evaluate rules or deliver alerts (evaluate and output do).
 
 pub mod apply;
+pub mod args;
 pub mod cgroup;
 pub mod compose;
 pub mod containers;
