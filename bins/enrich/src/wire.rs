@@ -21,15 +21,28 @@ pub const MAX_LIST_COUNT: u32 = (1 << 29) - 1;
 /// Largest landing pad offset a far pointer can hold: its 29-bit field.
 pub const MAX_LANDING_PAD: u32 = (1 << 29) - 1;
 
-/// Range of the signed 30-bit offset of struct and list pointers.
+/// Smallest offset a struct or list pointer can hold: its field is 30
+/// bits, signed.
 const MIN_OFFSET: i32 = -(1 << 29);
+/// Largest offset a struct or list pointer can hold; also the largest
+/// element count of an inline-composite tag, which uses that field.
 const MAX_OFFSET: i32 = (1 << 29) - 1;
 
-/// The low two bits of a pointer word (field A of every pointer layout).
+/// The low two bits of a pointer word (field A of every pointer layout),
+/// which say its kind.
 const KIND_MASK: u64 = 3;
+/// Field A of a struct pointer (and of an inline-composite tag).
 const KIND_STRUCT: u64 = 0;
+/// Field A of a list pointer.
 const KIND_LIST: u64 = 1;
+/// Field A of a far pointer.
 const KIND_FAR: u64 = 2;
+/// Bit 2 of a far pointer: its landing pad is itself a far pointer.
+const FAR_DOUBLE: u64 = 4;
+/// The three bits of a list pointer's element size code, once shifted down.
+const ELEMENT_SIZE_MASK: u64 = 7;
+/// Bits 2..32 of a struct or list pointer: the offset field.
+const OFFSET_MASK: u64 = 0xffff_fffc;
 
 /// Word `i` of `b`, if `b` holds it; words are little-endian.
 #[inline]
@@ -89,7 +102,7 @@ impl ElementSize {
     /// The size named by the low three bits of `code`.
     #[inline]
     fn from_code(code: u64) -> ElementSize {
-        match code & 7 {
+        match code & ELEMENT_SIZE_MASK {
             0 => ElementSize::Void,
             1 => ElementSize::Bit,
             2 => ElementSize::Byte,
@@ -218,7 +231,7 @@ impl WirePointer {
     /// pointer, followed by a tag giving the target's shape.
     #[inline]
     pub const fn far_is_double(self) -> bool {
-        self.0 & 4 != 0
+        self.0 & FAR_DOUBLE != 0
     }
 
     /// Field `C` of a far pointer, bits 3..32: the landing pad's word
@@ -305,7 +318,7 @@ impl WirePointer {
     #[inline]
     pub fn with_offset(self, offset: i32) -> Option<WirePointer> {
         let b = Self::offset_bits(offset)?;
-        Some(WirePointer((self.0 & !0xffff_fffc) | b))
+        Some(WirePointer((self.0 & !OFFSET_MASK) | b))
     }
 }
 
@@ -541,7 +554,7 @@ mod tests {
     #[test]
     fn double_far_is_bit_two() {
         let single = WirePointer::new_far(3, 5).unwrap();
-        let double = WirePointer::from_word(single.to_word() | 4);
+        let double = WirePointer::from_word(single.to_word() | FAR_DOUBLE);
         assert!(!single.far_is_double());
         assert!(double.far_is_double());
         assert_eq!(double.kind(), PointerKind::Far);
