@@ -1,7 +1,7 @@
 //! How each kind of event changes the tables: snapshots and clone/exec/exit
-//! for threads ([`process`]), setuid/setgid/capset for credentials
-//! ([`creds`]), open/dup/fcntl and friends for descriptors ([`files`]),
-//! socket/connect/accept/bind and datagrams for sockets ([`net`]); and which
+//! for threads (`process`), setuid/setgid/capset for credentials (`creds`),
+//! open/dup/fcntl and friends for descriptors (`files`),
+//! socket/connect/accept/bind and datagrams for sockets (`net`); and which
 //! descriptor each event concerns (Falco's semantics for `fd.*`).
 //!
 //! Changes that the event itself must show (a new fd, a new cwd) are applied
@@ -27,19 +27,20 @@ use crate::params::{Params, Value};
 use crate::path::{self, AT_FDCWD};
 
 /// One event, as the functions that apply it see it.
-pub(crate) struct Call<'p, 'a> {
-    pub(crate) kind: Kind,
-    pub(crate) tid: i32,
-    pub(crate) ret: i64,
-    pub(crate) ts: u64,
-    pub(crate) params: &'p Params<'a>,
+struct Call<'p, 'a> {
+    kind: Kind,
+    tid: i32,
+    ret: i64,
+    ts: u64,
+    params: &'p Params<'a>,
     /// Path parameters made absolute ([`Enricher::resolve_paths`]): (index,
     /// path).
-    pub(crate) paths: &'p [(usize, Vec<u8>)],
+    paths: &'p [(usize, Vec<u8>)],
 }
 
 impl Call<'_, '_> {
-    /// Most syscalls applied here succeed with 0.
+    /// The call succeeded, for the syscalls that return 0 then (not those
+    /// that return a descriptor or a pid).
     fn ok(&self) -> bool {
         self.ret == 0
     }
