@@ -47,7 +47,8 @@ const OFFSET_MASK: u64 = 0xffff_fffc;
 /// Word `i` of `b`, if `b` holds it; words are little-endian.
 #[inline]
 pub fn word(b: &[u8], i: usize) -> Option<u64> {
-    let s = b.get(i.checked_mul(WORD)?..i.checked_mul(WORD)?.checked_add(WORD)?)?;
+    let start = i.checked_mul(WORD)?;
+    let s = b.get(start..start.checked_add(WORD)?)?;
     Some(u64::from_le_bytes(s.try_into().ok()?))
 }
 
