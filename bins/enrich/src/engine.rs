@@ -20,6 +20,7 @@ use capnp::message::{Builder, HeapAllocator};
 use schema::kestrel_capnp::{event, frame};
 use schema::{FrameWriter, Kind};
 
+use crate::args::Arg;
 use crate::cgroup::{self, CgroupContainer, Runtime};
 use crate::compose::Fill;
 use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
@@ -247,9 +248,9 @@ impl Enricher {
         let raw_name = fd
             .as_ref()
             .filter(|_| !paths.is_empty())
-            .and(params.index("name"))
+            .and(params.position(Arg::Name))
             .filter(|i| paths.iter().any(|(j, _)| j == i))
-            .and_then(|_| params.bytes("name"));
+            .and_then(|_| params.bytes(Arg::Name));
         let proc_pid = self.threads.thread(tid).map(|t| t.pid);
         let e = Ev {
             kind,

@@ -17,6 +17,7 @@
 //! It does not evaluate rules or deliver alerts (evaluate and output do).
 
 pub mod apply;
+pub mod args;
 pub mod cgroup;
 pub mod compose;
 pub mod containers;
@@ -40,5 +41,6 @@ pub mod statelink;
 pub mod stats;
 pub mod threads;
 pub mod users;
+pub mod wire;
 
 pub use engine::{Enricher, FetchRequest, MetaUpdate, Options};

@@ -1,7 +1,8 @@
-//! Typed, by-name access to an event's positional parameters, through the
-//! event table (`schema::table`). A parameter that is missing, of another
-//! wire type, or undecodable reads as `None`: capture may leave any parameter
-//! out, and a hostile stream must not fail an event.
+//! Typed access to an event's positional parameters, by the name the event
+//! table (`schema::table`) gives them: each [`Arg`] is found at the position
+//! resolved once for the event's kind ([`crate::args`]). A parameter that is
+//! missing, of another wire type, or undecodable reads as `None`: capture
+//! may leave any parameter out, and a hostile stream must not fail an event.
 //!
 //! Integers and byte strings are read straight from the frame's bytes when
 //! the list has the simple shape [`RawList`] checks (most events), through
@@ -14,6 +15,7 @@ use schema::kestrel_capnp::{event, param, sock_addr, sock_tuple};
 use schema::table::KindInfo;
 use schema::Kind;
 
+use crate::args::{self, Arg, Positions};
 use crate::rawparams::RawList;
 
 /// One parameter's value.
@@ -31,6 +33,8 @@ pub enum Value<'a> {
 /// An event's parameters with the table row that names them.
 pub struct Params<'a> {
     pub info: &'static KindInfo,
+    /// Where this kind has each [`Arg`].
+    positions: &'static Positions,
     ev: event::Reader<'a>,
     /// The list as Cap'n Proto reads it, got only when a parameter is not
     /// read from `raw`.
@@ -44,20 +48,18 @@ impl<'a> Params<'a> {
     pub fn new(kind: Kind, ev: event::Reader<'a>, raw: Option<RawList<'a>>) -> Params<'a> {
         Params {
             info: schema::table::info(kind),
+            positions: args::positions(kind),
             ev,
             list: OnceCell::new(),
             raw,
         }
     }
 
-    /// Position of parameter `name` in this kind's row. Length and first
-    /// byte are compared before the whole name: most names differ there,
-    /// and this runs several times per event.
-    pub fn index(&self, name: &str) -> Option<usize> {
-        let (len, first) = (name.len(), name.as_bytes().first());
-        self.info.params.iter().position(|p| {
-            p.name.len() == len && p.name.as_bytes().first() == first && p.name == name
-        })
+    /// Position of `arg` in this kind's row; None when the kind has no
+    /// such parameter.
+    #[inline]
+    pub fn position(&self, arg: Arg) -> Option<usize> {
+        self.positions.of(arg)
     }
 
     /// The `i`th parameter's value; None when it is missing or cannot be
@@ -86,13 +88,13 @@ impl<'a> Params<'a> {
         })
     }
 
-    fn get(&self, name: &str) -> Option<Value<'a>> {
-        self.at(self.index(name)?)
+    fn get(&self, arg: Arg) -> Option<Value<'a>> {
+        self.at(self.position(arg)?)
     }
 
     /// A signed parameter (fds, pids); unsigned values are accepted too.
-    pub fn int(&self, name: &str) -> Option<i64> {
-        match self.get(name)? {
+    pub fn int(&self, arg: Arg) -> Option<i64> {
+        match self.get(arg)? {
             Value::Int(v) => Some(v),
             Value::Uint(v) => Some(v as i64),
             _ => None,
@@ -100,38 +102,38 @@ impl<'a> Params<'a> {
     }
 
     /// An unsigned parameter (flags, uids); signed values are accepted too.
-    pub fn uint(&self, name: &str) -> Option<u64> {
-        match self.get(name)? {
+    pub fn uint(&self, arg: Arg) -> Option<u64> {
+        match self.get(arg)? {
             Value::Uint(v) => Some(v),
             Value::Int(v) => Some(v as u64),
             _ => None,
         }
     }
 
-    pub fn bytes(&self, name: &str) -> Option<&'a [u8]> {
-        match self.get(name)? {
+    pub fn bytes(&self, arg: Arg) -> Option<&'a [u8]> {
+        match self.get(arg)? {
             Value::Bytes(b) => Some(b),
             _ => None,
         }
     }
 
     /// A list of byte strings (argv, cgroups).
-    pub fn list(&self, name: &str) -> Option<Vec<&'a [u8]>> {
-        match self.get(name)? {
+    pub fn list(&self, arg: Arg) -> Option<Vec<&'a [u8]>> {
+        match self.get(arg)? {
             Value::List(l) => Some(l.iter().filter_map(Result::ok).collect()),
             _ => None,
         }
     }
 
-    pub fn sockaddr(&self, name: &str) -> Option<sock_addr::Reader<'a>> {
-        match self.get(name)? {
+    pub fn sockaddr(&self, arg: Arg) -> Option<sock_addr::Reader<'a>> {
+        match self.get(arg)? {
             Value::Sockaddr(a) => Some(a),
             _ => None,
         }
     }
 
-    pub fn tuple(&self, name: &str) -> Option<sock_tuple::Reader<'a>> {
-        match self.get(name)? {
+    pub fn tuple(&self, arg: Arg) -> Option<sock_tuple::Reader<'a>> {
+        match self.get(arg)? {
             Value::Tuple(t) => Some(t),
             _ => None,
         }

@@ -15,7 +15,8 @@
 //! appended to the block and the parameter's pointer moved to them.
 
 use crate::params::Value;
-use crate::splice::{event_pointers, follow, slot_of, word, Part, WORD};
+use crate::splice::{event_pointers, slot_of, Part};
+use crate::wire::{self, follow, pointer_at, word, ElementSize, PointerKind, WirePointer, WORD};
 
 /// Largest parameter block read here, in words (64 KiB); larger lists are
 /// left to Cap'n Proto.
@@ -24,13 +25,6 @@ const MAX_PARAMS_BLOCK_WORDS: usize = 8192;
 /// Most parameters a list read here may have: more than any kind's row in
 /// the event table, so that a hostile count cannot make the check long.
 const MAX_PARAMS: usize = 64;
-
-/// Pointer kind of a list pointer (low two bits).
-const LIST: u64 = 1;
-/// List element size code of byte lists (`Data`).
-const ELEMENTS_BYTES: u64 = 2;
-/// List element size code of inline-composite (struct) lists.
-const ELEMENTS_COMPOSITE: u64 = 7;
 
 /// `Param`'s union discriminants, in the schema's declaration order
 /// (checked against the generated readers by the tests below). The
@@ -46,7 +40,7 @@ const PARAM_BYTES: u16 = 3;
 pub struct RawList<'a> {
     seg: &'a [u8],
     /// The `params` list pointer.
-    pointer: u64,
+    pointer: WirePointer,
     /// Word index of the list's tag word.
     tag_at: usize,
     /// Words per element, and data words of each.
@@ -62,31 +56,25 @@ impl<'a> RawList<'a> {
     /// The parameter list of `raw` (one event frame exactly as read), if it
     /// has the shape described above.
     pub fn locate(raw: &'a [u8]) -> Option<RawList<'a>> {
-        // Segment table of one segment: count - 1 (zero), then its size.
-        if word(raw, 0)? as u32 != 0 {
-            return None;
-        }
-        let words = (word(raw, 0)? >> 32) as usize;
-        let seg = raw.get(WORD..WORD + words * WORD)?;
+        let seg = wire::single_segment(raw)?;
         let (ptrs_at, ptrs) = event_pointers(seg)?;
         let slot = slot_of(Part::Params) as usize;
         if slot >= ptrs {
             return None;
         }
         let at = ptrs_at + slot;
-        let pointer = word(seg, at)?;
-        let (tag_at, upper) = follow(seg, at, LIST)?;
-        if upper & 7 != ELEMENTS_COMPOSITE {
+        let (pointer, tag_at) = follow(seg, at, PointerKind::List)?;
+        if pointer.list_element_size() != ElementSize::InlineComposite {
             return None;
         }
-        let list_words = (upper >> 3) as usize;
-        let tag = word(seg, tag_at)?;
-        if tag & 3 != 0 {
+        let list_words = pointer.list_inline_composite_word_count() as usize;
+        let tag = pointer_at(seg, tag_at)?;
+        if tag.kind() != PointerKind::Struct {
             return None;
         }
-        let count = (tag as u32 >> 2) as usize;
-        let data = ((tag >> 32) & 0xffff) as usize;
-        let stride = data + (tag >> 48) as usize;
+        let count = tag.inline_composite_element_count() as usize;
+        let data = usize::from(tag.struct_data_words());
+        let stride = tag.struct_words();
         if count > MAX_PARAMS || count * stride != list_words {
             return None;
         }
@@ -96,14 +84,14 @@ impl<'a> RawList<'a> {
         for e in 0..count {
             for k in data..stride {
                 let at = first + e * stride + k;
-                if word(seg, at)? == 0 {
+                if pointer_at(seg, at)?.is_null() {
                     continue;
                 }
-                let (blob, upper) = follow(seg, at, LIST)?;
-                if upper & 7 != ELEMENTS_BYTES {
+                let (p, blob) = follow(seg, at, PointerKind::List)?;
+                if p.list_element_size() != ElementSize::Byte {
                     return None;
                 }
-                let blob_end = blob + ((upper >> 3) as usize).div_ceil(WORD);
+                let blob_end = blob + (p.list_element_count() as usize).div_ceil(WORD);
                 if blob < list_end || blob_end * WORD > seg.len() {
                     return None;
                 }
@@ -147,11 +135,11 @@ impl<'a> RawList<'a> {
             PARAM_UINT => Some(Value::Uint(word(self.seg, at + 1)?)),
             PARAM_BYTES if self.stride > self.data => {
                 let ptr = at + self.data;
-                if word(self.seg, ptr)? == 0 {
+                if pointer_at(self.seg, ptr)?.is_null() {
                     return Some(Value::Bytes(&[]));
                 }
-                let (blob, upper) = follow(self.seg, ptr, LIST)?;
-                let len = (upper >> 3) as usize;
+                let (p, blob) = follow(self.seg, ptr, PointerKind::List)?;
+                let len = p.list_element_count() as usize;
                 Some(Value::Bytes(self.seg.get(blob * WORD..blob * WORD + len)?))
             }
             _ => None,
@@ -165,8 +153,10 @@ impl<'a> RawList<'a> {
     pub fn segment(&self, rewrites: &[(usize, Vec<u8>)], out: &mut Vec<u8>) -> bool {
         out.clear();
         // The pad: the same list pointer, with its target right after it.
-        let pad = LIST | (self.pointer & !0xffff_ffff);
-        out.extend_from_slice(&pad.to_le_bytes());
+        let Some(pad) = self.pointer.with_offset(0) else {
+            return false;
+        };
+        out.extend_from_slice(&pad.to_word().to_le_bytes());
         out.extend_from_slice(&self.seg[self.tag_at * WORD..self.end * WORD]);
         for (i, bytes) in rewrites {
             if *i >= self.count || self.stride == self.data {
@@ -175,17 +165,19 @@ impl<'a> RawList<'a> {
             // Word of the parameter's pointer (union members share slot 0).
             let at = 1 + 1 + i * self.stride + self.data;
             let blob = out.len() / WORD;
-            let Ok(len) = u32::try_from(bytes.len()) else {
-                return false;
-            };
-            if len >= 1 << 29 || blob + bytes.len() / WORD > MAX_PARAMS_BLOCK_WORDS {
+            if blob + bytes.len() / WORD > MAX_PARAMS_BLOCK_WORDS {
                 return false;
             }
+            let p = u32::try_from(bytes.len()).ok().and_then(|len| {
+                let offset = i32::try_from(blob - (at + 1)).ok()?;
+                WirePointer::new_list(offset, ElementSize::Byte, len)
+            });
+            let Some(p) = p else {
+                return false;
+            };
             out.extend_from_slice(bytes);
             out.resize(out.len().next_multiple_of(WORD), 0);
-            let offset = (blob - (at + 1)) as u64;
-            let p = LIST | (offset << 2) | (ELEMENTS_BYTES << 32) | (u64::from(len) << 35);
-            out[at * WORD..at * WORD + WORD].copy_from_slice(&p.to_le_bytes());
+            out[at * WORD..at * WORD + WORD].copy_from_slice(&p.to_word().to_le_bytes());
         }
         true
     }

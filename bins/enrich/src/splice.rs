@@ -18,8 +18,8 @@
 //! what lets enrich keep up with capture (BENCHMARKS.md).
 //!
 //! It relies only on the Cap'n Proto encoding spec (struct, list and far
-//! pointer layouts, segment table), checked by the tests below and by every
-//! test that reads enrich's output.
+//! pointer layouts, segment table: [`crate::wire`]), checked by the tests
+//! below and by every test that reads enrich's output.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +33,7 @@ use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use schema::FrameWriter;
 
 use crate::rawparams::RawList;
+use crate::wire::{self, follow, pointer_at, PointerKind, WirePointer, WORD};
 
 /// Words of the scratch segment an event (without its cached parts) is
 /// built in; a bigger event spills into a second segment, and is then
@@ -45,9 +46,6 @@ const CACHED_SEGMENT_WORDS: usize = 8192;
 
 /// Most cached segments one event is spliced from.
 pub const MAX_CACHED_SEGMENTS: usize = 4;
-
-/// Bytes per Cap'n Proto word.
-pub(crate) const WORD: usize = 8;
 
 /// The event fields that can come from other segments, in the order of
 /// `Slots`: the cached parts, and the parameters.
@@ -95,7 +93,7 @@ impl Slots {
             let seg = segments[0];
             if let Some((at, n)) = event_pointers(seg) {
                 slots[i] = (0..n as u32)
-                    .find(|&s| word(seg, at + s as usize).is_some_and(|w| w != 0))
+                    .find(|&s| pointer_at(seg, at + s as usize).is_some_and(|p| !p.is_null()))
                     .unwrap_or(0);
             }
         }
@@ -229,45 +227,20 @@ fn to_io(e: capnp::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
 
-/// Word `i` of `b`, if `b` holds it.
-pub(crate) fn word(b: &[u8], i: usize) -> Option<u64> {
-    let s = b.get(i * WORD..i * WORD + WORD)?;
-    Some(u64::from_le_bytes(s.try_into().ok()?))
-}
-
-/// The target word index of the non-null struct (`kind` 0) or list
-/// (`kind` 1) pointer at word `at`, and the pointer's upper half (struct
-/// sizes, or list element size and count).
-pub(crate) fn follow(b: &[u8], at: usize, kind: u64) -> Option<(usize, u64)> {
-    let p = word(b, at)?;
-    if p & 3 != kind || p == 0 {
-        return None;
-    }
-    let offset = (p as u32 as i32) >> 2;
-    let target = usize::try_from(at as i64 + 1 + offset as i64).ok()?;
-    Some((target, p >> 32))
-}
-
 /// The word index of the event's (or state's: the union's members share
 /// one pointer) pointer section in a single-segment Frame, and its number
-/// of pointers.
+/// of pointers. The event is Frame's first pointer.
 pub(crate) fn event_pointers(seg: &[u8]) -> Option<(usize, usize)> {
-    const STRUCT: u64 = 0;
-    let sizes = |s: u64| ((s & 0xffff) as usize, (s >> 16) as usize);
     let words = seg.len() / WORD;
-    let (frame_at, frame_sizes) = follow(seg, 0, STRUCT)?;
-    let (frame_data, frame_ptrs) = sizes(frame_sizes);
-    if frame_ptrs == 0 || frame_at + frame_data + frame_ptrs > words {
+    let (frame, frame_at) = follow(seg, 0, PointerKind::Struct)?;
+    let frame_data = usize::from(frame.struct_data_words());
+    if frame.struct_pointer_count() == 0 || frame_at + frame.struct_words() > words {
         return None;
     }
-    let (ev_at, ev_sizes) = follow(seg, frame_at + frame_data, STRUCT)?;
-    let (ev_data, ev_ptrs) = sizes(ev_sizes);
-    (ev_at + ev_data + ev_ptrs <= words).then_some((ev_at + ev_data, ev_ptrs))
-}
-
-/// A far pointer to landing pad word `pad` of segment `segment`.
-fn far_pointer(segment: usize, pad: u8) -> u64 {
-    2 | (u64::from(pad) << 3) | ((segment as u64) << 32)
+    let (ev, ev_at) = follow(seg, frame_at + frame_data, PointerKind::Struct)?;
+    let ev_ptrs = usize::from(ev.struct_pointer_count());
+    let ev_data = usize::from(ev.struct_data_words());
+    (ev_at + ev.struct_words() <= words).then_some((ev_at + ev_data, ev_ptrs))
 }
 
 impl Default for Splicer {
@@ -306,8 +279,7 @@ impl Splicer {
         let [seg] = &segments[..] else {
             return None;
         };
-        const LIST: u64 = 1;
-        let (list_at, _) = follow(seg, 0, LIST)?;
+        let (_, list_at) = follow(seg, 0, PointerKind::List)?;
         let mut cached = Cached {
             segment: Box::default(),
             pads: [(0, 0); ALL_PARTS.len()],
@@ -317,7 +289,7 @@ impl Splicer {
         for (i, part) in parts.iter().enumerate().take(ALL_PARTS.len()) {
             let pad = list_at + i;
             // A part the fill left unset stays absent on events.
-            if word(seg, pad).is_none_or(|w| w == 0) {
+            if pointer_at(seg, pad).is_none_or(WirePointer::is_null) {
                 continue;
             }
             let slot = u8::try_from(slot_of(*part)).ok()?;
@@ -362,23 +334,19 @@ impl Splicer {
             return Ok(false);
         };
         let extra: &[u8] = if with_params { &self.params } else { &[] };
-        let count = 1 + cached.len() + usize::from(with_params);
-        // Segment table: count - 1, one size per segment, padding to a word.
+        // The event's segment, the cached ones, then the parameters'.
+        let mut sizes = [0; 2 + MAX_CACHED_SEGMENTS];
+        let mut count = 0;
+        let segs = std::iter::once(*seg0)
+            .chain(cached.iter().map(|c| &*c.segment))
+            .chain(with_params.then_some(extra));
+        for (size, seg) in sizes.iter_mut().zip(segs) {
+            *size = seg.len() / WORD;
+            count += 1;
+        }
         self.out.clear();
-        self.out
-            .extend_from_slice(&(count as u32 - 1).to_le_bytes());
-        self.out
-            .extend_from_slice(&((seg0.len() / WORD) as u32).to_le_bytes());
-        for c in cached {
-            self.out
-                .extend_from_slice(&((c.segment.len() / WORD) as u32).to_le_bytes());
-        }
-        if with_params {
-            self.out
-                .extend_from_slice(&((extra.len() / WORD) as u32).to_le_bytes());
-        }
-        if count.is_multiple_of(2) {
-            self.out.extend_from_slice(&0u32.to_le_bytes());
+        if wire::put_segment_table(&mut self.out, &sizes[..count]).is_none() {
+            return Ok(false);
         }
         let Some((ptrs_at, ptrs)) = event_pointers(seg0) else {
             return Ok(false);
@@ -396,7 +364,13 @@ impl Splicer {
                     return Ok(false);
                 }
                 let at = ptrs_at + slot as usize;
-                let far = far_pointer(i + 1, pad).to_le_bytes();
+                let Some(far) = u32::try_from(i + 1)
+                    .ok()
+                    .and_then(|segment| WirePointer::new_far(segment, u32::from(pad)))
+                else {
+                    return Ok(false);
+                };
+                let far = far.to_word().to_le_bytes();
                 self.out[base + at * WORD..base + at * WORD + WORD].copy_from_slice(&far);
             }
         }
