@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use schema::kestrel_capnp::{fd, sock_addr, Family, FdType, L4Proto};
 
-use crate::fdtable::FdName;
+use crate::fdname::FdName;
 
 /// A socket address, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]

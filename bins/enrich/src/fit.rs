@@ -9,7 +9,7 @@
 //! (`parts_trimmed`, `drops.frame_too_large`); neither stops enrich.
 //!
 //! It does not bound what enrich keeps ([`crate::limits`] does) nor decide
-//! what an event carries ([`crate::compose`] does).
+//! what an event carries ([`crate::engine::compose`] does).
 
 use std::io::{self, Write};
 
@@ -17,8 +17,6 @@ use capnp::message::{Allocator, Builder, HeapAllocator};
 use schema::kestrel_capnp::{container, event, frame};
 use schema::limits::MAX_FRAME_BYTES;
 use schema::FrameWriter;
-
-use crate::engine::to_io;
 
 /// How an event frame went out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +113,12 @@ pub fn write_fitted<W: Write>(
         return Ok(Fitted::Trimmed);
     }
     Ok(Fitted::Dropped)
+}
+
+/// A Cap'n Proto error met while building a frame, as the writer's I/O
+/// error (the frame writer's callers speak `io::Result`).
+pub(crate) fn to_io(e: capnp::Error) -> io::Error {
+    io::Error::other(e.to_string())
 }
 
 #[cfg(test)]

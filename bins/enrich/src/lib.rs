@@ -19,11 +19,12 @@
 pub mod apply;
 pub mod args;
 pub mod cgroup;
-pub mod compose;
+
 pub mod containers;
 pub mod emit;
 pub mod engine;
 pub mod fd;
+pub mod fdname;
 pub mod fdtable;
 pub mod fit;
 pub mod forward;
@@ -36,6 +37,7 @@ pub mod path;
 pub mod rawparams;
 pub mod run;
 pub mod runtime;
+pub mod slots;
 pub mod splice;
 pub mod statelink;
 pub mod stats;

@@ -10,7 +10,7 @@
 
 use std::cell::OnceCell;
 
-use capnp::{data_list, struct_list};
+use capnp::struct_list;
 use schema::kestrel_capnp::{event, param, sock_addr, sock_tuple};
 use schema::table::KindInfo;
 use schema::Kind;
@@ -18,17 +18,7 @@ use schema::Kind;
 use crate::args::{self, Arg, Positions};
 use crate::rawparams::RawList;
 
-/// One parameter's value.
-#[derive(Clone, Copy)]
-pub enum Value<'a> {
-    None,
-    Int(i64),
-    Uint(u64),
-    Bytes(&'a [u8]),
-    Sockaddr(sock_addr::Reader<'a>),
-    Tuple(sock_tuple::Reader<'a>),
-    List(data_list::Reader<'a>),
-}
+pub use crate::rawparams::Value;
 
 /// An event's parameters with the table row that names them.
 pub struct Params<'a> {

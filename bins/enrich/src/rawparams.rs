@@ -14,9 +14,23 @@
 //! Paths that enrich resolved are rewritten in the copy: the new bytes are
 //! appended to the block and the parameter's pointer moved to them.
 
-use crate::params::Value;
-use crate::splice::{event_pointers, slot_of, Part};
+use capnp::data_list;
+use schema::kestrel_capnp::{sock_addr, sock_tuple};
+
+use crate::slots::{event_pointers, slot_of, Part};
 use crate::wire::{self, follow, pointer_at, word, ElementSize, PointerKind, WirePointer, WORD};
+
+/// One parameter's value.
+#[derive(Clone, Copy)]
+pub enum Value<'a> {
+    None,
+    Int(i64),
+    Uint(u64),
+    Bytes(&'a [u8]),
+    Sockaddr(sock_addr::Reader<'a>),
+    Tuple(sock_tuple::Reader<'a>),
+    List(data_list::Reader<'a>),
+}
 
 /// Largest parameter block read here, in words (64 KiB); larger lists are
 /// left to Cap'n Proto.

@@ -18,7 +18,7 @@
 //! states, so each is sent again before its thread's next event; and the
 //! `stateGone` frames owed for threads that left the table.
 //!
-//! It does not build the frames ([`crate::compose`] and [`crate::splice`]
+//! It does not build the frames ([`crate::engine::compose`] and [`crate::splice`]
 //! do) nor decide when a thread leaves the table ([`crate::threads`]).
 
 use std::cell::Cell;

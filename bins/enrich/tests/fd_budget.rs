@@ -6,7 +6,8 @@
 mod common;
 
 use common::*;
-use enrich::fdtable::{FD_NAME_OVERHEAD_BYTES, FD_SLOT_BYTES};
+use enrich::fdname::FD_NAME_OVERHEAD_BYTES;
+use enrich::fdtable::FD_SLOT_BYTES;
 use enrich::limits::FD_BUDGET_BYTES;
 use schema::kestrel_capnp::frame;
 use schema::{FrameReader, Kind};

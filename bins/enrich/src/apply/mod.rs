@@ -9,7 +9,7 @@
 //! after (`Enricher::apply_post`), so the event still shows what it closed.
 //!
 //! It reads parameters by position ([`crate::args`]) and writes nothing:
-//! what an event carries is [`crate::compose`]'s.
+//! what an event carries is [`crate::engine::compose`]'s.
 
 mod creds;
 mod files;

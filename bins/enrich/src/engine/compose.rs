@@ -21,8 +21,9 @@ use schema::{FrameWriter, Kind};
 
 use crate::containers;
 use crate::emit::{write_stdio_types, write_thread, Stdio, STDIO_FDS};
-use crate::engine::{to_io, Enricher, Ev, EvFd};
+use crate::engine::{Enricher, Ev, EvFd};
 use crate::fit;
+use crate::fit::to_io;
 use crate::splice::{Cached, Part, Parts, RawParams, Splicer, Target};
 use crate::threads::{Proc, Thread, UID_UNSET};
 

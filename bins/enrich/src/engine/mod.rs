@@ -1,12 +1,14 @@
 //! The enrich engine: takes capture's events one at a time, updates the
 //! thread, fd and container tables ([`crate::apply`]), and writes each event
-//! with its state attached ([`crate::compose`]), holding back a new
+//! with its state attached ([`crate::engine::compose`]), holding back a new
 //! container's events until its metadata arrives or the bounded wait runs
 //! out.
 //!
 //! It owns no I/O of its own: the caller ([`crate::run`]) reads frames, hands
 //! events and runtime updates in, and gives it the writer to write to. Tests
 //! and the benchmark drive it the same way.
+
+pub mod compose;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -22,10 +24,9 @@ use schema::{FrameWriter, Kind};
 
 use crate::args::Arg;
 use crate::cgroup::{self, CgroupContainer, Runtime};
-use crate::compose::Fill;
 use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
 use crate::fd::FdEntry;
-use crate::fit::{self, Fitted};
+use crate::fit::{self, to_io, Fitted};
 use crate::forward::Forward;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
@@ -38,6 +39,7 @@ use crate::statelink::StateLink;
 use crate::stats::{self, Counters, Tables};
 use crate::threads::ThreadTable;
 use crate::users::UserDb;
+use compose::Fill;
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -156,10 +158,6 @@ pub struct Enricher {
     /// unreachable runtime fails every container's fetch alike, and says so
     /// once (each miss still counts in `meta_misses`).
     last_miss_warning: Option<String>,
-}
-
-pub(crate) fn to_io(e: capnp::Error) -> io::Error {
-    io::Error::other(e.to_string())
 }
 
 impl Enricher {
