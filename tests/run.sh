@@ -24,8 +24,8 @@ log "cargo build (binaries used by the end-to-end tests)"
 cargo build --workspace --bins
 # Every parser of outside data under libFuzzer for a short budget
 # (RELIABILITY.md): about four minutes with the instrumented build.
-log "fuzz targets (tests/fuzz/run.sh, ${FUZZ_SECONDS:-10}s each)"
-./tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
+log "fuzz targets (tests/fuzz/run.sh, ${FUZZ_SECONDS:-5}s each)"
+./tests/fuzz/run.sh "${FUZZ_SECONDS:-5}"
 # Real container runtimes for the container tests (enrich's metadata, the
 # container rules, the images): started fresh once here, so that every test
 # binary finds them up, and stopped at the end.
