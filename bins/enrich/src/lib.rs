@@ -3,7 +3,7 @@
 //! its ancestors, the descriptor it concerns, user, group, login user,
 //! container and Kubernetes pod. A thread's state is written once in a
 //! `state` frame, and again when it changes; its events name it
-//! (`stateGen`) instead of repeating it ([`statelink`]), which keeps them a
+//! (`stateGen`) instead of repeating it ([`writer::statelink`]), which keeps them a
 //! few hundred bytes. Readers resolve the names with
 //! `schema::state::StateTable`; `--inline-state` writes every event whole
 //! instead. evaluate keeps no state beyond that table.
@@ -14,35 +14,26 @@
 //! group files and, optionally, container runtimes' APIs for metadata
 //! (Docker-compatible ones and CRI: [`runtime`]).
 //!
+//! Its rooms: the loop ([`run`], [`engine`], [`apply`], one file per
+//! syscall family, with [`params`] and [`args`] reading parameters by
+//! position); [`tables`], what it remembers; [`writer`], how frames are
+//! written fast; [`runtime`], the container runtimes' clients.
+//!
 //! It does not evaluate rules or deliver alerts (evaluate and output do).
 
 pub mod apply;
 pub mod args;
-pub mod cgroup;
 
-pub mod containers;
-pub mod emit;
 pub mod engine;
-pub mod fd;
-pub mod fdname;
-pub mod fdtable;
-pub mod fit;
 pub mod forward;
 pub mod holdback;
 pub mod input;
 pub mod limits;
 pub mod params;
-pub mod partcache;
-pub mod path;
-pub mod rawparams;
 pub mod run;
 pub mod runtime;
-pub mod slots;
-pub mod splice;
-pub mod statelink;
 pub mod stats;
-pub mod threads;
-pub mod users;
-pub mod wire;
+pub mod tables;
+pub mod writer;
 
 pub use engine::{Enricher, FetchRequest, MetaUpdate, Options};

@@ -30,7 +30,7 @@
 //!   (their labels within the same per-container bounds).
 //! - Held events: [`MAX_HELD_EVENTS`], each a whole event (a few KiB).
 //! - Every event frame written is within `schema::limits::MAX_FRAME_BYTES`;
-//!   one that would not be goes out cut (`crate::fit`), never fatal.
+//!   one that would not be goes out cut (`crate::writer::fit`), never fatal.
 
 use std::time::Duration;
 
@@ -47,12 +47,12 @@ pub const MAX_FDS_PER_PROCESS: usize = 16_384;
 
 /// Most bytes all descriptor tables together may hold: their slots, socket
 /// paths and names, each name counted once however many tables share it
-/// (see [`crate::fdtable`]). Past it a new descriptor is kept without its
+/// (see [`crate::tables::fdtable`]). Past it a new descriptor is kept without its
 /// name, or not at all, and a table copied on write (after a fork) loses
 /// its highest descriptors; each cut counts as `fd_budget_evictions`.
 ///
 /// Why this value: a descriptor costs about 0.6 KiB here with a typical
-/// 60-byte path ([`crate::fdtable::FD_SLOT_BYTES`] plus the name), so
+/// 60-byte path ([`crate::tables::fdtable::FD_SLOT_BYTES`] plus the name), so
 /// 256 MiB keeps some 400,000 of them whole, more than a busy host has open
 /// in processes enrich sees; and it is all one unprivileged user can make
 /// enrich hold, where 16,000 descriptors on 4,000-byte paths, copied by
@@ -133,7 +133,7 @@ pub const MAX_CONTAINER_MOUNTS: usize = 64;
 /// Most bytes of text one container's metadata keeps in all: labels and
 /// mounts past it are cut. 32 KiB keeps a container's part, serialised,
 /// within the one 64 KiB segment a process's cached identity is built in
-/// (see [`crate::splice`]), and every event's frame far below the wire
+/// (see [`crate::writer::splice`]), and every event's frame far below the wire
 /// limit (`schema::limits::MAX_FRAME_BYTES`).
 pub const MAX_CONTAINER_META_BYTES: usize = 32 << 10;
 

@@ -16,9 +16,9 @@ use schema::table::KindInfo;
 use schema::Kind;
 
 use crate::args::{self, Arg, Positions};
-use crate::rawparams::RawList;
+use crate::writer::rawparams::RawList;
 
-pub use crate::rawparams::Value;
+pub use crate::writer::rawparams::Value;
 
 /// An event's parameters with the table row that names them.
 pub struct Params<'a> {

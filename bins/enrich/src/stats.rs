@@ -26,10 +26,10 @@ pub struct Counters {
     /// Events held back while metadata was awaited.
     pub held_events: u64,
     /// Container labels, mounts and texts cut to their limits
-    /// ([`crate::containers::ContainerMeta::limit`]).
+    /// ([`crate::tables::containers::ContainerMeta::limit`]).
     pub meta_cut: u64,
     /// Events written with parts cut, their whole frame being over the
-    /// wire limit ([`crate::fit`]).
+    /// wire limit ([`crate::writer::fit`]).
     pub parts_trimmed: u64,
     /// Events not written: even cut, their frame was over the wire limit.
     pub frame_too_large: u64,
@@ -56,7 +56,7 @@ pub struct Tables {
     pub container_evictions: u64,
     pub user_reloads: u64,
     pub thread_builds: u64,
-    /// `state` frames written ([`crate::statelink`]).
+    /// `state` frames written ([`crate::writer::statelink`]).
     pub states_sent: u64,
     /// `stateGone` frames written.
     pub states_gone_sent: u64,

@@ -20,13 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use enrich::cgroup::{from_path, Runtime};
-use enrich::containers::ContainerMeta;
 use enrich::input::Msg;
 use enrich::runtime::cri::proto::{
     self,
     runtime_service_server::{RuntimeService, RuntimeServiceServer},
 };
+use enrich::tables::cgroup::{from_path, Runtime};
+use enrich::tables::containers::ContainerMeta;
 use enrich::{FetchRequest, MetaUpdate};
 use tonic::{Request, Response, Status};
 

@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
-use enrich::fdname::FD_NAME_OVERHEAD_BYTES;
-use enrich::fdtable::FD_SLOT_BYTES;
 use enrich::limits::FD_BUDGET_BYTES;
+use enrich::tables::fdname::FD_NAME_OVERHEAD_BYTES;
+use enrich::tables::fdtable::FD_SLOT_BYTES;
 use schema::kestrel_capnp::frame;
 use schema::{FrameReader, Kind};
 

@@ -486,7 +486,7 @@ fn metadata_that_reaches_the_engine_uncut_is_cut_there() {
         ..enrich::Options::default()
     };
     let mut engine = enrich::Enricher::new(&opts, None);
-    let meta = enrich::containers::ContainerMeta {
+    let meta = enrich::tables::containers::ContainerMeta {
         name: "web".into(),
         labels: (0..20_000)
             .map(|i| (format!("label-{i:05}"), "v".repeat(200)))

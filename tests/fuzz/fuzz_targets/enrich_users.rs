@@ -1,8 +1,8 @@
 //! enrich's readers of the passwd and group files
-//! (`enrich::users::parse_passwd`, `parse_group`) on arbitrary text.
+//! (`enrich::tables::users::parse_passwd`, `parse_group`) on arbitrary text.
 #![no_main]
 
-use enrich::users;
+use enrich::tables::users;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@
 
 use std::sync::mpsc::channel;
 
-use enrich::cgroup::{Runtime, FULL_ID_LEN};
+use enrich::tables::cgroup::{Runtime, FULL_ID_LEN};
 use enrich::runtime::{drain_events, on_event};
 use enrich::MetaUpdate;
 use libfuzzer_sys::fuzz_target;

@@ -7,7 +7,7 @@ use schema::Kind;
 use super::Call;
 use crate::args::Arg;
 use crate::engine::{Enricher, EvFd};
-use crate::fd::{FdEntry, O_CLOEXEC, O_DIRECTORY};
+use crate::tables::fd::{FdEntry, O_CLOEXEC, O_DIRECTORY};
 
 /// fcntl commands that duplicate a descriptor.
 const F_DUPFD: u64 = 0;

@@ -22,9 +22,9 @@ use schema::Kind;
 
 use crate::args::Arg;
 use crate::engine::{Enricher, EvFd};
-use crate::fd::FdEntry;
 use crate::params::{Params, Value};
-use crate::path::{self, AT_FDCWD};
+use crate::tables::fd::FdEntry;
+use crate::tables::path::{self, AT_FDCWD};
 
 /// One event, as the functions that apply it see it.
 struct Call<'p, 'a> {
@@ -199,7 +199,7 @@ impl Enricher {
     }
 
     /// Adds descriptor `num`; returns the entry as given when the table
-    /// did not keep it whole (see [`crate::fdtable::Placed`]).
+    /// did not keep it whole (see [`crate::tables::fdtable::Placed`]).
     fn put_fd(&mut self, tid: i32, num: i64, e: FdEntry) -> Option<FdEntry> {
         self.threads.put_fd(tid, num, e)?.into_cut()
     }

@@ -7,7 +7,7 @@ use schema::Kind;
 use super::Call;
 use crate::args::Arg;
 use crate::engine::{Enricher, EvFd};
-use crate::fd::{self, Addr, FdEntry, O_CLOEXEC};
+use crate::tables::fd::{self, Addr, FdEntry, O_CLOEXEC};
 
 /// connect's "in progress" errno, which Falco counts as a connection.
 const EINPROGRESS: i64 = 115;

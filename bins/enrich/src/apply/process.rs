@@ -6,10 +6,10 @@ use schema::Kind;
 
 use super::Call;
 use crate::args::Arg;
-use crate::cgroup;
 use crate::engine::{Enricher, EvFd};
-use crate::fd::FdEntry;
-use crate::threads::Proc;
+use crate::tables::cgroup;
+use crate::tables::fd::FdEntry;
+use crate::tables::threads::Proc;
 
 /// clone flags that matter here.
 const CLONE_VM: u64 = 0x100;

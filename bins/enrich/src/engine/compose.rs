@@ -1,9 +1,9 @@
 //! Composes each output event: its own fields and descriptor, and its
 //! thread, user, group, login user, container and k8s. Those parts come
-//! from the thread's and the process's cached parts ([`crate::splice`],
+//! from the thread's and the process's cached parts ([`crate::writer::splice`],
 //! with the parameters copied as a block): by default written once in a
 //! `state` frame that the thread's events then name by its `stateGen`
-//! ([`crate::statelink`]), or, with `--inline-state`, spliced into every
+//! ([`crate::writer::statelink`]), or, with `--inline-state`, spliced into every
 //! event. Events by reference carry their stdio types themselves
 //! (`Event.stdioTypes`), so that a dup2 onto stdio does not change the
 //! state. Held events, parts too big to cache and
@@ -19,13 +19,13 @@ use capnp::message::Builder;
 use schema::kestrel_capnp::{event, frame, user};
 use schema::{FrameWriter, Kind};
 
-use crate::containers;
-use crate::emit::{write_stdio_types, write_thread, Stdio, STDIO_FDS};
 use crate::engine::{Enricher, Ev, EvFd};
-use crate::fit;
-use crate::fit::to_io;
-use crate::splice::{Cached, Part, Parts, RawParams, Splicer, Target};
-use crate::threads::{Proc, Thread, UID_UNSET};
+use crate::tables::containers;
+use crate::tables::threads::{Proc, Thread, UID_UNSET};
+use crate::writer::emit::{write_stdio_types, write_thread, Stdio, STDIO_FDS};
+use crate::writer::fit;
+use crate::writer::fit::to_io;
+use crate::writer::splice::{Cached, Part, Parts, RawParams, Splicer, Target};
 
 /// The parts of an event that depend on its process alone, cached per
 /// process.
@@ -53,7 +53,7 @@ impl Enricher {
     /// Writes `e` at once, after its thread's `state` frame if the reader
     /// does not hold that state yet. Its thread, user, group, login user and
     /// container come from the thread's and the process's caches when the
-    /// state they show has not changed since (see [`crate::splice`]).
+    /// state they show has not changed since (see [`crate::writer::splice`]).
     pub(crate) fn write_now<W: Write>(
         &self,
         e: &Ev<'_>,

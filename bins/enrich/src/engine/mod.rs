@@ -23,22 +23,22 @@ use schema::kestrel_capnp::{event, frame};
 use schema::{FrameWriter, Kind};
 
 use crate::args::Arg;
-use crate::cgroup::{self, CgroupContainer, Runtime};
-use crate::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
-use crate::fd::FdEntry;
-use crate::fit::{self, to_io, Fitted};
 use crate::forward::Forward;
 use crate::holdback::{Held, HoldBack};
 use crate::limits::{
     DEFAULT_MAX_THREADS, DEFAULT_METADATA_WAIT, MAX_CONTAINERS, REMOVED_CONTAINER_GRACE,
 };
 use crate::params::Params;
-use crate::rawparams::RawList;
-use crate::splice::Splicer;
-use crate::statelink::StateLink;
 use crate::stats::{self, Counters, Tables};
-use crate::threads::ThreadTable;
-use crate::users::UserDb;
+use crate::tables::cgroup::{self, CgroupContainer, Runtime};
+use crate::tables::containers::{ContainerEntry, ContainerMeta, Containers, Meta};
+use crate::tables::fd::FdEntry;
+use crate::tables::threads::ThreadTable;
+use crate::tables::users::UserDb;
+use crate::writer::fit::{self, to_io, Fitted};
+use crate::writer::rawparams::RawList;
+use crate::writer::splice::Splicer;
+use crate::writer::statelink::StateLink;
 use compose::Fill;
 
 /// How the engine is set up.
@@ -145,7 +145,7 @@ pub struct Enricher {
     /// Times a thread's cached `thread` was (re)built.
     pub(crate) thread_builds: Cell<u64>,
     /// Events written cut, and not written, for the wire limit
-    /// ([`crate::fit`]); cells, as events are written through `&self`.
+    /// ([`crate::writer::fit`]); cells, as events are written through `&self`.
     parts_trimmed: Cell<u64>,
     frame_too_large: Cell<u64>,
     pub stats: Counters,
@@ -591,7 +591,7 @@ impl Enricher {
     }
 
     /// Writes `msg`, a frame holding an event of container `cid`, within
-    /// the wire limit ([`crate::fit`]): never an error for its size.
+    /// the wire limit ([`crate::writer::fit`]): never an error for its size.
     pub(crate) fn write_event_msg<W: Write>(
         &self,
         msg: Builder<HeapAllocator>,
@@ -600,7 +600,7 @@ impl Enricher {
     ) -> io::Result<()> {
         let fitted = fit::write_fitted(w, msg, |c| match self.containers.get(cid) {
             Some(entry) if !cid.is_empty() => entry.write_container_summary(c),
-            _ => crate::containers::write_host(c),
+            _ => crate::tables::containers::write_host(c),
         })?;
         match fitted {
             Fitted::Whole => {}

@@ -4,7 +4,7 @@
 //!
 //! One thread runs a single-threaded tokio runtime. It answers the
 //! engine's [`FetchRequest`]s for CRI containers (cgroup layouts of
-//! containerd and CRI-O, [`crate::cgroup`]) with [`MetaUpdate`]s, each
+//! containerd and CRI-O, [`crate::tables::cgroup`]) with [`MetaUpdate`]s, each
 //! lookup in a task of its own so that a slow socket delays only its own
 //! answers; and per socket it follows `GetContainerEvents` where the
 //! runtime has it (containerd 1.7 and later, CRI-O): a created or started
@@ -79,13 +79,13 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
-use crate::cgroup::Runtime;
-use crate::containers::ContainerMeta;
 use crate::engine::{FetchRequest, MetaUpdate};
 use crate::limits::{
     CRI_CONNECT_TIMEOUT, CRI_RECONNECT_MAX, CRI_RECONNECT_MIN, MAX_CONTAINERS,
     MAX_CRI_MESSAGE_BYTES, MAX_CRI_PODS, REMOVED_CONTAINER_GRACE, RUNTIME_REQUEST_TIMEOUT,
 };
+use crate::tables::cgroup::Runtime;
+use crate::tables::containers::ContainerMeta;
 use parse::PodPart;
 use proto::runtime_service_client::RuntimeServiceClient;
 

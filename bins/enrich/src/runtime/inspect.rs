@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::containers::{ContainerMeta, MountInfo};
+use crate::tables::containers::{ContainerMeta, MountInfo};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]

@@ -21,10 +21,10 @@ use std::sync::mpsc::{channel, Receiver, Sender, SyncSender};
 
 use serde_json::Value;
 
-use crate::cgroup::Runtime;
 use crate::engine::{FetchRequest, MetaUpdate};
 use crate::input::Msg;
 use crate::limits::{RUNTIME_RECONNECT_DELAY, RUNTIME_REQUEST_TIMEOUT};
+use crate::tables::cgroup::Runtime;
 
 /// The sockets given on the command line.
 #[derive(Debug, Clone, Default)]
@@ -161,7 +161,7 @@ pub fn fetch_one(
     sockets: &Sockets,
     full_id: &str,
     runtime: Runtime,
-) -> Result<crate::containers::ContainerMeta, String> {
+) -> Result<crate::tables::containers::ContainerMeta, String> {
     let apis = apis(sockets);
     fetch(
         &apis,
@@ -172,7 +172,10 @@ pub fn fetch_one(
     )
 }
 
-fn fetch(apis: &[Api], req: &FetchRequest) -> Result<crate::containers::ContainerMeta, String> {
+fn fetch(
+    apis: &[Api],
+    req: &FetchRequest,
+) -> Result<crate::tables::containers::ContainerMeta, String> {
     let preferred = if req.runtime == Runtime::Podman {
         "podman"
     } else {
@@ -313,7 +316,7 @@ pub fn on_event(
         .or_else(|| v.get("id"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    if id.len() != crate::cgroup::FULL_ID_LEN {
+    if id.len() != crate::tables::cgroup::FULL_ID_LEN {
         return None;
     }
     tracing::debug!(?runtime, action, container = id, "runtime event");

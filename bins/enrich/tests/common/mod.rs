@@ -293,7 +293,7 @@ pub fn exec(st: &mut Stream, pid: i32, ppid: i64, argv: &[&str], uid: u64, cgrou
 
 /// The runtime's answer for container `id`: named `web`, in pod `web-0`.
 pub fn container_meta(id: &str) -> MetaUpdate {
-    let meta = enrich::containers::ContainerMeta {
+    let meta = enrich::tables::containers::ContainerMeta {
         name: "web".into(),
         image: "busybox:1.36".into(),
         runtime: "docker".into(),

@@ -17,9 +17,9 @@ use super::proto::{
     ContainerStatus, ContainerStatusResponse, MountPropagation, NamespaceMode, PodSandboxStatus,
     PodSandboxStatusResponse,
 };
-use crate::containers::{ContainerMeta, MountInfo, PodMeta};
 use crate::limits::MAX_CRI_INFO_BYTES;
 use crate::runtime::inspect::split_image;
+use crate::tables::containers::{ContainerMeta, MountInfo, PodMeta};
 
 /// The `info` entry holding a verbose status's JSON (containerd and CRI-O
 /// both use this key).

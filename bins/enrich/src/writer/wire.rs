@@ -5,8 +5,8 @@
 //! `WirePointer`.
 //!
 //! It is for enrich's zero-copy paths, which read and write frames as
-//! words: the splicer ([`crate::splice`]) and the direct parameter reader
-//! ([`crate::rawparams`]). It is not a reader: it follows no pointer across
+//! words: the splicer ([`crate::writer::splice`]) and the direct parameter reader
+//! ([`crate::writer::rawparams`]). It is not a reader: it follows no pointer across
 //! segments and checks nothing beyond "is this word in the slice"; its
 //! callers check the shapes they accept. Everything else reads and builds
 //! messages through the `capnp` crate.

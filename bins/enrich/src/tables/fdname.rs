@@ -2,8 +2,8 @@
 //! the byte budget every descriptor table charges what it owns to: the
 //! memory bound on enrich's descriptor tables, whatever processes do.
 //!
-//! It is not a place for the tables themselves ([`crate::fdtable`]) nor
-//! for what a descriptor is ([`crate::fd`]).
+//! It is not a place for the tables themselves ([`crate::tables::fdtable`]) nor
+//! for what a descriptor is ([`crate::tables::fd`]).
 
 use std::mem::size_of;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};

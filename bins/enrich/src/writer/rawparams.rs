@@ -4,7 +4,7 @@
 //! checked once ([`RawList::locate`]); then each parameter is read with a
 //! few loads instead of through Cap'n Proto's readers, and the whole list
 //! is copied into the output frame as one block of words ([`RawList::segment`],
-//! a segment of the frame the splicer builds, see [`crate::splice`]).
+//! a segment of the frame the splicer builds, see [`crate::writer::splice`]).
 //!
 //! Anything else (socket addresses, argument lists, pointers elsewhere,
 //! more parameters than any kind has) is left to Cap'n Proto, so a hostile
@@ -17,8 +17,10 @@
 use capnp::data_list;
 use schema::kestrel_capnp::{sock_addr, sock_tuple};
 
-use crate::slots::{event_pointers, slot_of, Part};
-use crate::wire::{self, follow, pointer_at, word, ElementSize, PointerKind, WirePointer, WORD};
+use crate::writer::slots::{event_pointers, slot_of, Part};
+use crate::writer::wire::{
+    self, follow, pointer_at, word, ElementSize, PointerKind, WirePointer, WORD,
+};
 
 /// One parameter's value.
 #[derive(Clone, Copy)]

@@ -3,7 +3,7 @@
 //! bound ones as `ip:port`, unix sockets by path (abstract ones as `@name`),
 //! memfds as `memfd:NAME`.
 //!
-//! It is not the per-process table ([`crate::fdtable`])
+//! It is not the per-process table ([`crate::tables::fdtable`])
 //! nor the code that decides which syscall changes what (see
 //! [`crate::apply`]).
 
@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use schema::kestrel_capnp::{fd, sock_addr, Family, FdType, L4Proto};
 
-use crate::fdname::FdName;
+use crate::tables::fdname::FdName;
 
 /// A socket address, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 //! descriptor is kept without its name, or not kept at all, and each such
 //! cut is counted.
 //!
-//! It is not what a descriptor is ([`crate::fd`]) nor which syscall changes
+//! It is not what a descriptor is ([`crate::tables::fd`]) nor which syscall changes
 //! which descriptor ([`crate::apply`]).
 
 use std::mem::size_of;
@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::fd::{Addr, FdEntry};
-pub use crate::fdname::{FdBudget, FdName};
 use crate::limits::MAX_FDS_PER_PROCESS;
+use crate::tables::fd::{Addr, FdEntry};
+pub use crate::tables::fdname::{FdBudget, FdName};
 
 /// What one descriptor's slot in a table is charged, whatever its name:
 /// three times the key and entry, because a hash table's allocation
@@ -283,7 +283,7 @@ impl FdTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fdname::name_cost;
+    use crate::tables::fdname::name_cost;
     use schema::kestrel_capnp::FdType;
 
     fn file(name: &str) -> FdEntry {

@@ -9,7 +9,7 @@ use capnp::{data_list, enum_list};
 use schema::kestrel_capnp::{thread, FdType};
 
 use crate::limits::{MAX_ANCESTORS, MAX_ANCESTOR_ARGS_BYTES};
-use crate::threads::{Proc, Thread, ThreadTable};
+use crate::tables::threads::{Proc, Thread, ThreadTable};
 
 fn set_list(mut l: data_list::Builder<'_>, items: &[Vec<u8>]) {
     for (i, item) in items.iter().enumerate() {

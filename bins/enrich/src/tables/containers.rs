@@ -12,11 +12,11 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 use schema::kestrel_capnp::{container, event, k8s, MetadataState};
 
-use crate::cgroup::{short_id, CgroupContainer, Runtime};
 use crate::limits::{
     MAX_CONTAINERS, MAX_CONTAINER_CMDLINE_BYTES, MAX_CONTAINER_LABELS, MAX_CONTAINER_META_BYTES,
     MAX_CONTAINER_MOUNTS, MAX_CONTAINER_TEXT_BYTES, MAX_LABEL_KEY_BYTES,
 };
+use crate::tables::cgroup::{short_id, CgroupContainer, Runtime};
 
 /// One bind or volume mount of a container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

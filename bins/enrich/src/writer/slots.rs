@@ -1,8 +1,8 @@
 //! Where an event's parts lie in its frame: which of Event's pointer
 //! fields holds each part that can come from another segment (found once
 //! by building events), and where an event's pointer section starts in a
-//! one-segment frame. Both the zero-copy writer ([`crate::splice`]) and the
-//! raw parameter reader ([`crate::rawparams`]) need them.
+//! one-segment frame. Both the zero-copy writer ([`crate::writer::splice`]) and the
+//! raw parameter reader ([`crate::writer::rawparams`]) need them.
 //!
 //! It is not a place for building or copying frames.
 
@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use capnp::message::Builder;
 use schema::kestrel_capnp::frame;
 
-use crate::wire::{follow, pointer_at, PointerKind, WORD};
+use crate::writer::wire::{follow, pointer_at, PointerKind, WORD};
 
 /// The event fields that can come from other segments, in the order of
 /// `Slots`: the cached parts, and the parameters.

@@ -11,15 +11,15 @@
 //!
 //! This module keeps the books: per thread, a [`SentMark`] of what its
 //! reader was last sent (named by the content ids of the cached parts,
-//! [`crate::splice::Cached::id`], and the `stateGen` it was sent as); for
+//! [`crate::writer::splice::Cached::id`], and the `stateGen` it was sent as); for
 //! the stream, the generation counter, and which generations the current
 //! reader holds: when the output lost its reader
 //! (`stage::reconnect::reader_changes`), the next one holds none of the
 //! states, so each is sent again before its thread's next event; and the
 //! `stateGone` frames owed for threads that left the table.
 //!
-//! It does not build the frames ([`crate::engine::compose`] and [`crate::splice`]
-//! do) nor decide when a thread leaves the table ([`crate::threads`]).
+//! It does not build the frames ([`crate::engine::compose`] and [`crate::writer::splice`]
+//! do) nor decide when a thread leaves the table ([`crate::tables::threads`]).
 
 use std::cell::Cell;
 use std::io::{self, Write};

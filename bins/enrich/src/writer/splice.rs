@@ -1,7 +1,7 @@
 //! Writes an event whose state parts (`thread`, `user`, `group`,
 //! `loginUser`, `container`, `k8s`) are cached, already serialised
 //! segments, without copying them field by field; its parameters, too, can
-//! be a block copied from the input frame ([`crate::rawparams`]).
+//! be a block copied from the input frame ([`crate::writer::rawparams`]).
 //!
 //! A cached segment ([`Cached`]) is a message whose root is a list of
 //! pointers, one per part it holds; each part's object lies in the same
@@ -18,7 +18,7 @@
 //! what lets enrich keep up with capture (BENCHMARKS.md).
 //!
 //! It relies only on the Cap'n Proto encoding spec (struct, list and far
-//! pointer layouts, segment table: [`crate::wire`]), checked by the tests
+//! pointer layouts, segment table: [`crate::writer::wire`]), checked by the tests
 //! below and by every test that reads enrich's output.
 
 use std::io::{self, Write};
@@ -31,10 +31,10 @@ use schema::arena::ReusedArena;
 use schema::kestrel_capnp::{container, event, frame, group, k8s, thread, user};
 use schema::FrameWriter;
 
-use crate::fit::to_io;
-use crate::rawparams::RawList;
-pub use crate::slots::{event_pointers, slot_of, Part, ALL_PARTS};
-use crate::wire::{self, follow, pointer_at, PointerKind, WirePointer, WORD};
+use crate::writer::fit::to_io;
+use crate::writer::rawparams::RawList;
+pub use crate::writer::slots::{event_pointers, slot_of, Part, ALL_PARTS};
+use crate::writer::wire::{self, follow, pointer_at, PointerKind, WirePointer, WORD};
 
 /// Words of the scratch segment an event (without its cached parts) is
 /// built in; a bigger event spills into a second segment, and is then
@@ -80,7 +80,7 @@ impl Cached {
     /// Names this content: two parts with the same id hold the same bytes.
     /// A new part gets an id never used before (the bytes of a part never
     /// change), so a reader that was sent the part with some id still holds what
-    /// this part shows ([`crate::statelink`]).
+    /// this part shows ([`crate::writer::statelink`]).
     pub fn id(&self) -> u64 {
         self.id
     }

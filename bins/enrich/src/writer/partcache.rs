@@ -1,17 +1,17 @@
-//! A cached, serialised part of events ([`crate::splice::Cached`]) together
+//! A cached, serialised part of events ([`crate::writer::splice::Cached`]) together
 //! with the key of the state it was built from: the thread's `thread` is
 //! kept on each thread, the process's user, group, login user and container
 //! on each process.
 //!
 //! A key is made of version numbers that move whenever the state the part
-//! shows may have changed (see [`crate::threads`] for the thread and
-//! process versions and the table epoch, [`crate::users`] and
-//! [`crate::containers`] for theirs). It does not decide what goes in a
+//! shows may have changed (see [`crate::tables::threads`] for the thread and
+//! process versions and the table epoch, [`crate::tables::users`] and
+//! [`crate::tables::containers`] for theirs). It does not decide what goes in a
 //! part: the engine's builders do.
 
 use std::cell::{Ref, RefCell};
 
-use crate::splice::Cached;
+use crate::writer::splice::Cached;
 
 /// One cached part and the key it was built at. A part that could not be
 /// cached (it needed more than one segment) is remembered as such, so it

@@ -3,17 +3,17 @@
 //! cgroups), bounded by a named limit with oldest-first eviction.
 //!
 //! It does not decide how syscalls change that state ([`crate::apply`]) nor
-//! how it is written on events ([`crate::emit`]).
+//! how it is written on events ([`crate::writer::emit`]).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use crate::fd::FdEntry;
-use crate::fdtable::{FdBudget, FdTable, Placed};
-use crate::partcache::PartCache;
-use crate::statelink::SentMark;
+use crate::tables::fd::FdEntry;
+use crate::tables::fdtable::{FdBudget, FdTable, Placed};
+use crate::writer::partcache::PartCache;
+use crate::writer::statelink::SentMark;
 
 /// What a thread's cached `thread` was built from: its process's version,
 /// its own, the table epoch (for the ancestors and leaders it shows), and
@@ -128,9 +128,9 @@ pub struct Thread {
     seq: u64,
     /// Bumped on every change of this thread's own fields.
     pub(crate) ver: u64,
-    /// This thread's `thread` as last written (see [`crate::splice`]).
+    /// This thread's `thread` as last written (see [`crate::writer::splice`]).
     pub(crate) cache: PartCache<ThreadKey>,
-    /// The state of this thread the reader holds ([`crate::statelink`]).
+    /// The state of this thread the reader holds ([`crate::writer::statelink`]).
     pub(crate) sent: SentMark,
 }
 
@@ -154,7 +154,7 @@ pub struct ThreadTable {
     fd_budget: FdBudget,
     /// Threads that left the table after their state was sent: (tid,
     /// `stateGen` last sent). The engine writes their `stateGone` before
-    /// its next frame ([`crate::statelink`]).
+    /// its next frame ([`crate::writer::statelink`]).
     pub(crate) gone: Vec<(i32, u64)>,
 }
 
