@@ -148,7 +148,20 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
+    // Digits only, in their calendar's ranges: `parse` also takes signs.
+    if !b[..19]
+        .iter()
+        .enumerate()
+        .all(|(i, c)| matches!(i, 4 | 7 | 10 | 13 | 16) || c.is_ascii_digit())
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
     let mut nanos = 0i64;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -185,12 +198,27 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     if secs <= 0 {
         return None;
     }
-    Some(secs as u64 * 1_000_000_000 + nanos as u64)
+    // Years past 2554 do not fit in u64 nanoseconds.
+    (secs as u64)
+        .checked_mul(1_000_000_000)?
+        .checked_add(nanos as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_out_of_range_or_signed_are_refused_not_overflowed() {
+        assert_eq!(parse_rfc3339("9999-12-31T23:59:59Z"), None);
+        assert_eq!(parse_rfc3339("+999-01-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2024-01-01T-1:00:00Z"), None);
+        assert_eq!(
+            parse_rfc3339("2024-05-06T07:08:09.5Z"),
+            Some(1_714_979_289_500_000_000)
+        );
+    }
 
     #[test]
     fn parses_a_docker_inspect_document() {
