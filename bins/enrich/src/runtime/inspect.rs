@@ -175,8 +175,9 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let offset = match rest {
         "Z" | "z" => 0,
         r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
-            let oh: i64 = r[1..3].parse().ok()?;
-            let om: i64 = r[4..6].parse().ok()?;
+            // `get`: the bytes may not be characters' boundaries.
+            let oh: i64 = r.get(1..3)?.parse().ok()?;
+            let om: i64 = r.get(4..6)?.parse().ok()?;
             let o = oh * 3600 + om * 60;
             if r.starts_with('-') {
                 -o
@@ -214,6 +215,7 @@ mod tests {
         assert_eq!(parse_rfc3339("+999-01-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2024-01-01T-1:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00+0\u{53d}00"), None);
         assert_eq!(
             parse_rfc3339("2024-05-06T07:08:09.5Z"),
             Some(1_714_979_289_500_000_000)
