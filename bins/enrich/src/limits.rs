@@ -51,9 +51,9 @@ pub const MAX_FDS_PER_PROCESS: usize = 16_384;
 /// name, or not at all, and a table copied on write (after a fork) loses
 /// its highest descriptors; each cut counts as `fd_budget_evictions`.
 ///
-/// Why this value: a descriptor costs about 0.6 KiB here with a typical
+/// Why this value: a descriptor costs about 0.45 KiB here with a typical
 /// 60-byte path ([`crate::tables::fdtable::FD_SLOT_BYTES`] plus the name), so
-/// 256 MiB keeps some 400,000 of them whole, more than a busy host has open
+/// 256 MiB keeps some 600,000 of them whole, more than a busy host has open
 /// in processes enrich sees; and it is all one unprivileged user can make
 /// enrich hold, where 16,000 descriptors on 4,000-byte paths, copied by
 /// each of a dozen forks, would take some 900 MB.

@@ -57,10 +57,10 @@ impl Enricher {
         if c.ok() || c.ret == -EINPROGRESS {
             let (local, remote) = match params.tuple(Arg::Tuple) {
                 Some(t) => (
-                    t.get_local().ok().map(Addr::read),
-                    t.get_remote().ok().map(Addr::read),
+                    t.get_local().ok().map(Addr::boxed),
+                    t.get_remote().ok().map(Addr::boxed),
                 ),
-                None => (None, params.sockaddr(Arg::Addr).map(Addr::read)),
+                None => (None, params.sockaddr(Arg::Addr).map(Addr::boxed)),
             };
             let updated = self.threads.update_fd(tid, num, |e| {
                 if e.ty == FdType::Unknown {
@@ -106,8 +106,8 @@ impl Enricher {
             e.local = b.local.clone();
         }
         if let Some(t) = params.tuple(Arg::Tuple) {
-            let local = t.get_local().ok().map(Addr::read);
-            let remote = t.get_remote().ok().map(Addr::read);
+            let local = t.get_local().ok().map(Addr::boxed);
+            let remote = t.get_remote().ok().map(Addr::boxed);
             if e.ty == FdType::Unknown {
                 if let Some(a) = local.as_ref().or(remote.as_ref()) {
                     e.ty = fd::family_type(a.family);
@@ -140,7 +140,7 @@ impl Enricher {
         let num = params.int(Arg::Fd)?;
         let mut efd = self.fd_param(tid, num);
         if let (true, Some(addr)) = (c.ok(), params.sockaddr(Arg::Addr)) {
-            let a = Addr::read(addr);
+            let a = Addr::boxed(addr);
             let updated = self.threads.update_fd(tid, num, |e| {
                 if e.ty == FdType::Unknown {
                     e.ty = fd::family_type(a.family);
@@ -163,7 +163,7 @@ impl Enricher {
         let mut efd = self.fd_param(tid, num);
         let peer = params
             .sockaddr(Arg::Addr)
-            .map(Addr::read)
+            .map(Addr::boxed)
             .filter(|a| a.is_ip());
         if let (true, Some(peer)) = (c.ret >= 0, peer) {
             let server = matches!(c.kind, Kind::Recvfrom | Kind::Recvmsg);
@@ -180,10 +180,10 @@ impl Enricher {
                         e.remote = Some(peer);
                         e.is_server = server;
                         if e.local.is_none() {
-                            e.local = Some(Addr {
+                            e.local = Some(Box::new(Addr {
                                 family: e.remote.as_ref().map_or(Family::Inet, |a| a.family),
                                 ..Addr::default()
-                            });
+                            }));
                         }
                         let before = std::mem::take(&mut e.name);
                         e.rename();

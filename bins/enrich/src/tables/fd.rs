@@ -63,6 +63,12 @@ impl Addr {
         }
     }
 
+    /// [`Self::read`], boxed as a descriptor holds it: most descriptors
+    /// are files, and two addresses inline would triple every table slot.
+    pub fn boxed(r: sock_addr::Reader<'_>) -> Box<Addr> {
+        Box::new(Addr::read(r))
+    }
+
     /// Writes this address into a wire builder.
     pub fn write(&self, mut b: sock_addr::Builder<'_>) {
         b.set_family(self.family);
@@ -127,8 +133,8 @@ pub struct FdEntry {
     /// Shared with the copies of this entry (fork children, dups).
     pub name: FdName,
     pub l4: L4Proto,
-    pub local: Option<Addr>,
-    pub remote: Option<Addr>,
+    pub local: Option<Box<Addr>>,
+    pub remote: Option<Box<Addr>>,
     pub is_server: bool,
     pub connected: bool,
     pub open_flags: u32,
@@ -170,10 +176,10 @@ impl FdEntry {
         e.name = r.get_name().map(FdName::from).unwrap_or_default();
         e.l4 = r.get_l4proto().unwrap_or(L4Proto::Unknown);
         if r.has_local() {
-            e.local = r.get_local().ok().map(Addr::read);
+            e.local = r.get_local().ok().map(Addr::boxed);
         }
         if r.has_remote() {
-            e.remote = r.get_remote().ok().map(Addr::read);
+            e.remote = r.get_remote().ok().map(Addr::boxed);
         }
         e.is_server = r.get_is_server();
         e.connected = r.get_connected();
@@ -307,8 +313,8 @@ mod tests {
     #[test]
     fn connected_ipv4_names_put_the_client_first() {
         let mut e = FdEntry::new(FdType::Ipv4);
-        e.local = Some(v4([10, 0, 0, 1], 40000));
-        e.remote = Some(v4([1, 2, 3, 4], 443));
+        e.local = Some(Box::new(v4([10, 0, 0, 1], 40000)));
+        e.remote = Some(Box::new(v4([1, 2, 3, 4], 443)));
         e.connected = true;
         e.rename();
         assert_eq!(e.name.as_bytes(), b"10.0.0.1:40000->1.2.3.4:443");
@@ -320,7 +326,7 @@ mod tests {
     #[test]
     fn bound_and_ipv6_names() {
         let mut e = FdEntry::new(FdType::Ipv4);
-        e.local = Some(v4([0, 0, 0, 0], 8080));
+        e.local = Some(Box::new(v4([0, 0, 0, 0], 8080)));
         e.rename();
         assert_eq!(e.name.as_bytes(), b"0.0.0.0:8080");
         let mut ip = [0; 16];
@@ -332,11 +338,11 @@ mod tests {
             ..Addr::default()
         };
         let mut e = FdEntry::new(FdType::Ipv6);
-        e.local = Some(Addr {
+        e.local = Some(Box::new(Addr {
             port: 5555,
             ..a.clone()
-        });
-        e.remote = Some(a);
+        }));
+        e.remote = Some(Box::new(a));
         e.connected = true;
         e.rename();
         assert_eq!(e.name.as_bytes(), b"::1:5555->::1:22");
@@ -345,18 +351,18 @@ mod tests {
     #[test]
     fn unix_names_and_abstract_sockets() {
         let mut e = FdEntry::new(FdType::Unix);
-        e.remote = Some(Addr {
+        e.remote = Some(Box::new(Addr {
             family: Family::Unix,
             path: b"\0dbus-abc".to_vec(),
             ..Addr::default()
-        });
+        }));
         e.rename();
         assert_eq!(e.name.as_bytes(), b"@dbus-abc");
-        e.remote = Some(Addr {
+        e.remote = Some(Box::new(Addr {
             family: Family::Unix,
             path: b"/run/docker.sock".to_vec(),
             ..Addr::default()
-        });
+        }));
         e.rename();
         assert_eq!(e.name.as_bytes(), b"/run/docker.sock");
     }

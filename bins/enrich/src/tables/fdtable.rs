@@ -24,14 +24,23 @@ use crate::limits::MAX_FDS_PER_PROCESS;
 use crate::tables::fd::{Addr, FdEntry};
 pub use crate::tables::fdname::{FdBudget, FdName};
 
-/// What one descriptor's slot in a table is charged, whatever its name:
-/// three times the key and entry, because a hash table's allocation
-/// holds up to about 2.3 slots per live entry (load factor 7/8, doubled at
-/// growth; tables are shrunk once half empty, see [`FdTable::remove`]).
-pub const FD_SLOT_BYTES: usize = 3 * size_of::<(i64, FdEntry)>();
+/// How sparse a table may get before its allocation is given back: it is
+/// shrunk when it holds fewer than one entry per this many slots of
+/// capacity. Not 2: a process that opens and closes one file beside a
+/// few others sits on the edge of a power of two, and a table that shrank
+/// at half empty was reallocated, and every entry moved, twice per
+/// open/close pair.
+const SHRINK_BELOW_ONE_IN: usize = 4;
 
-fn addr_bytes(a: &Option<Addr>) -> usize {
-    a.as_ref().map_or(0, |a| a.path.len())
+/// What one descriptor's slot in a table is charged, whatever its name:
+/// five buckets (key, entry and control byte), because a table holds at
+/// most that many per live entry: at most [`SHRINK_BELOW_ONE_IN`] capacity
+/// per entry, and hashbrown allocates 8/7 of its capacity in buckets (one
+/// more than capacity for tables of four).
+pub const FD_SLOT_BYTES: usize = (SHRINK_BELOW_ONE_IN + 1) * (size_of::<(i64, FdEntry)>() + 1);
+
+fn addr_bytes(a: &Option<Box<Addr>>) -> usize {
+    a.as_ref().map_or(0, |a| size_of::<Addr>() + a.path.len())
 }
 
 /// Bytes an entry owns besides its name: its slot and socket paths (its
@@ -40,7 +49,8 @@ fn entry_cost(e: &FdEntry) -> usize {
     FD_SLOT_BYTES + addr_bytes(&e.local) + addr_bytes(&e.remote)
 }
 
-/// Takes out what an entry owns beyond its slot: name and socket paths.
+/// Takes out what an entry owns beyond its slot and addresses: name and
+/// socket paths.
 fn strip(e: &mut FdEntry) {
     e.name = FdName::default();
     for a in [&mut e.local, &mut e.remote].into_iter().flatten() {
@@ -117,10 +127,10 @@ impl Inner {
         }
     }
 
-    /// Gives back a half-empty allocation: the slots charged per entry
+    /// Gives back a mostly empty allocation: the slots charged per entry
     /// assume it ([`FD_SLOT_BYTES`]).
     fn shrink(&mut self) {
-        if self.map.len() * 2 < self.map.capacity() {
+        if self.map.len() * SHRINK_BELOW_ONE_IN < self.map.capacity() {
             self.map.shrink_to(self.map.len());
         }
     }
@@ -143,10 +153,11 @@ impl Inner {
             return Placed::Whole;
         }
         budget.count_cut(1);
-        if budget.try_charge(FD_SLOT_BYTES) {
-            let mut kept = e.clone();
-            strip(&mut kept);
-            self.bytes += FD_SLOT_BYTES;
+        let mut kept = e.clone();
+        strip(&mut kept);
+        let own = entry_cost(&kept);
+        if budget.try_charge(own) {
+            self.bytes += own;
             self.map.insert(num, kept);
             return Placed::Nameless(e);
         }
@@ -329,7 +340,8 @@ mod tests {
     #[test]
     fn past_the_budget_names_then_descriptors_are_left_out_and_counted() {
         let long = "x".repeat(1000);
-        let budget = FdBudget::new(8 * FD_SLOT_BYTES + 3 * name_cost(1000));
+        // Three whole, two nameless, then none.
+        let budget = FdBudget::new(3 * (FD_SLOT_BYTES + name_cost(1000)) + 5 * FD_SLOT_BYTES / 2);
         let mut t = FdTable::default();
         let mut placed = Vec::new();
         for n in 0..12 {
@@ -366,6 +378,46 @@ mod tests {
         assert!(child.get(0).is_some(), "stdio goes last");
         assert!(child.get(99).is_none());
         assert_eq!(parent.len(), 100, "the parent keeps its own");
+    }
+
+    #[test]
+    fn an_open_close_loop_beside_stdio_keeps_its_allocation() {
+        let budget = FdBudget::new(1 << 20);
+        let mut t = FdTable::default();
+        for n in 0..3 {
+            t.insert(n, file("/dev/pts/0"), &budget);
+        }
+        t.insert(3, file("/etc/hosts"), &budget);
+        t.remove(3, &budget);
+        let cap = t.0.map.capacity();
+        let charged = budget.used();
+        for _ in 0..100 {
+            t.insert(3, file("/etc/hosts"), &budget);
+            t.remove(3, &budget);
+            assert_eq!(t.0.map.capacity(), cap, "no reallocation per pair");
+        }
+        assert_eq!(budget.used(), charged);
+    }
+
+    #[test]
+    fn a_table_is_charged_at_least_what_it_allocates() {
+        // Whatever the order of inserts and removes, the buckets
+        // allocated stay within what the entries are charged.
+        let budget = FdBudget::new(1 << 30);
+        let mut t = FdTable::default();
+        let bucket = size_of::<(i64, FdEntry)>() + 1;
+        let mut n = 0;
+        for round in 0..6 {
+            for _ in 0..(50 << round) {
+                t.insert(n, FdEntry::new(FdType::File), &budget);
+                n += 1;
+            }
+            for k in (0..n).step_by(3) {
+                t.remove(k, &budget);
+                let buckets = (t.0.map.capacity() * 8).div_ceil(7).next_power_of_two();
+                assert!(buckets * bucket <= t.len().max(1) * FD_SLOT_BYTES || t.is_empty());
+            }
+        }
     }
 
     #[test]

@@ -196,12 +196,8 @@ impl ThreadTable {
     /// Adds or replaces descriptor `num` of thread `tid`'s process; what
     /// was not kept whole is counted. None when the thread is unknown.
     pub fn put_fd(&mut self, tid: i32, num: i64, e: FdEntry) -> Option<Placed> {
-        let pid = self.threads.get(&tid)?.pid;
-        let p = self.procs.get_mut(&pid)?;
-        if (0..=2).contains(&num) {
-            p.stdio_ver += 1;
-        }
-        let placed = p.fds.insert(num, e, &self.fd_budget);
+        let (fds, budget) = self.fds_for(tid, num)?;
+        let placed = fds.insert(num, e, budget);
         if matches!(placed, Placed::TableFull(_)) {
             self.fd_evictions += 1;
         }
@@ -215,16 +211,27 @@ impl ThreadTable {
         num: i64,
         f: impl FnOnce(&mut FdEntry) -> R,
     ) -> Option<R> {
-        let budget = self.fd_budget.clone();
-        self.proc_for_fd(tid, num)?.fds.update(num, &budget, f)
+        let (fds, budget) = self.fds_for(tid, num)?;
+        fds.update(num, budget, f)
     }
 
     /// Removes descriptor `num` of thread `tid`'s process.
     pub fn remove_fd(&mut self, tid: i32, num: i64) {
-        let budget = self.fd_budget.clone();
-        if let Some(p) = self.proc_for_fd(tid, num) {
-            p.fds.remove(num, &budget);
+        if let Some((fds, budget)) = self.fds_for(tid, num) {
+            fds.remove(num, budget);
         }
+    }
+
+    /// Thread `tid`'s descriptor table, for a change of descriptor `num`,
+    /// beside the budget it charges. The change shows on the process's
+    /// events (as `stdioTypes`) only for 0, 1 and 2.
+    fn fds_for(&mut self, tid: i32, num: i64) -> Option<(&mut FdTable, &FdBudget)> {
+        let pid = self.threads.get(&tid)?.pid;
+        let p = self.procs.get_mut(&pid)?;
+        if (0..=2).contains(&num) {
+            p.stdio_ver += 1;
+        }
+        Some((&mut p.fds, &self.fd_budget))
     }
 
     pub fn thread(&self, tid: i32) -> Option<&Thread> {
@@ -259,17 +266,6 @@ impl ThreadTable {
     pub fn proc_of_mut(&mut self, tid: i32) -> Option<&mut Proc> {
         let pid = self.threads.get(&tid)?.pid;
         self.proc_mut(pid)
-    }
-
-    /// The process of `tid`, for a change of descriptor `num` only: that
-    /// shows on its threads' events (as `stdioTypes`) only for 0, 1 and 2.
-    pub fn proc_for_fd(&mut self, tid: i32, num: i64) -> Option<&mut Proc> {
-        let pid = self.threads.get(&tid)?.pid;
-        let p = self.procs.get_mut(&pid)?;
-        if (0..=2).contains(&num) {
-            p.stdio_ver += 1;
-        }
-        Some(p)
     }
 
     /// Inserts or replaces process `p` (its threads are kept).

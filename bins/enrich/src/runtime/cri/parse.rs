@@ -89,12 +89,6 @@ pub fn container(
     } else {
         digest_in_name
     };
-    let mut labels: Vec<(String, String)> = st
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    labels.sort();
     let mut meta = ContainerMeta {
         name: st
             .metadata
@@ -108,7 +102,7 @@ pub fn container(
         image_digest: digest,
         runtime: runtime.to_string(),
         privileged: privileged(&info),
-        labels,
+        labels: sorted_labels(&st.labels),
         mounts: st.mounts.iter().map(mount).collect(),
         start_ts_ns: timestamp(if st.started_at > 0 {
             st.started_at
@@ -146,12 +140,6 @@ pub fn sandbox(resp: &PodSandboxStatusResponse, runtime: &str) -> Result<Contain
         .unwrap_or("")
         .to_string();
     let (repo, tag, digest) = split_image(&image);
-    let mut labels: Vec<(String, String)> = st
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    labels.sort();
     let mut meta = ContainerMeta {
         name: st
             .metadata
@@ -163,7 +151,7 @@ pub fn sandbox(resp: &PodSandboxStatusResponse, runtime: &str) -> Result<Contain
         image_tag: tag,
         image_digest: digest,
         runtime: runtime.to_string(),
-        labels,
+        labels: sorted_labels(&st.labels),
         start_ts_ns: timestamp(st.created_at),
         cmdline: cmdline(&info),
         pod_sandbox: true,
@@ -183,12 +171,6 @@ fn apply_pod(meta: &mut ContainerMeta, pod: &PodSandboxStatus) {
         .as_ref()
         .map(|n| n.ip.clone())
         .unwrap_or_default();
-    let mut labels: Vec<(String, String)> = pod
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    labels.sort();
     if let Some(ns) = pod
         .linux
         .as_ref()
@@ -207,8 +189,15 @@ fn apply_pod(meta: &mut ContainerMeta, pod: &PodSandboxStatus) {
         uid: md.uid,
         sandbox_id: pod.id.clone(),
         ip,
-        labels,
+        labels: sorted_labels(&pod.labels),
     });
+}
+
+/// Labels in key order: the order enrich's tables and the wire keep.
+fn sorted_labels(labels: &std::collections::HashMap<String, String>) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    v.sort();
+    v
 }
 
 /// The image as the container was created from: the status's image spec
