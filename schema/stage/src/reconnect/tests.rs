@@ -272,21 +272,25 @@ fn a_batch_cut_by_a_lost_reader_is_not_finished_to_the_next() {
     assert_eq!(got, vec![100]);
 }
 
-#[test]
-fn frames_a_reader_died_without_reading_are_counted() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = temp_socket(&dir);
+/// An enrich writer that dialled a listener in `dir` and wrote its header,
+/// beside the listener and the accepted reader's end.
+fn connected_enrich_writer(
+    dir: &tempfile::TempDir,
+) -> (UnixListener, FrameWriter<Output>, UnixStream) {
+    let path = temp_socket(dir);
     let listener = UnixListener::bind(&path).expect("bind");
     let mut w = FrameWriter::new(
-        open_output(
-            &Endpoint::Unix(path.clone()),
-            Stage::Enrich,
-            Redial::Connect,
-        )
-        .expect("connect"),
+        open_output(&Endpoint::Unix(path), Stage::Enrich, Redial::Connect).expect("connect"),
     );
     let (conn, _) = listener.accept().expect("accept");
     w.write_header(Stage::Enrich).expect("header");
+    (listener, w, conn)
+}
+
+#[test]
+fn frames_a_reader_died_without_reading_are_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (listener, mut w, conn) = connected_enrich_writer(&dir);
     // Small frames, all of which fit in the socket's buffer unread.
     for seq in 0..50 {
         write_seq(&mut w, seq, 0);
@@ -310,18 +314,7 @@ fn frames_a_reader_died_without_reading_are_counted() {
 #[test]
 fn frames_a_reader_read_are_not_counted_as_lost() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = temp_socket(&dir);
-    let listener = UnixListener::bind(&path).expect("bind");
-    let mut w = FrameWriter::new(
-        open_output(
-            &Endpoint::Unix(path.clone()),
-            Stage::Enrich,
-            Redial::Connect,
-        )
-        .expect("connect"),
-    );
-    let (conn, _) = listener.accept().expect("accept");
-    w.write_header(Stage::Enrich).expect("header");
+    let (listener, mut w, conn) = connected_enrich_writer(&dir);
     for seq in 0..20 {
         write_seq(&mut w, seq, 0);
         w.flush().expect("flush");
