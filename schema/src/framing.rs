@@ -67,8 +67,12 @@ pub(crate) fn measure(bytes: &[u8], offset: u64) -> Result<Measure, FrameError> 
     Ok(Measure::Complete(total))
 }
 
+/// The little-endian u32 at byte `at`; callers have checked that `b` holds
+/// it (one bounds check, not four).
 fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    let mut w = [0; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 /// Decodes a complete, word-aligned frame in place, with the reader limits.

@@ -5,9 +5,9 @@
 //! It is not a place for the tables themselves ([`crate::tables::fdtable`]) nor
 //! for what a descriptor is ([`crate::tables::fd`]).
 
+use std::cell::Cell;
 use std::mem::size_of;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use crate::limits::FD_BUDGET_BYTES;
 
@@ -16,15 +16,17 @@ use crate::limits::FD_BUDGET_BYTES;
 pub const FD_NAME_OVERHEAD_BYTES: usize = 2 * size_of::<usize>() + size_of::<NameBuf>() + 16;
 
 /// The byte budget shared by all descriptor tables of one thread table.
+/// Not `Send`: the tables live on the engine's thread, and every open and
+/// close charges it, so its counts are plain cells, not atomics.
 #[derive(Debug, Clone)]
-pub struct FdBudget(Arc<BudgetInner>);
+pub struct FdBudget(Rc<BudgetInner>);
 
 #[derive(Debug)]
 struct BudgetInner {
-    used: AtomicUsize,
-    limit: AtomicUsize,
+    used: Cell<usize>,
+    limit: Cell<usize>,
     /// Names and descriptors left out because the budget was spent.
-    cuts: AtomicU64,
+    cuts: Cell<u64>,
 }
 
 impl Default for FdBudget {
@@ -35,60 +37,56 @@ impl Default for FdBudget {
 
 impl FdBudget {
     pub fn new(limit: usize) -> FdBudget {
-        FdBudget(Arc::new(BudgetInner {
-            used: AtomicUsize::new(0),
-            limit: AtomicUsize::new(limit),
-            cuts: AtomicU64::new(0),
+        FdBudget(Rc::new(BudgetInner {
+            used: Cell::new(0),
+            limit: Cell::new(limit),
+            cuts: Cell::new(0),
         }))
     }
 
     /// Bytes charged now.
     pub fn used(&self) -> usize {
-        self.0.used.load(Relaxed)
+        self.0.used.get()
     }
 
     pub fn limit(&self) -> usize {
-        self.0.limit.load(Relaxed)
+        self.0.limit.get()
     }
 
     /// Sets the limit; what is charged already stays until released.
     pub fn set_limit(&self, limit: usize) {
-        self.0.limit.store(limit, Relaxed);
+        self.0.limit.set(limit);
     }
 
     /// Names and descriptors left out for the budget so far.
     pub fn cuts(&self) -> u64 {
-        self.0.cuts.load(Relaxed)
+        self.0.cuts.get()
     }
 
     pub(crate) fn count_cut(&self, n: u64) {
-        self.0.cuts.fetch_add(n, Relaxed);
+        self.0.cuts.set(self.0.cuts.get() + n);
     }
 
     /// Charges `n` bytes if they fit.
     pub(crate) fn try_charge(&self, n: usize) -> bool {
-        // One engine thread charges a budget; the atomics only make the
-        // tables `Send`.
-        if self.used().saturating_add(n) > self.limit() {
+        let used = self.used().saturating_add(n);
+        if used > self.limit() {
             return false;
         }
-        self.0.used.fetch_add(n, Relaxed);
+        self.0.used.set(used);
         true
     }
 
     /// Charges `n` bytes that are spent already (a table copied on write);
     /// the caller trims back under the limit.
     pub(crate) fn charge(&self, n: usize) {
-        self.0.used.fetch_add(n, Relaxed);
+        self.0.used.set(self.used().saturating_add(n));
     }
 
     pub(crate) fn release(&self, n: usize) {
         // Saturating: a release can never make the count wrap, whatever
         // the order of drops.
-        let _ = self
-            .0
-            .used
-            .fetch_update(Relaxed, Relaxed, |u| Some(u.saturating_sub(n)));
+        self.0.used.set(self.used().saturating_sub(n));
     }
 
     pub(crate) fn over(&self) -> bool {
@@ -100,7 +98,7 @@ impl FdBudget {
 /// (fork copies, dups), charged to a budget once, released when its last
 /// holder drops it.
 #[derive(Clone, Default)]
-pub struct FdName(Option<Arc<NameBuf>>);
+pub struct FdName(Option<Rc<NameBuf>>);
 
 struct NameBuf {
     bytes: Box<[u8]>,
@@ -154,10 +152,10 @@ impl FdName {
         if arc.charged.is_some() {
             return;
         }
-        match Arc::get_mut(arc) {
+        match Rc::get_mut(arc) {
             Some(n) => n.charged = Some(budget.clone()),
             None => {
-                *arc = Arc::new(NameBuf {
+                *arc = Rc::new(NameBuf {
                     bytes: arc.bytes.clone(),
                     charged: Some(budget.clone()),
                 })
@@ -171,7 +169,7 @@ impl From<Vec<u8>> for FdName {
         if v.is_empty() {
             return FdName(None);
         }
-        FdName(Some(Arc::new(NameBuf {
+        FdName(Some(Rc::new(NameBuf {
             bytes: v.into_boxed_slice(),
             charged: None,
         })))

@@ -16,7 +16,8 @@
 
 use std::mem::size_of;
 
-use std::sync::Arc;
+use std::collections::hash_map::Entry;
+use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
@@ -85,7 +86,7 @@ impl Placed {
 /// A process's descriptors. Cloning shares them; the first change on
 /// either side copies the table (not its names).
 #[derive(Debug, Clone, Default)]
-pub struct FdTable(Arc<Inner>);
+pub struct FdTable(Rc<Inner>);
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -141,15 +142,24 @@ impl Inner {
         if self.budget.is_none() {
             self.budget = Some(budget.clone());
         }
-        if let Some(old) = self.map.remove(&num) {
-            self.forget(&old);
-        }
+        let Inner { map, bytes, .. } = self;
+        let slot = match map.entry(num) {
+            Entry::Vacant(slot) => slot,
+            Entry::Occupied(old) => {
+                // The old entry goes first, so that what it frees can pay
+                // for the new one.
+                let old = old.remove();
+                self.forget(&old);
+                drop(old);
+                return self.place(num, e, budget);
+            }
+        };
         let own = entry_cost(&e);
         let name = e.name.cost();
         if budget.try_charge(own + name) {
             e.name.mark_charged(budget);
-            self.bytes += own;
-            self.map.insert(num, e);
+            *bytes += own;
+            slot.insert(e);
             return Placed::Whole;
         }
         budget.count_cut(1);
@@ -157,8 +167,8 @@ impl Inner {
         strip(&mut kept);
         let own = entry_cost(&kept);
         if budget.try_charge(own) {
-            self.bytes += own;
-            self.map.insert(num, kept);
+            *bytes += own;
+            slot.insert(kept);
             return Placed::Nameless(e);
         }
         self.shrink();
@@ -209,14 +219,14 @@ impl FdTable {
 
     /// True when `other` is this very table (not a copy).
     pub fn shares_with(&self, other: &FdTable) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Rc::ptr_eq(&self.0, &other.0)
     }
 
     /// This table, for a change: copied first if another process shares it
     /// (the copy then trimmed back under `budget`).
     fn own(&mut self, budget: &FdBudget) -> &mut Inner {
-        let shared = Arc::strong_count(&self.0) > 1;
-        let inner = Arc::make_mut(&mut self.0);
+        let shared = Rc::strong_count(&self.0) > 1;
+        let inner = Rc::make_mut(&mut self.0);
         if shared {
             inner.trim(budget);
         }
@@ -254,7 +264,8 @@ impl FdTable {
 
     /// Removes descriptor `num`.
     pub fn remove(&mut self, num: i64, budget: &FdBudget) -> Option<FdEntry> {
-        if !self.contains(num) {
+        // A shared table is not copied for a descriptor it does not have.
+        if Rc::strong_count(&self.0) > 1 && !self.contains(num) {
             return None;
         }
         let inner = self.own(budget);

@@ -341,14 +341,18 @@ pub fn single_segment(frame: &[u8]) -> Option<&[u8]> {
 /// Appends to `out` the segment table (see [`single_segment`]) of a message
 /// whose segments are `sizes` words long. None, with `out` unchanged, when
 /// there are none or a size does not fit in 32 bits.
+#[inline(always)]
 pub fn put_segment_table(out: &mut Vec<u8>, sizes: &[usize]) -> Option<()> {
     let count = u32::try_from(sizes.len()).ok()?.checked_sub(1)?;
-    if sizes.iter().any(|&s| u32::try_from(s).is_err()) {
-        return None;
-    }
+    let start = out.len();
+    out.reserve((sizes.len() / 2 + 1) * WORD);
     out.extend_from_slice(&count.to_le_bytes());
     for &s in sizes {
-        out.extend_from_slice(&(s as u32).to_le_bytes());
+        let Ok(s) = u32::try_from(s) else {
+            out.truncate(start);
+            return None;
+        };
+        out.extend_from_slice(&s.to_le_bytes());
     }
     // The count and the sizes are u32s: an even number of sizes leaves
     // the table half a word short.
