@@ -1,7 +1,8 @@
 //! End-to-end proof that kestrel's default rules detect on the real kernel:
 //! the live pipeline `capture | enrich | evaluate --format json` with the
 //! rules of `rules/`, the trigger programs of `tests/triggers/` run on the
-//! host and in real docker and podman containers, and a benign workload
+//! host, in real docker and podman containers and in a Kubernetes pod made
+//! through containerd's CRI, and a benign workload
 //! that must stay quiet.
 //!
 //! These tests need root (capture loads the eBPF probe), the built stage
@@ -12,6 +13,8 @@
 
 #[path = "e2e_rules/containers.rs"]
 mod containers;
+#[path = "e2e_rules/cri.rs"]
+mod cri;
 #[path = "e2e_rules/expect.rs"]
 mod expect;
 #[path = "e2e_rules/pipeline.rs"]
@@ -300,7 +303,13 @@ fn container_triggers_fire_their_rules() {
     let Ok(runtimes) = runtimes else { return };
     let t = |name: &str| env.triggers.join(format!("kt-{name}"));
     let marker = |tag: &str| triggers::run(&t("readshadow"), &[tag]);
-    let enrich_args = runtimes.iter().flat_map(|r| r.enrich_args()).collect();
+    let cri_socket = cri::socket();
+    if let Err(e) = &cri_socket {
+        require(&format!("containerd's CRI socket ({e})"), false);
+    }
+    let Ok(cri_socket) = cri_socket else { return };
+    let mut enrich_args: Vec<String> = runtimes.iter().flat_map(|r| r.enrich_args()).collect();
+    enrich_args.extend(["--cri-socket".into(), cri_socket.display().to_string()]);
     let stages = Stages {
         enrich: enrich_args,
         ..Stages::default_rules()
@@ -322,9 +331,17 @@ fn container_triggers_fire_their_rules() {
         expected.extend(expect::containers(&set.ids()));
         started.push(set);
     }
+    // The same containers in a Kubernetes pod, through containerd's CRI:
+    // every alert names the pod and its namespace.
+    let pod = run_cri_triggers(&cri_socket, &env.triggers, &suid, &mut p);
+    expected.extend(expect::containers(&pod.ids()).into_iter().map(|e| {
+        e.field("k8s.pod.name", &pod.pod.name)
+            .field("k8s.ns.name", cri::NAMESPACE)
+    }));
     let alerts = finish(p, &marker);
     check(&alerts, &expected, &logs_dir_path("containers"));
     drop(started);
+    drop(pod);
 }
 
 /// The containers of one runtime, kept until the alerts are checked.
@@ -358,13 +375,10 @@ fn run_container_triggers<'a>(
 ) -> ContainerSet<'a> {
     let trig = containers::Runtime::trig_mount(triggers);
     let suid = containers::Runtime::trig_mount(suid);
-    // The image is busybox with few applet links: `busybox cp` and
-    // `busybox mkdir` name the applets directly.
-    let script = "/trig/kt-unshare; /trig/kt-mount; /trig/kt-listen; /trig/kt-etcwrite; \
-                  busybox mkdir -p /usr/local/bin && /trig/kt-binwrite; \
-                  busybox cp /trig/kt-tmpexec /tmp/kt-tmpexec && /tmp/kt-tmpexec; \
-                  /trig/kt-memfd; /trig/kt-revshell; exec sleep 60";
-    let busy = rt.start(&["--network", "none", "-v", &trig], &["sh", "-c", script]);
+    let busy = rt.start(
+        &["--network", "none", "-v", &trig],
+        &["sh", "-c", BUSY_SCRIPT],
+    );
     let privileged = rt.start(
         &["--privileged", "--network", "none", "-v", &trig],
         &["sh", "-c", "/trig/kt-sysctl; /trig/kt-capset"],
@@ -394,6 +408,89 @@ fn run_container_triggers<'a>(
         host_mount,
         setuid,
         outbound,
+    }
+}
+
+/// What the busy container runs. The image is busybox with few applet
+/// links: `busybox cp` and `busybox mkdir` name the applets directly.
+const BUSY_SCRIPT: &str = "/trig/kt-unshare; /trig/kt-mount; /trig/kt-listen; /trig/kt-etcwrite; \
+                  busybox mkdir -p /usr/local/bin && /trig/kt-binwrite; \
+                  busybox cp /trig/kt-tmpexec /tmp/kt-tmpexec && /tmp/kt-tmpexec; \
+                  /trig/kt-memfd; /trig/kt-revshell; exec sleep 60";
+
+/// The trigger containers in one pod on containerd's CRI, kept (with the
+/// pod) until the alerts are checked.
+struct CriSet {
+    pod: cri::Pod,
+    /// Full ids, in [`expect::ContainerIds`]'s order.
+    ids: [String; 5],
+}
+
+impl CriSet {
+    fn ids(&self) -> expect::ContainerIds<'_> {
+        // `container.id` is the first 12 characters, as for the others.
+        let short = |i: usize| &self.ids[i][..12.min(self.ids[i].len())];
+        expect::ContainerIds {
+            busy: short(0),
+            privileged: short(1),
+            host_mount: short(2),
+            setuid: short(3),
+            outbound: short(4),
+        }
+    }
+}
+
+/// [`run_container_triggers`] in a pod created through containerd's CRI.
+/// The pod shares the host's network (no CNI here), so the busy container
+/// does too.
+fn run_cri_triggers(socket: &Path, triggers: &Path, suid: &Path, p: &mut Pipeline) -> CriSet {
+    let name = format!("kt-e2e-{}", std::process::id());
+    let mut pod = cri::Pod::run(socket, &name).unwrap_or_else(|e| panic!("CRI pod: {e}"));
+    let trig = [(triggers, "/trig")];
+    let busy = pod.start(&cri::Spec {
+        name: "busy",
+        command: &["sh", "-c", BUSY_SCRIPT],
+        mounts: &trig,
+        ..Default::default()
+    });
+    let privileged = pod.start(&cri::Spec {
+        name: "privileged",
+        command: &["sh", "-c", "/trig/kt-sysctl; /trig/kt-capset"],
+        mounts: &trig,
+        privileged: true,
+        ..Default::default()
+    });
+    let host_mount = pod.start(&cri::Spec {
+        name: "host-mount",
+        command: &["true"],
+        mounts: &[(Path::new("/etc"), "/host-etc")],
+        ..Default::default()
+    });
+    let setuid = pod.start(&cri::Spec {
+        name: "setuid",
+        command: &["/trig/kt-suidroot"],
+        mounts: &[(suid, "/trig")],
+        user: Some(1000),
+        ..Default::default()
+    });
+    let outbound = pod.start(&cri::Spec {
+        name: "outbound",
+        command: &["/trig/kt-connect"],
+        mounts: &trig,
+        ..Default::default()
+    });
+    for id in [&privileged, &host_mount, &setuid, &outbound] {
+        pod.wait(id);
+    }
+    let short: String = busy.chars().take(12).collect();
+    let in_busy = |a: &Alert| a.field("container.id").as_deref() == Some(short.as_str());
+    if !p.wait_for(ALERT_TIMEOUT, |a| in_busy(a) && a.rule() == "Reverse shell") {
+        eprintln!("NOTE: no reverse shell alert from CRI container {short} yet");
+    }
+    pod.exec(&busy, &["sh", "-c", "exit 0"]);
+    CriSet {
+        pod,
+        ids: [busy, privileged, host_mount, setuid, outbound],
     }
 }
 
