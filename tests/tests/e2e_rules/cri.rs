@@ -175,7 +175,7 @@ impl Pod {
             linux: Some(proto::LinuxContainerConfig {
                 security_context: Some(proto::LinuxContainerSecurityContext {
                     privileged: spec.privileged,
-                    run_as_user: user.clone(),
+                    run_as_user: user,
                     run_as_group: user,
                     namespace_options: Some(proto::NamespaceOption {
                         network: NamespaceMode::Node as i32,

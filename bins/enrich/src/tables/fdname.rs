@@ -68,6 +68,7 @@ impl FdBudget {
     }
 
     /// Charges `n` bytes if they fit.
+    #[inline]
     pub(crate) fn try_charge(&self, n: usize) -> bool {
         let used = self.used().saturating_add(n);
         if used > self.limit() {
@@ -83,6 +84,7 @@ impl FdBudget {
         self.0.used.set(self.used().saturating_add(n));
     }
 
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         // Saturating: a release can never make the count wrap, whatever
         // the order of drops.
@@ -147,6 +149,7 @@ impl FdName {
     /// Marks this name charged to `budget` (the caller charged
     /// [`Self::cost`]); a name shared while uncharged is copied, so that
     /// the charge is released with the copy the table holds.
+    #[inline]
     pub(crate) fn mark_charged(&mut self, budget: &FdBudget) {
         let Some(arc) = &mut self.0 else { return };
         if arc.charged.is_some() {
@@ -165,6 +168,7 @@ impl FdName {
 }
 
 impl From<Vec<u8>> for FdName {
+    #[inline]
     fn from(v: Vec<u8>) -> FdName {
         if v.is_empty() {
             return FdName(None);

@@ -46,6 +46,7 @@ fn addr_bytes(a: &Option<Box<Addr>>) -> usize {
 
 /// Bytes an entry owns besides its name: its slot and socket paths (its
 /// name is shared and charged on its own).
+#[inline]
 fn entry_cost(e: &FdEntry) -> usize {
     FD_SLOT_BYTES + addr_bytes(&e.local) + addr_bytes(&e.remote)
 }
@@ -120,6 +121,7 @@ impl Drop for Inner {
 }
 
 impl Inner {
+    #[inline]
     fn forget(&mut self, e: &FdEntry) {
         let n = entry_cost(e);
         self.bytes = self.bytes.saturating_sub(n);
@@ -130,6 +132,7 @@ impl Inner {
 
     /// Gives back a mostly empty allocation: the slots charged per entry
     /// assume it ([`FD_SLOT_BYTES`]).
+    #[inline]
     fn shrink(&mut self) {
         if self.map.len() * SHRINK_BELOW_ONE_IN < self.map.capacity() {
             self.map.shrink_to(self.map.len());
@@ -224,6 +227,7 @@ impl FdTable {
 
     /// This table, for a change: copied first if another process shares it
     /// (the copy then trimmed back under `budget`).
+    #[inline]
     fn own(&mut self, budget: &FdBudget) -> &mut Inner {
         let shared = Rc::strong_count(&self.0) > 1;
         let inner = Rc::make_mut(&mut self.0);
