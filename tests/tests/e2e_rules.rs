@@ -13,8 +13,6 @@
 
 #[path = "e2e_rules/containers.rs"]
 mod containers;
-#[path = "e2e_rules/cri.rs"]
-mod cri;
 #[path = "e2e_rules/expect.rs"]
 mod expect;
 #[path = "e2e_rules/pipeline.rs"]
@@ -26,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kestrel_tests::cri;
 use kestrel_tests::run::require;
 
 use expect::Expect;

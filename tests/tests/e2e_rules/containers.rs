@@ -14,8 +14,7 @@ use super::pipeline::workspace;
 /// may be another one).
 const DOCKER_CLI: &str = "/usr/bin/docker";
 
-/// The test image ctr-test-env.sh imports into every runtime.
-pub const IMAGE: &str = "localhost/test:1";
+pub use kestrel_tests::cri::IMAGE;
 
 /// One container runtime of the test environment.
 pub struct Runtime {
