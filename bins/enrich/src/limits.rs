@@ -142,6 +142,13 @@ pub const MAX_CONTAINER_META_BYTES: usize = 32 << 10;
 /// [`RUNTIME_REQUEST_TIMEOUT`].
 pub const CRI_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How often enrich lists the containers of a CRI runtime that has no
+/// container event stream (containerd 1.6), to find the ones that are gone:
+/// a container it answered for and the runtime no longer lists leaves the
+/// caches [`REMOVED_CONTAINER_GRACE`] later, as if the runtime had reported
+/// it deleted. Two `List` calls per period, whatever the node runs.
+pub const CRI_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 /// First wait before a CRI socket that failed (missing, refused, too slow,
 /// not speaking gRPC) is tried again; it doubles on each failure up to
 /// [`CRI_RECONNECT_MAX`]. Meanwhile lookups on that socket fail at once, so

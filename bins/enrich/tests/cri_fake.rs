@@ -44,6 +44,10 @@ struct Fake {
     events: Vec<(String, proto::ContainerEventType)>,
     /// Set once the event stream has been asked for.
     followed: Arc<AtomicBool>,
+    /// Answers `Unimplemented` to the event stream, as containerd 1.6.
+    no_events: bool,
+    /// What `ListContainers` answers.
+    listed: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 fn container_status(id: &str) -> proto::ContainerStatusResponse {
@@ -150,11 +154,43 @@ impl RuntimeService for Fake {
         }
     }
 
+    async fn list_containers(
+        &self,
+        _: Request<proto::ListContainersRequest>,
+    ) -> Result<Response<proto::ListContainersResponse>, Status> {
+        let listed = self.listed.lock().map(|l| l.clone()).unwrap_or_default();
+        Ok(Response::new(proto::ListContainersResponse {
+            containers: listed
+                .into_iter()
+                .map(|id| proto::Container {
+                    id,
+                    pod_sandbox_id: SID.into(),
+                    ..Default::default()
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_pod_sandbox(
+        &self,
+        _: Request<proto::ListPodSandboxRequest>,
+    ) -> Result<Response<proto::ListPodSandboxResponse>, Status> {
+        Ok(Response::new(proto::ListPodSandboxResponse {
+            items: vec![proto::PodSandbox {
+                id: SID.into(),
+                ..Default::default()
+            }],
+        }))
+    }
+
     async fn get_container_events(
         &self,
         _: Request<proto::GetEventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
         self.followed.store(true, Ordering::SeqCst);
+        if self.no_events {
+            return Err(Status::unimplemented("no event stream"));
+        }
         let events: Vec<_> = self
             .events
             .iter()
@@ -351,6 +387,53 @@ fn the_event_stream_reports_created_containers_before_they_are_asked_and_deleted
         }
     }
     assert!(fetched && removed, "fetched {fetched}, removed {removed}");
+}
+
+#[test]
+fn without_an_event_stream_containers_the_runtime_no_longer_lists_are_reported_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sock(&dir, "containerd.sock");
+    let listed = Arc::new(std::sync::Mutex::new(vec![
+        CID.to_string(),
+        CID_GONE.to_string(),
+    ]));
+    let fake = Fake {
+        no_events: true,
+        listed: listed.clone(),
+        ..Fake::default()
+    };
+    let _server = Server::start(&path, fake);
+    let c = Clients::start(&[path]);
+    assert_eq!(c.fetch(CID, Runtime::Containerd).unwrap().name, "nginx");
+    assert_eq!(
+        c.fetch(CID_GONE, Runtime::Containerd).unwrap().name,
+        "nginx"
+    );
+    // The kubelet removes one of them.
+    listed.lock().unwrap().retain(|id| id != CID_GONE);
+    let deadline = Instant::now() + enrich::limits::CRI_SWEEP_INTERVAL * 3;
+    let mut removed = Vec::new();
+    while Instant::now() < deadline && removed.is_empty() {
+        if let Ok(Msg::Update(MetaUpdate::Removed(id))) =
+            c.rx.recv_timeout(Duration::from_millis(200))
+        {
+            removed.push(id);
+        }
+    }
+    assert_eq!(
+        removed,
+        vec![CID_GONE.to_string()],
+        "only the one no longer listed"
+    );
+    // Nothing else goes in the next sweep either.
+    let quiet = Instant::now() + enrich::limits::CRI_SWEEP_INTERVAL + Duration::from_secs(1);
+    while Instant::now() < quiet {
+        if let Ok(Msg::Update(MetaUpdate::Removed(id))) =
+            c.rx.recv_timeout(Duration::from_millis(200))
+        {
+            panic!("{id} reported removed while still listed");
+        }
+    }
 }
 
 #[test]

@@ -12,8 +12,11 @@
 //! engine's hold-back is not even needed, and a deleted one leaves the
 //! caches after [`REMOVED_CONTAINER_GRACE`]. Where the runtime has no event
 //! stream (containerd 1.6 answers `Unimplemented`), the lookup on first
-//! sight does it all: a CRI container stays queryable after it exits, until
-//! the kubelet (or whoever created it) removes it.
+//! sight does it all (a CRI container stays queryable after it exits, until
+//! the kubelet, or whoever created it, removes it), and every
+//! [`CRI_SWEEP_INTERVAL`] the runtime's containers and sandboxes are
+//! listed: one it answered for that is no longer listed is reported
+//! removed, as a delete event would have.
 //!
 //! A lookup asks `ContainerStatus` (verbose), then the pod's
 //! `PodSandboxStatus` (cached per pod, [`MAX_CRI_PODS`]); an id that is no
@@ -73,7 +76,7 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tonic::transport::{Channel, Endpoint};
@@ -81,7 +84,7 @@ use tonic::Code;
 
 use crate::engine::{FetchRequest, MetaUpdate};
 use crate::limits::{
-    CRI_CONNECT_TIMEOUT, CRI_RECONNECT_MAX, CRI_RECONNECT_MIN, MAX_CONTAINERS,
+    CRI_CONNECT_TIMEOUT, CRI_RECONNECT_MAX, CRI_RECONNECT_MIN, CRI_SWEEP_INTERVAL, MAX_CONTAINERS,
     MAX_CRI_MESSAGE_BYTES, MAX_CRI_PODS, REMOVED_CONTAINER_GRACE, RUNTIME_REQUEST_TIMEOUT,
 };
 use crate::tables::cgroup::Runtime;
@@ -157,6 +160,9 @@ struct Socket {
     /// What `container.type` its runtime said when last connected; empty
     /// before.
     kind: RefCell<String>,
+    /// The containers and sandboxes this socket answered for: what a sweep
+    /// looks for in the runtime's lists.
+    answered: RefCell<Bounded<()>>,
 }
 
 #[derive(Default)]
@@ -246,6 +252,7 @@ async fn serve(
                         ..Conn::default()
                     }),
                     kind: RefCell::new(String::new()),
+                    answered: RefCell::new(Bounded::new(MAX_CONTAINERS)),
                 })
             })
             .collect(),
@@ -448,6 +455,7 @@ impl Client {
     async fn lookup(&self, s: &Socket, id: &str) -> Result<ContainerMeta, Miss> {
         let m = self.ask(s, id).await?;
         self.answers.borrow_mut().insert(id.to_string(), m.clone());
+        s.answered.borrow_mut().insert(id.to_string(), ());
         Ok(m)
     }
 
@@ -593,10 +601,11 @@ async fn follow_events(client: Rc<Client>, socket: Rc<Socket>) {
             Ok(s) => s.into_inner(),
             Err(e) if e.code() == Code::Unimplemented => {
                 tracing::info!(
-                    "CRI socket {}: no container event stream; containers are looked up on first sight",
+                    "CRI socket {}: no container event stream; containers are looked up on first sight \
+                     and listed every {CRI_SWEEP_INTERVAL:?} to find the ones removed",
                     socket.path.display()
                 );
-                return;
+                return sweep_removed(client, socket).await;
             }
             Err(e) => {
                 if is_transport(&e) {
@@ -650,6 +659,62 @@ async fn follow_events(client: Rc<Client>, socket: Rc<Socket>) {
             }
         }
         wait_retry(&socket).await;
+    }
+}
+
+/// For a runtime without an event stream: every [`CRI_SWEEP_INTERVAL`],
+/// reports removed the containers and sandboxes this socket answered for
+/// that the runtime no longer lists.
+async fn sweep_removed(client: Rc<Client>, socket: Rc<Socket>) {
+    loop {
+        tokio::time::sleep(CRI_SWEEP_INTERVAL).await;
+        if socket.answered.borrow().map.is_empty() {
+            continue;
+        }
+        let Ok((mut c, _)) = socket.client().await else {
+            continue;
+        };
+        let containers = c
+            .list_containers(proto::ListContainersRequest { filter: None })
+            .await;
+        let sandboxes = c
+            .list_pod_sandbox(proto::ListPodSandboxRequest { filter: None })
+            .await;
+        let (containers, sandboxes) = match (containers, sandboxes) {
+            (Ok(c), Ok(s)) => (c.into_inner().containers, s.into_inner().items),
+            (Err(e), _) | (_, Err(e)) => {
+                if is_transport(&e) {
+                    socket
+                        .failed(format!("listing containers: {}", status_text(&e)))
+                        .await;
+                }
+                continue;
+            }
+        };
+        let live: FxHashSet<String> = containers
+            .into_iter()
+            .map(|c| c.id)
+            .chain(sandboxes.into_iter().map(|s| s.id))
+            .collect();
+        let gone: Vec<String> = socket
+            .answered
+            .borrow()
+            .map
+            .keys()
+            .filter(|id| !live.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            socket.answered.borrow_mut().remove(&id);
+            if client
+                .updates
+                .send(MetaUpdate::Removed(id.clone()))
+                .is_err()
+            {
+                return;
+            }
+            client.forget_later(id);
+        }
     }
 }
 
