@@ -27,14 +27,35 @@ pub enum Format {
     Json,
 }
 
+/// Words of the reused segment an alert is re-encoded in for rendering:
+/// typical alerts take a few hundred; bigger ones spill to the heap.
+const RENDER_SEGMENT_WORDS: usize = 2048;
+
+thread_local! {
+    /// Each sink thread's segment, re-zeroed only over what the last alert
+    /// used, rather than a fresh zeroed allocation per alert.
+    static RENDER_ARENA: std::cell::RefCell<schema::arena::ReusedArena> =
+        std::cell::RefCell::new(schema::arena::ReusedArena::new(RENDER_SEGMENT_WORDS));
+}
+
 /// Runs `f` on `a` as an alert frame, which is what the renderer reads.
 fn with_frame<T>(
     a: &Alert,
     f: impl FnOnce(schema::alert::Reader<'_>) -> Result<T, RenderError>,
 ) -> Result<T, RenderError> {
-    let mut msg = capnp::message::Builder::new_default();
-    a.fill(msg.init_root());
-    f(msg.get_root_as_reader()?)
+    fn in_message<A: capnp::message::Allocator, T>(
+        mut msg: capnp::message::Builder<A>,
+        a: &Alert,
+        f: impl FnOnce(schema::alert::Reader<'_>) -> Result<T, RenderError>,
+    ) -> Result<T, RenderError> {
+        a.fill(msg.init_root());
+        f(msg.get_root_as_reader()?)
+    }
+    RENDER_ARENA.with(|arena| match arena.try_borrow_mut() {
+        Ok(mut arena) => in_message(capnp::message::Builder::new(&mut *arena), a, f),
+        // Rendering from inside a rendering (not done today) gets its own.
+        Err(_) => in_message(capnp::message::Builder::new_default(), a, f),
+    })
 }
 
 /// Renders `a` as Falco's text line (no trailing newline). With `colour`,
@@ -49,16 +70,19 @@ pub fn text(a: &Alert, colour: bool) -> Result<String, RenderError> {
 
 /// Appends `a` as Falco's JSON object (no trailing newline) to `out`.
 pub fn json_into(out: &mut Vec<u8>, a: &Alert) -> Result<(), RenderError> {
-    let v = with_frame(a, render::json)?;
-    render::write_json(out, &v);
-    Ok(())
+    with_frame(a, |r| render::json_into(out, r))
 }
 
 /// Renders `a` in `format`.
 pub fn render(a: &Alert, format: Format, colour: bool) -> Result<String, RenderError> {
     match format {
         Format::Text => text(a, colour),
-        Format::Json => with_frame(a, render::json).map(|v| render::json_string(&v)),
+        Format::Json => {
+            let mut out = Vec::new();
+            json_into(&mut out, a)?;
+            // The renderer writes UTF-8 only.
+            Ok(String::from_utf8(out).unwrap_or_default())
+        }
     }
 }
 

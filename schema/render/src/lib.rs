@@ -6,10 +6,11 @@
 //! - [`text`]: Falco's line, `22:13:20.123456789: Warning output`, with the
 //!   event-derived output escaped ([`escape_into`]) so a process or file
 //!   name cannot forge, overwrite or reorder what the operator sees;
-//! - [`json`]: Falco's object (`hostname`, `output`, `output_fields`,
+//! - [`json_into`]: Falco's object (`hostname`, `output`, `output_fields`,
 //!   `priority`, `rule`, `source`, `tags`, `time`), which falcosidekick and
-//!   other Falco consumers accept, and [`write_json`] / [`json_string`] to
-//!   serialise it;
+//!   other Falco consumers accept, written as one line ([`json`] reads it
+//!   back as a value; [`write_json`] / [`json_string`] write any value the
+//!   same safe way);
 //! - the times those use ([`rfc3339`], [`rfc3339_micros`], [`clock`]).
 //!
 //! JSON and escaping, decided once for both stages:
@@ -21,7 +22,7 @@
 //!   consumer matching on a path must see the path), numbers as JSON numbers
 //!   when the frame marks the field numeric (`OutputField.isNumber`), `<NA>`
 //!   as `null`;
-//! - serialised with [`write_json`], no character a terminal acts on is
+//! - as written by [`json_into`] and [`write_json`], no character a terminal acts on is
 //!   written raw anywhere in the line: serde_json escapes C0 controls, and
 //!   DEL, C1, the line separators and the bidirectional controls are
 //!   written as `\uNNNN` as well. Decoding gives back the exact values.
@@ -36,7 +37,7 @@ mod timefmt;
 use std::borrow::Cow;
 
 use schema::Priority;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use escape::{escape, escape_into, needs_escape};
 pub use timefmt::{clock, datetime, rfc3339, rfc3339_micros};
@@ -105,55 +106,90 @@ pub fn text(a: schema::alert::Reader<'_>, opts: &TextOptions) -> Result<String, 
     Ok(s)
 }
 
-/// Falco's JSON object for `a`. Serialise it with [`write_json`] or
-/// [`json_string`] to keep terminal controls out of the bytes.
-pub fn json(a: schema::alert::Reader<'_>) -> Result<Value, RenderError> {
+/// Appends Falco's JSON object for `a` to `out`, as one line (no newline)
+/// in which no terminal control is raw (see the crate's doc). Keys in
+/// order, `output_fields` by name, as Falco writes them.
+///
+/// Written straight to `out`, field by field: no tree of values is built,
+/// since every alert of every JSON sink goes through here.
+pub fn json_into(out: &mut Vec<u8>, a: schema::alert::Reader<'_>) -> Result<(), RenderError> {
+    use serde::ser::{SerializeMap, Serializer as _};
     let priority = priority(a)?;
-    let mut fields = Map::new();
+    let output = text(a, &TextOptions::default())?;
+    let mut fields = Vec::new();
     for f in a.get_fields()?.iter() {
-        let name = text_of(f.get_name())?.into_owned();
-        let value = text_of(f.get_value())?;
-        let v = if value == NA {
-            Value::Null
-        } else if f.get_is_number() {
-            number(&value).unwrap_or_else(|| Value::String(value.into_owned()))
-        } else {
-            Value::String(value.into_owned())
-        };
-        fields.insert(name, v);
+        fields.push((
+            text_of(f.get_name())?,
+            text_of(f.get_value())?,
+            f.get_is_number(),
+        ));
     }
-    if fields.is_empty() {
-        // falcosidekick refuses an alert whose output_fields is empty;
-        // Falco's own alerts nearly always carry evt.time, so an alert
-        // without fields gets that.
-        fields.insert("evt.time".into(), Value::from(a.get_time_ns()));
-    }
+    // By name, the last of equal names kept (as a map would).
+    fields.reverse();
+    fields.sort_by(|x, y| x.0.cmp(&y.0));
+    fields.dedup_by(|later, earlier| later.0 == earlier.0);
     let mut tags = Vec::new();
     for t in a.get_tags()?.iter() {
-        tags.push(Value::String(text_of(t)?.into_owned()));
+        tags.push(text_of(t)?);
     }
-    let mut m = Map::new();
-    m.insert(
-        "hostname".into(),
-        Value::String(text_of(a.get_hostname())?.into_owned()),
+    let (hostname, rule, source) = (
+        text_of(a.get_hostname())?,
+        text_of(a.get_rule())?,
+        text_of(a.get_source())?,
     );
-    m.insert(
-        "output".into(),
-        Value::String(text(a, &TextOptions::default())?),
-    );
-    m.insert("output_fields".into(), Value::Object(fields));
-    m.insert("priority".into(), Value::String(priority.name().into()));
-    m.insert(
-        "rule".into(),
-        Value::String(text_of(a.get_rule())?.into_owned()),
-    );
-    m.insert(
-        "source".into(),
-        Value::String(text_of(a.get_source())?.into_owned()),
-    );
-    m.insert("tags".into(), Value::Array(tags));
-    m.insert("time".into(), Value::String(rfc3339(a.get_time_ns())));
-    Ok(Value::Object(m))
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, escape::SafeJson);
+    let written = (|| -> serde_json::Result<()> {
+        let mut m = ser.serialize_map(Some(8))?;
+        m.serialize_entry("hostname", &hostname)?;
+        m.serialize_entry("output", &output)?;
+        m.serialize_entry("output_fields", &OutputFields(&fields, a.get_time_ns()))?;
+        m.serialize_entry("priority", priority.name())?;
+        m.serialize_entry("rule", &rule)?;
+        m.serialize_entry("source", &source)?;
+        m.serialize_entry("tags", &tags)?;
+        m.serialize_entry("time", &rfc3339(a.get_time_ns()))?;
+        m.end()
+    })();
+    // Everything was read from the frame before; string keys and finite
+    // numbers into a Vec (which grows or aborts) cannot fail.
+    debug_assert!(written.is_ok(), "{written:?}");
+    Ok(())
+}
+
+/// `output_fields`: `<NA>` as null, numeric fields as JSON numbers (signed
+/// if they fit, else unsigned; a value that is neither stays a string).
+struct OutputFields<'a, 'b>(&'a [(Cow<'b, str>, Cow<'b, str>, bool)], u64);
+
+impl serde::Serialize for OutputFields<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len().max(1)))?;
+        if self.0.is_empty() {
+            // falcosidekick refuses an alert whose output_fields is empty;
+            // Falco's own alerts nearly always carry evt.time, so an alert
+            // without fields gets that.
+            m.serialize_entry("evt.time", &self.1)?;
+        }
+        for (name, value, is_number) in self.0 {
+            if value == NA {
+                m.serialize_entry(name, &())?;
+            } else if let Some(n) = is_number.then(|| number(value)).flatten() {
+                m.serialize_entry(name, &n)?;
+            } else {
+                m.serialize_entry(name, value)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// Falco's JSON object for `a` as a value ([`json_into`], read back), for
+/// callers that inspect it rather than write it.
+pub fn json(a: schema::alert::Reader<'_>) -> Result<Value, RenderError> {
+    let mut out = Vec::new();
+    json_into(&mut out, a)?;
+    serde_json::from_slice(&out)
+        .map_err(|e| RenderError::Corrupt(capnp::Error::failed(e.to_string())))
 }
 
 /// Appends `v` to `out` as one line of JSON (no newline) in which no
@@ -188,11 +224,11 @@ fn text_of(r: capnp::Result<capnp::text::Reader<'_>>) -> Result<Cow<'_, str>, Re
 }
 
 /// A numeric field's value as a JSON number: signed if it fits, else
-/// unsigned. A value that is neither stays a string.
-fn number(s: &str) -> Option<Value> {
+/// unsigned.
+fn number(s: &str) -> Option<serde_json::Number> {
     s.parse::<i64>()
-        .map(Value::from)
-        .or_else(|_| s.parse::<u64>().map(Value::from))
+        .map(serde_json::Number::from)
+        .or_else(|_| s.parse::<u64>().map(serde_json::Number::from))
         .ok()
 }
 

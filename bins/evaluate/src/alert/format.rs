@@ -174,7 +174,12 @@ pub fn line(
     };
     match format {
         LineFormat::Text => render::text(alert, &render::TextOptions::default()),
-        LineFormat::Json => render::json(alert).map(|v| render::json_string(&v)),
+        LineFormat::Json => {
+            let mut out = Vec::new();
+            render::json_into(&mut out, alert)?;
+            // The renderer writes UTF-8 only.
+            Ok(String::from_utf8(out).unwrap_or_default())
+        }
     }
 }
 
@@ -200,8 +205,10 @@ pub fn text_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> 
 
 /// Renders an alert frame as Falco's JSON object, for `--format json`.
 pub fn json_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
-    let v = render::json(a).map_err(|e| e.to_string())?;
-    line.push_str(&render::json_string(&v));
+    let mut out = Vec::new();
+    render::json_into(&mut out, a).map_err(|e| e.to_string())?;
+    // The renderer writes UTF-8 only.
+    line.push_str(&String::from_utf8_lossy(&out));
     Ok(())
 }
 
