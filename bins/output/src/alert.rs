@@ -117,7 +117,13 @@ impl Alert {
     pub fn from_frame(a: schema::alert::Reader<'_>, offset: u64) -> Result<Alert, FrameError> {
         let bad = |e: capnp::Error| FrameError::corrupt(offset, e);
         let text = |r: capnp::Result<capnp::text::Reader<'_>>| -> Result<String, FrameError> {
-            Ok(String::from_utf8_lossy(r.map_err(bad)?.as_bytes()).into_owned())
+            let bytes = r.map_err(bad)?.as_bytes();
+            // Validation first (word-at-a-time over ASCII); the lossy
+            // conversion only for text that is not UTF-8.
+            Ok(match std::str::from_utf8(bytes) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            })
         };
         let priority = a
             .get_priority()

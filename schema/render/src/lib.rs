@@ -220,7 +220,13 @@ fn priority(a: schema::alert::Reader<'_>) -> Result<Priority, RenderError> {
 /// A text field of the frame. Producers write UTF-8; bytes that are not
 /// are shown as U+FFFD rather than losing the alert.
 fn text_of(r: capnp::Result<capnp::text::Reader<'_>>) -> Result<Cow<'_, str>, RenderError> {
-    Ok(String::from_utf8_lossy(r?.as_bytes()))
+    let bytes = r?.as_bytes();
+    // Validation first: it checks whole words of ASCII at a time, where
+    // the lossy conversion walks byte by byte.
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    })
 }
 
 /// A numeric field's value as a JSON number: signed if it fits, else
