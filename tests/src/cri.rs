@@ -102,7 +102,11 @@ impl Client {
                 Endpoint::from_static("http://cri.invalid").connect_with_connector(
                     tower::service_fn(move |_| {
                         let path = path.clone();
-                        async move { tokio::net::UnixStream::connect(path).await.map(TokioIo::new) }
+                        async move {
+                            tokio::net::UnixStream::connect(path)
+                                .await
+                                .map(TokioIo::new)
+                        }
                     }),
                 ),
             )
@@ -151,7 +155,9 @@ impl Client {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(format!("CRI container {id} did not exit within {EXIT_TIMEOUT:?}"))
+        Err(format!(
+            "CRI container {id} did not exit within {EXIT_TIMEOUT:?}"
+        ))
     }
 
     /// Removes container `id` (stopped or not).
@@ -191,11 +197,12 @@ impl Client {
             .block_on(self.client.stop_pod_sandbox(proto::StopPodSandboxRequest {
                 pod_sandbox_id: sandbox.into(),
             }));
-        let _ = self
-            .rt
-            .block_on(self.client.remove_pod_sandbox(proto::RemovePodSandboxRequest {
-                pod_sandbox_id: sandbox.into(),
-            }));
+        let _ = self.rt.block_on(
+            self.client
+                .remove_pod_sandbox(proto::RemovePodSandboxRequest {
+                    pod_sandbox_id: sandbox.into(),
+                }),
+        );
     }
 }
 
@@ -245,12 +252,16 @@ impl Pod {
         let mut client = Client::connect(socket)?;
         let leftovers = client
             .rt
-            .block_on(client.client.list_pod_sandbox(proto::ListPodSandboxRequest {
-                filter: Some(proto::PodSandboxFilter {
-                    label_selector: kv(&[TEST_LABEL]),
-                    ..Default::default()
-                }),
-            }))
+            .block_on(
+                client
+                    .client
+                    .list_pod_sandbox(proto::ListPodSandboxRequest {
+                        filter: Some(proto::PodSandboxFilter {
+                            label_selector: kv(&[TEST_LABEL]),
+                            ..Default::default()
+                        }),
+                    }),
+            )
             .map(|r| r.into_inner().items)
             .unwrap_or_default();
         for p in leftovers {
@@ -309,7 +320,9 @@ impl Pod {
 
     /// Runs `command` in container `id`, which must succeed.
     pub fn exec(&mut self, id: &str, command: &[&str]) {
-        self.client.exec(id, command).unwrap_or_else(|e| panic!("{e}"));
+        self.client
+            .exec(id, command)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
