@@ -27,37 +27,6 @@ pub enum Format {
     Json,
 }
 
-/// Words of the reused segment an alert is re-encoded in for rendering:
-/// typical alerts take a few hundred; bigger ones spill to the heap.
-const RENDER_SEGMENT_WORDS: usize = 2048;
-
-thread_local! {
-    /// Each sink thread's segment, re-zeroed only over what the last alert
-    /// used, rather than a fresh zeroed allocation per alert.
-    static RENDER_ARENA: std::cell::RefCell<schema::arena::ReusedArena> =
-        std::cell::RefCell::new(schema::arena::ReusedArena::new(RENDER_SEGMENT_WORDS));
-}
-
-/// Runs `f` on `a` as an alert frame, which is what the renderer reads.
-fn with_frame<T>(
-    a: &Alert,
-    f: impl FnOnce(schema::alert::Reader<'_>) -> Result<T, RenderError>,
-) -> Result<T, RenderError> {
-    fn in_message<A: capnp::message::Allocator, T>(
-        mut msg: capnp::message::Builder<A>,
-        a: &Alert,
-        f: impl FnOnce(schema::alert::Reader<'_>) -> Result<T, RenderError>,
-    ) -> Result<T, RenderError> {
-        a.fill(msg.init_root());
-        f(msg.get_root_as_reader()?)
-    }
-    RENDER_ARENA.with(|arena| match arena.try_borrow_mut() {
-        Ok(mut arena) => in_message(capnp::message::Builder::new(&mut *arena), a, f),
-        // Rendering from inside a rendering (not done today) gets its own.
-        Err(_) => in_message(capnp::message::Builder::new_default(), a, f),
-    })
-}
-
 /// Renders `a` as Falco's text line (no trailing newline). With `colour`,
 /// the priority is coloured by severity (ANSI SGR), for terminals.
 pub fn text(a: &Alert, colour: bool) -> Result<String, RenderError> {
@@ -65,12 +34,12 @@ pub fn text(a: &Alert, colour: bool) -> Result<String, RenderError> {
         colour,
         time: TimeStyle::Clock,
     };
-    with_frame(a, |r| render::text(r, &opts))
+    render::text(a, &opts)
 }
 
 /// Appends `a` as Falco's JSON object (no trailing newline) to `out`.
 pub fn json_into(out: &mut Vec<u8>, a: &Alert) -> Result<(), RenderError> {
-    with_frame(a, |r| render::json_into(out, r))
+    render::json_into(out, a)
 }
 
 /// Renders `a` in `format`.

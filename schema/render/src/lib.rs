@@ -79,15 +79,101 @@ pub struct TextOptions {
     pub time: TimeStyle,
 }
 
+/// One output field: name, value as evaluate rendered it, and whether the
+/// field is numeric.
+pub type FieldView<'a> = (Cow<'a, str>, Cow<'a, str>, bool);
+
+/// What the renderer reads of an alert: the wire alert as a stage read it
+/// (`schema::alert::Reader`, evaluate's frames) or a stage's own copy of
+/// one (output's queued alerts), so that neither is converted into the
+/// other just to be rendered. Texts that are not UTF-8 are shown with
+/// U+FFFD rather than losing the alert.
+pub trait AlertView {
+    fn time_ns(&self) -> u64;
+    fn priority(&self) -> Result<Priority, RenderError>;
+    fn rule(&self) -> Result<Cow<'_, str>, RenderError>;
+    fn source(&self) -> Result<Cow<'_, str>, RenderError>;
+    /// The rule's output as evaluate formatted it, unescaped.
+    fn output(&self) -> Result<Cow<'_, str>, RenderError>;
+    fn hostname(&self) -> Result<Cow<'_, str>, RenderError>;
+    fn tags(&self) -> Result<Vec<Cow<'_, str>>, RenderError>;
+    /// The output fields in the rule's order.
+    fn fields(&self) -> Result<Vec<FieldView<'_>>, RenderError>;
+}
+
+impl AlertView for schema::alert::Reader<'_> {
+    fn time_ns(&self) -> u64 {
+        self.get_time_ns()
+    }
+    /// An ordinal newer than this build is an error rather than a guess.
+    fn priority(&self) -> Result<Priority, RenderError> {
+        self.get_priority()
+            .map_err(|e| RenderError::UnknownPriority(e.0))
+    }
+    fn rule(&self) -> Result<Cow<'_, str>, RenderError> {
+        text_of(self.get_rule())
+    }
+    fn source(&self) -> Result<Cow<'_, str>, RenderError> {
+        text_of(self.get_source())
+    }
+    fn output(&self) -> Result<Cow<'_, str>, RenderError> {
+        text_of(self.get_output())
+    }
+    fn hostname(&self) -> Result<Cow<'_, str>, RenderError> {
+        text_of(self.get_hostname())
+    }
+    fn tags(&self) -> Result<Vec<Cow<'_, str>>, RenderError> {
+        self.get_tags()?.iter().map(text_of).collect()
+    }
+    fn fields(&self) -> Result<Vec<FieldView<'_>>, RenderError> {
+        let mut out = Vec::new();
+        for f in self.get_fields()?.iter() {
+            out.push((
+                text_of(f.get_name())?,
+                text_of(f.get_value())?,
+                f.get_is_number(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl<A: AlertView + ?Sized> AlertView for &A {
+    fn time_ns(&self) -> u64 {
+        (**self).time_ns()
+    }
+    fn priority(&self) -> Result<Priority, RenderError> {
+        (**self).priority()
+    }
+    fn rule(&self) -> Result<Cow<'_, str>, RenderError> {
+        (**self).rule()
+    }
+    fn source(&self) -> Result<Cow<'_, str>, RenderError> {
+        (**self).source()
+    }
+    fn output(&self) -> Result<Cow<'_, str>, RenderError> {
+        (**self).output()
+    }
+    fn hostname(&self) -> Result<Cow<'_, str>, RenderError> {
+        (**self).hostname()
+    }
+    fn tags(&self) -> Result<Vec<Cow<'_, str>>, RenderError> {
+        (**self).tags()
+    }
+    fn fields(&self) -> Result<Vec<FieldView<'_>>, RenderError> {
+        (**self).fields()
+    }
+}
+
 /// Falco's text line for `a`, without a trailing newline:
 /// `TIME: Priority output`, with the output escaped ([`escape_into`]).
-pub fn text(a: schema::alert::Reader<'_>, opts: &TextOptions) -> Result<String, RenderError> {
-    let priority = priority(a)?;
-    let output = text_of(a.get_output())?;
+pub fn text(a: impl AlertView, opts: &TextOptions) -> Result<String, RenderError> {
+    let priority = a.priority()?;
+    let output = a.output()?;
     let mut s = String::with_capacity(output.len() + LINE_PREFIX_BYTES);
     s.push_str(&match opts.time {
-        TimeStyle::Clock => clock(a.get_time_ns()),
-        TimeStyle::Iso8601 => rfc3339(a.get_time_ns()),
+        TimeStyle::Clock => clock(a.time_ns()),
+        TimeStyle::Iso8601 => rfc3339(a.time_ns()),
     });
     s.push_str(": ");
     if opts.colour {
@@ -112,42 +198,28 @@ pub fn text(a: schema::alert::Reader<'_>, opts: &TextOptions) -> Result<String, 
 ///
 /// Written straight to `out`, field by field: no tree of values is built,
 /// since every alert of every JSON sink goes through here.
-pub fn json_into(out: &mut Vec<u8>, a: schema::alert::Reader<'_>) -> Result<(), RenderError> {
+pub fn json_into(out: &mut Vec<u8>, a: impl AlertView) -> Result<(), RenderError> {
     use serde::ser::{SerializeMap, Serializer as _};
-    let priority = priority(a)?;
-    let output = text(a, &TextOptions::default())?;
-    let mut fields = Vec::new();
-    for f in a.get_fields()?.iter() {
-        fields.push((
-            text_of(f.get_name())?,
-            text_of(f.get_value())?,
-            f.get_is_number(),
-        ));
-    }
+    let priority = a.priority()?;
+    let output = text(&a, &TextOptions::default())?;
+    let mut fields = a.fields()?;
     // By name, the last of equal names kept (as a map would).
     fields.reverse();
     fields.sort_by(|x, y| x.0.cmp(&y.0));
     fields.dedup_by(|later, earlier| later.0 == earlier.0);
-    let mut tags = Vec::new();
-    for t in a.get_tags()?.iter() {
-        tags.push(text_of(t)?);
-    }
-    let (hostname, rule, source) = (
-        text_of(a.get_hostname())?,
-        text_of(a.get_rule())?,
-        text_of(a.get_source())?,
-    );
+    let tags = a.tags()?;
+    let (hostname, rule, source) = (a.hostname()?, a.rule()?, a.source()?);
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, escape::SafeJson);
     let written = (|| -> serde_json::Result<()> {
         let mut m = ser.serialize_map(Some(8))?;
         m.serialize_entry("hostname", &hostname)?;
         m.serialize_entry("output", &output)?;
-        m.serialize_entry("output_fields", &OutputFields(&fields, a.get_time_ns()))?;
+        m.serialize_entry("output_fields", &OutputFields(&fields, a.time_ns()))?;
         m.serialize_entry("priority", priority.name())?;
         m.serialize_entry("rule", &rule)?;
         m.serialize_entry("source", &source)?;
         m.serialize_entry("tags", &tags)?;
-        m.serialize_entry("time", &rfc3339(a.get_time_ns()))?;
+        m.serialize_entry("time", &rfc3339(a.time_ns()))?;
         m.end()
     })();
     // Everything was read from the frame before; string keys and finite
@@ -158,7 +230,7 @@ pub fn json_into(out: &mut Vec<u8>, a: schema::alert::Reader<'_>) -> Result<(), 
 
 /// `output_fields`: `<NA>` as null, numeric fields as JSON numbers (signed
 /// if they fit, else unsigned; a value that is neither stays a string).
-struct OutputFields<'a, 'b>(&'a [(Cow<'b, str>, Cow<'b, str>, bool)], u64);
+struct OutputFields<'a, 'b>(&'a [FieldView<'b>], u64);
 
 impl serde::Serialize for OutputFields<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -185,7 +257,7 @@ impl serde::Serialize for OutputFields<'_, '_> {
 
 /// Falco's JSON object for `a` as a value ([`json_into`], read back), for
 /// callers that inspect it rather than write it.
-pub fn json(a: schema::alert::Reader<'_>) -> Result<Value, RenderError> {
+pub fn json(a: impl AlertView) -> Result<Value, RenderError> {
     let mut out = Vec::new();
     json_into(&mut out, a)?;
     serde_json::from_slice(&out)
@@ -208,13 +280,6 @@ pub fn json_string(v: &Value) -> String {
     write_json(&mut out, v);
     // The serializer writes UTF-8 only.
     String::from_utf8(out).unwrap_or_default()
-}
-
-/// The alert's priority; an ordinal newer than this build is an error
-/// rather than a guess.
-fn priority(a: schema::alert::Reader<'_>) -> Result<Priority, RenderError> {
-    a.get_priority()
-        .map_err(|e| RenderError::UnknownPriority(e.0))
 }
 
 /// A text field of the frame. Producers write UTF-8; bytes that are not
