@@ -1,7 +1,8 @@
 //! The `render` crate: one alert, as a person or a Falco consumer reads it.
 //! Both `evaluate` (its `--format text|json`) and `output` (every sink)
-//! render the same wire alert (`schema::alert::Reader`) through this crate,
-//! so the two stages cannot drift apart.
+//! render alerts through this crate, so the two stages cannot drift apart:
+//! evaluate the wire alert it built (`schema::alert::Reader`), output the
+//! alerts it queued, both read through one trait, [`AlertView`].
 //!
 //! - [`text`]: Falco's line, `22:13:20.123456789: Warning output`, with the
 //!   event-derived output escaped ([`escape_into`]) so a process or file
