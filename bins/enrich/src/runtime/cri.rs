@@ -572,6 +572,16 @@ impl Client {
         }
     }
 
+    /// Tells the engine container `id` is gone and forgets it once its last
+    /// events have had time to arrive; false when the engine is gone.
+    fn report_removed(self: &Rc<Self>, id: String) -> bool {
+        if self.updates.send(MetaUpdate::Removed(id.clone())).is_err() {
+            return false;
+        }
+        self.forget_later(id);
+        true
+    }
+
     /// Forgets a deleted container once its last events have had time to
     /// arrive.
     fn forget_later(self: &Rc<Self>, id: String) {
@@ -645,16 +655,7 @@ async fn follow_events(client: Rc<Client>, socket: Rc<Socket>) {
                         }
                     });
                 }
-                Ok(T::ContainerDeletedEvent) => {
-                    if client
-                        .updates
-                        .send(MetaUpdate::Removed(id.clone()))
-                        .is_err()
-                    {
-                        return;
-                    }
-                    client.forget_later(id);
-                }
+                Ok(T::ContainerDeletedEvent) if !client.report_removed(id) => return,
                 _ => {}
             }
         }
@@ -706,14 +707,9 @@ async fn sweep_removed(client: Rc<Client>, socket: Rc<Socket>) {
             .collect();
         for id in gone {
             socket.answered.borrow_mut().remove(&id);
-            if client
-                .updates
-                .send(MetaUpdate::Removed(id.clone()))
-                .is_err()
-            {
+            if !client.report_removed(id) {
                 return;
             }
-            client.forget_later(id);
         }
     }
 }
