@@ -46,12 +46,7 @@ pub fn json_into(out: &mut Vec<u8>, a: &Alert) -> Result<(), RenderError> {
 pub fn render(a: &Alert, format: Format, colour: bool) -> Result<String, RenderError> {
     match format {
         Format::Text => text(a, colour),
-        Format::Json => {
-            let mut out = Vec::new();
-            json_into(&mut out, a)?;
-            // The renderer writes UTF-8 only.
-            Ok(String::from_utf8(out).unwrap_or_default())
-        }
+        Format::Json => render::json_line(a),
     }
 }
 

@@ -256,6 +256,13 @@ impl serde::Serialize for OutputFields<'_, '_> {
     }
 }
 
+/// [`json_into`] as a new string (the renderer writes UTF-8 only).
+pub fn json_line(a: impl AlertView) -> Result<String, RenderError> {
+    let mut out = Vec::new();
+    json_into(&mut out, a)?;
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
 /// Falco's JSON object for `a` as a value ([`json_into`], read back), for
 /// callers that inspect it rather than write it.
 pub fn json(a: impl AlertView) -> Result<Value, RenderError> {

@@ -174,12 +174,7 @@ pub fn line(
     };
     match format {
         LineFormat::Text => render::text(alert, &render::TextOptions::default()),
-        LineFormat::Json => {
-            let mut out = Vec::new();
-            render::json_into(&mut out, alert)?;
-            // The renderer writes UTF-8 only.
-            Ok(String::from_utf8(out).unwrap_or_default())
-        }
+        LineFormat::Json => render::json_line(alert),
     }
 }
 
@@ -205,10 +200,7 @@ pub fn text_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> 
 
 /// Renders an alert frame as Falco's JSON object, for `--format json`.
 pub fn json_line(a: alert::Reader<'_>, line: &mut String) -> Result<(), String> {
-    let mut out = Vec::new();
-    render::json_into(&mut out, a).map_err(|e| e.to_string())?;
-    // The renderer writes UTF-8 only.
-    line.push_str(&String::from_utf8_lossy(&out));
+    line.push_str(&render::json_line(a).map_err(|e| e.to_string())?);
     Ok(())
 }
 
