@@ -667,6 +667,10 @@ async fn follow_events(client: Rc<Client>, socket: Rc<Socket>) {
 /// reports removed the containers and sandboxes this socket answered for
 /// that the runtime no longer lists.
 async fn sweep_removed(client: Rc<Client>, socket: Rc<Socket>) {
+    // A list the runtime refuses (or one over MAX_CRI_MESSAGE_BYTES, on a
+    // node with very many containers) is warned of once: removed containers
+    // then leave the caches only by their bound.
+    let mut warned = false;
     loop {
         tokio::time::sleep(CRI_SWEEP_INTERVAL).await;
         if socket.answered.borrow().map.is_empty() {
@@ -688,6 +692,13 @@ async fn sweep_removed(client: Rc<Client>, socket: Rc<Socket>) {
                     socket
                         .failed(format!("listing containers: {}", status_text(&e)))
                         .await;
+                } else if !std::mem::replace(&mut warned, true) {
+                    tracing::warn!(
+                        "CRI socket {}: cannot list containers to find removed ones ({}); \
+                         they leave the caches only when full",
+                        socket.path.display(),
+                        status_text(&e)
+                    );
                 }
                 continue;
             }
